@@ -1,0 +1,40 @@
+//! The files cloudgrant ships: the default vendor profile and the templates. They are compiled
+//! into the binary so the tool runs from anywhere; the plan is built by parsing these exact texts,
+//! which are also what gets deployed.
+
+/// A bundled file: its path relative to `assets/` and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+pub const VENDOR_TOML: Asset = Asset {
+    path: "vendor.toml",
+    text: include_str!("../assets/vendor.toml"),
+};
+
+pub const AWS_STACKS: Asset = Asset {
+    path: "aws/stacks.toml",
+    text: include_str!("../assets/aws/stacks.toml"),
+};
+
+pub const AWS_TEMPLATES: [Asset; 3] = [
+    Asset {
+        path: "aws/vpc.yaml",
+        text: include_str!("../assets/aws/vpc.yaml"),
+    },
+    Asset {
+        path: "aws/s3.yaml",
+        text: include_str!("../assets/aws/s3.yaml"),
+    },
+    Asset {
+        path: "aws/auth.yaml",
+        text: include_str!("../assets/aws/auth.yaml"),
+    },
+];
+
+/// The bundled template at `path` (relative to `assets/`).
+pub fn find(path: &str) -> Option<Asset> {
+    AWS_TEMPLATES.iter().copied().find(|a| a.path == path)
+}

@@ -1,0 +1,1 @@
+//! Plain command-line runners.

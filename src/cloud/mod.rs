@@ -1,0 +1,2 @@
+//! Cloud providers. No terminal code here.
+pub mod sandbox;

@@ -1,0 +1,57 @@
+//! What exists in the cloud for one install, as discovered from it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::{Cloud, Status};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Installation {
+    pub cloud: Cloud,
+    pub vendor_id: String,
+    pub org: String,
+    pub account: String,
+    pub region: String,
+    pub created: Option<DateTime<Utc>>,
+    pub groups: Vec<InstalledGroup>,
+    /// What the vendor needs: role ARN, ExternalId, bucket, key (output name → value).
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl Installation {
+    pub fn group(&self, key: &str) -> Option<&InstalledGroup> {
+        self.groups.iter().find(|g| g.key == key)
+    }
+
+    /// Every group finished creating or updating.
+    pub fn is_complete(&self) -> bool {
+        !self.groups.is_empty()
+            && self
+                .groups
+                .iter()
+                .all(|g| matches!(g.status, Status::CreateComplete | Status::UpdateComplete))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstalledGroup {
+    pub key: String,
+    pub name: String,
+    /// The cloud's id for the group (a stack ARN); stays valid after delete.
+    pub id: String,
+    pub status: Status,
+    pub status_reason: Option<String>,
+    pub resources: Vec<InstalledResource>,
+    pub outputs: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstalledResource {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub physical_id: Option<String>,
+    pub status: Status,
+}

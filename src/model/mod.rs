@@ -1,0 +1,12 @@
+//! The cloud-neutral data model: plans, events, installations, revoke plans and residue reports.
+//! No I/O here; everything is serializable so the CLI can print it as JSON.
+
+mod event;
+mod install;
+mod plan;
+mod revoke;
+
+pub use event::{Event, Status, Update};
+pub use install::{InstalledGroup, InstalledResource, Installation};
+pub use plan::{Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource};
+pub use revoke::{Check, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan};

@@ -1,0 +1,109 @@
+//! What revoke will do to each resource, and what stays afterwards.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Cloud, Installation};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokePlan {
+    pub installation: Installation,
+    /// In the order they are deleted.
+    pub groups: Vec<RevokeGroup>,
+    /// Plain warnings shown before the user confirms (kept data, keys going away).
+    pub warnings: Vec<String>,
+}
+
+impl RevokePlan {
+    pub fn items(&self) -> impl Iterator<Item = &RevokeItem> {
+        self.groups.iter().flat_map(|g| g.resources.iter())
+    }
+
+    pub fn will_fail(&self) -> bool {
+        self.items().any(|i| matches!(i.outcome, RevokeOutcome::WillFail { .. }))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokeGroup {
+    pub key: String,
+    pub name: String,
+    pub id: String,
+    pub resources: Vec<RevokeItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokeItem {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub physical_id: Option<String>,
+    pub outcome: RevokeOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RevokeOutcome {
+    Deleted,
+    Kept { reason: String },
+    ScheduledDeletion { date: NaiveDate, days: u32, way_back: String },
+    SoftDeleted { until: Option<NaiveDate>, note: String },
+    WillFail { reason: String, fix: String },
+}
+
+impl RevokeOutcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            RevokeOutcome::Deleted => "deleted",
+            RevokeOutcome::Kept { .. } => "kept",
+            RevokeOutcome::ScheduledDeletion { .. } => "scheduled deletion",
+            RevokeOutcome::SoftDeleted { .. } => "soft-deleted",
+            RevokeOutcome::WillFail { .. } => "will fail",
+        }
+    }
+
+    /// The plain sentence shown beside the resource.
+    pub fn detail(&self) -> String {
+        match self {
+            RevokeOutcome::Deleted => "deleted".into(),
+            RevokeOutcome::Kept { reason } => format!("kept: {reason}"),
+            RevokeOutcome::ScheduledDeletion { date, days, way_back } => {
+                format!("scheduled for deletion on {date} ({days} days); until then: {way_back}")
+            }
+            RevokeOutcome::SoftDeleted { until, note } => match until {
+                Some(d) => format!("soft-deleted until {d}: {note}"),
+                None => format!("soft-deleted: {note}"),
+            },
+            RevokeOutcome::WillFail { reason, fix } => format!("will fail: {reason}. Fix: {fix}"),
+        }
+    }
+}
+
+/// What is left after revoke, and what was checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Residue {
+    pub cloud: Cloud,
+    pub org: String,
+    pub account: String,
+    pub finished: DateTime<Utc>,
+    pub items: Vec<ResidueItem>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResidueItem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub physical_id: String,
+    /// `kept`, `pending_deletion`, `soft_deleted`, `delete_failed`.
+    pub state: String,
+    pub note: String,
+}
+
+/// A verification made after revoke (e.g. "the vendor role no longer exists").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}

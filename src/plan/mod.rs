@@ -1,0 +1,49 @@
+//! Building a [`Plan`](crate::model::Plan) from the template files that get deployed.
+
+pub mod aws;
+pub mod policy;
+pub mod template;
+
+use rand::distr::{Alphanumeric, SampleString};
+use rand::TryRngCore;
+
+/// Length of generated ExternalIds (AWS asks for a unique, unguessable value; 32+ characters).
+pub const EXTERNAL_ID_LEN: usize = 40;
+
+/// A new ExternalId from the operating system's CSPRNG.
+pub fn new_external_id() -> String {
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng.unwrap_err(), EXTERNAL_ID_LEN)
+}
+
+/// What the user chose, on top of the vendor profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choices {
+    pub org: String,
+    pub region: String,
+    /// The account, once known (renders ARNs exactly).
+    pub account: Option<String>,
+    /// `None` renders a placeholder: `init` generates one before building the plan it applies.
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Field(#[from] crate::validate::FieldError),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn external_ids_are_long_and_distinct() {
+        let a = super::new_external_id();
+        let b = super::new_external_id();
+        assert_eq!(a.len(), super::EXTERNAL_ID_LEN);
+        assert_ne!(a, b);
+        assert!(crate::validate::external_id("x", &a).is_ok());
+    }
+}

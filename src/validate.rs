@@ -1,0 +1,167 @@
+//! Validation of what users type: org names, regions, account ids. Every error names the field,
+//! the bad value and the form expected, so the message alone says how to fix it.
+
+use std::fmt;
+
+/// A field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub value: String,
+    pub problem: String,
+    pub expected: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} `{}`: {}; expected {}",
+            self.field, self.value, self.problem, self.expected
+        )
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+fn err(field: &str, value: &str, problem: impl Into<String>, expected: &str) -> FieldError {
+    FieldError {
+        field: field.to_string(),
+        value: value.to_string(),
+        problem: problem.into(),
+        expected: expected.to_string(),
+    }
+}
+
+/// Longest org name: it goes into bucket names (63 characters with the prefix and account id)
+/// and IAM role names (64).
+pub const ORG_MAX: usize = 24;
+const ORG_EXPECTED: &str =
+    "2-24 characters: lowercase letters, digits and single hyphens, starting with a letter (e.g. `acme-research`)";
+
+/// The org name becomes part of stack, role and bucket names, so it takes the strictest rules of
+/// those (S3 bucket names: lowercase, no underscores, no leading/trailing or double hyphens).
+pub fn org(value: &str) -> Result<(), FieldError> {
+    let e = |p: &str| Err(err("org name", value, p, ORG_EXPECTED));
+    if value.is_empty() {
+        return e("it is empty");
+    }
+    if value.len() < 2 {
+        return e("it is too short");
+    }
+    if value.len() > ORG_MAX {
+        return e(&format!("it is {} characters long", value.len()));
+    }
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return if c.is_ascii_uppercase() {
+            e(&format!("`{c}` is uppercase (bucket names are lowercase only)"))
+        } else {
+            e(&format!("`{c}` is not allowed"))
+        };
+    }
+    if !value.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return e("it must start with a letter");
+    }
+    if value.ends_with('-') {
+        return e("it ends with a hyphen");
+    }
+    if value.contains("--") {
+        return e("it has two hyphens in a row");
+    }
+    Ok(())
+}
+
+/// AWS region names as AWS forms them: `<area>-<direction>-<n>`, with `gov`/`iso` partitions.
+pub fn aws_region(value: &str) -> Result<(), FieldError> {
+    const EXPECTED: &str = "an AWS region such as `eu-west-1` or `us-east-2`";
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.len() <= 4
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
+    if value.is_empty() {
+        return Err(err("region", value, "it is empty", EXPECTED));
+    }
+    if !ok {
+        return Err(err("region", value, "it is not a region name", EXPECTED));
+    }
+    Ok(())
+}
+
+/// A 12-digit AWS account id.
+pub fn aws_account_id(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(err(field, value, "it is not 12 digits", "a 12-digit AWS account id such as `111122223333`"))
+    }
+}
+
+/// An ExternalId as IAM accepts it in `sts:AssumeRole`: 2-1224 characters of `[\w+=,.@:/-]`.
+pub fn external_id(field: &str, value: &str) -> Result<(), FieldError> {
+    const EXPECTED: &str = "2-1224 characters: letters, digits and + = , . @ : / - _";
+    if value.len() < 2 || value.len() > 1224 {
+        return Err(err(field, value, "it has the wrong length", EXPECTED));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(*c)))
+    {
+        return Err(err(field, value, format!("`{c}` is not allowed"), EXPECTED));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_names() {
+        for good in ["ab", "acme", "acme-research", "a1-b2", "x234567890123456789012345"[..24].as_ref()] {
+            assert_eq!(org(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("a", "too short"),
+            ("Acme", "uppercase"),
+            ("acme_co", "`_` is not allowed"),
+            ("1acme", "start with a letter"),
+            ("acme-", "ends with a hyphen"),
+            ("ac--me", "two hyphens"),
+            ("abcdefghijklmnopqrstuvwxy", "25 characters"),
+            ("acmé", "`é` is not allowed"),
+        ] {
+            let e = org(bad).expect_err(bad);
+            assert!(e.problem.contains(why), "{bad}: {}", e.problem);
+            assert_eq!(e.field, "org name");
+            assert!(e.to_string().contains("expected 2-24 characters"));
+        }
+    }
+
+    #[test]
+    fn regions() {
+        for good in ["eu-west-1", "us-east-2", "ap-southeast-4", "us-gov-west-1", "il-central-1"] {
+            assert_eq!(aws_region(good), Ok(()), "{good}");
+        }
+        for bad in ["", "eu", "euwest1", "eu-west", "EU-WEST-1", "eu-west-one", "europe-west-1", "eu-west-123"] {
+            assert!(aws_region(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn account_ids_and_external_ids() {
+        assert!(aws_account_id("aws.account_id", "111122223333").is_ok());
+        let e = aws_account_id("aws.account_id", "1111-2222-3333").expect_err("dashes");
+        assert!(e.to_string().starts_with("aws.account_id `1111-2222-3333`"));
+        assert!(external_id("x", "abc-DEF_123").is_ok());
+        assert!(external_id("x", "a").is_err());
+        assert!(external_id("x", "has space").is_err());
+    }
+}
