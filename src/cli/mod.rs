@@ -1,1 +1,348 @@
-//! Plain command-line runners.
+//! The command line: the wizard by default, and non-interactive `plan`, `init`, `status` and
+//! `revoke` for support scripts, CI and tests. Without a terminal, `init` and `revoke` print one
+//! plain line per event and exit non-zero on failure.
+
+pub mod render;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cloud::{self, sandbox::SandboxConfig, AccountChoice, CloudError, ConnectOptions, Provider};
+use crate::model::{Cloud, Update};
+use crate::plan::{self, Choices};
+use crate::vendor::VendorProfile;
+
+#[derive(Debug, Parser)]
+#[command(name = "cloudgrant", version, about = "Grant a SaaS vendor least-privilege access to your cloud account, and take it back.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Vendor profile to use instead of the bundled one.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub vendor: Option<PathBuf>,
+    /// Use the built-in sandbox cloud (simulated; nothing real is created).
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Sandbox account (sandbox-dev or sandbox-prod).
+    #[arg(long, global = true, value_name = "NAME", default_value = "sandbox-dev")]
+    pub account: String,
+    /// Sandbox: make this resource (logical id) fail, to rehearse failures. Repeatable.
+    #[arg(long = "sandbox-fail", global = true, value_name = "LOGICAL_ID")]
+    pub sandbox_fail: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Target {
+    /// The cloud: aws (gcp and azure are coming).
+    #[arg(long, default_value = "aws")]
+    pub cloud: Cloud,
+    /// Your organisation's name; part of every resource name.
+    #[arg(long)]
+    pub org: String,
+    /// Region to install into (default: the vendor profile's).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show everything that would be created and granted (offline; no credentials needed).
+    Plan {
+        #[command(flatten)]
+        target: Target,
+        /// Render ARNs for this 12-digit account id.
+        #[arg(long = "account-id")]
+        account_id: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Create the install (asks first unless --yes).
+    Init {
+        #[command(flatten)]
+        target: Target,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// ExternalId to require (default: the vendor profile's, or 40 random characters).
+        #[arg(long = "external-id")]
+        external_id: Option<String>,
+    },
+    /// Show installs found in the account.
+    Status {
+        /// Only this org.
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, default_value = "aws")]
+        cloud: Cloud,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Remove the install (asks first unless --yes) and report what stays.
+    Revoke {
+        #[arg(long, default_value = "aws")]
+        cloud: Cloud,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        yes: bool,
+        /// Leave these resources (logical ids) in place: the retry after a DELETE_FAILED.
+        #[arg(long = "retain", value_name = "LOGICAL_ID")]
+        retain: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+}
+
+/// A failure shown to the user: what happened and what to do next.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub next_step: String,
+    pub code: i32,
+}
+
+impl From<CloudError> for Failure {
+    fn from(e: CloudError) -> Self {
+        let code = if e == CloudError::Cancelled { 130 } else { 1 };
+        Failure { message: e.to_string(), next_step: e.next_step(), code }
+    }
+}
+
+fn bad_input(message: impl Into<String>, next_step: impl Into<String>) -> Failure {
+    Failure { message: message.into(), next_step: next_step.into(), code: 2 }
+}
+
+pub fn load_vendor(global: &Global) -> Result<VendorProfile, Failure> {
+    match &global.vendor {
+        Some(p) => VendorProfile::load(p),
+        None => VendorProfile::bundled(),
+    }
+    .map_err(|e| bad_input(e.to_string(), "Fix the vendor profile (see assets/vendor.toml for every field) and run again."))
+}
+
+pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<ConnectOptions, Failure> {
+    Ok(ConnectOptions { vendor: vendor.clone(), sandbox: SandboxConfig::from_env(global.sandbox_fail.clone())? })
+}
+
+async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Result<Provider, Failure> {
+    if cloud != Cloud::Aws {
+        return Err(bad_input(format!("{} is not supported yet", cloud.title()), "Use --cloud aws (with --sandbox to try it without an account)."));
+    }
+    if !global.sandbox {
+        return Err(bad_input(
+            "real AWS accounts are not supported by this build yet",
+            "Add --sandbox to run the same flow on the built-in simulated account.",
+        ));
+    }
+    let options = connect_options(global, vendor)?;
+    let targets = cloud::targets(true);
+    let target = targets.first().ok_or_else(|| bad_input("no sandbox target", "Report this as a bug."))?;
+    let account = AccountChoice { key: global.account.clone(), label: global.account.clone(), detail: String::new(), sandbox: true };
+    Ok(cloud::connect(target, &account, &options).await?)
+}
+
+fn region(target: &Target, vendor: &VendorProfile) -> String {
+    target.region.clone().unwrap_or_else(|| vendor.aws.default_region.clone())
+}
+
+/// Ask a yes/no question on the terminal; without a terminal, refuse with how to confirm.
+fn confirm(question: &str, flag: &str) -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(bad_input("not confirmed, and there is no terminal to ask on", format!("Pass {flag} to confirm.")));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| bad_input(format!("cannot read the answer: {e}"), format!("Pass {flag} to confirm.")))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// Print updates as plain lines until the final one; events go to stderr when stdout carries JSON.
+async fn follow(mut rx: mpsc::Receiver<Update>, json: bool) -> Option<Update> {
+    let mut last = None;
+    while let Some(u) = rx.recv().await {
+        let line = match &u {
+            Update::Event(e) => Some(e.plain_line()),
+            Update::Log { text } => Some(format!("-- {text}")),
+            _ => None,
+        };
+        if let Some(line) = line {
+            if json {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        }
+        if matches!(u, Update::Applied { .. } | Update::Revoked { .. }) {
+            last = Some(u);
+        }
+    }
+    last
+}
+
+/// Cancel on Ctrl-C: the cloud carries on; we stop watching.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            t.cancel();
+        }
+    });
+    token
+}
+
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let Some(command) = cli.command else {
+        return Err(bad_input("no command", "Run `cloudgrant` on a terminal for the wizard, or see `cloudgrant --help`."));
+    };
+    let global = cli.global;
+    let vendor = load_vendor(&global)?;
+    match command {
+        Command::Plan { target, account_id, output } => {
+            if target.cloud != Cloud::Aws {
+                return Err(bad_input(format!("{} plans are not supported yet", target.cloud.title()), "Use --cloud aws."));
+            }
+            let choices = Choices { org: target.org.clone(), region: region(&target, &vendor), account: account_id, external_id: None };
+            let plan = plan::aws::build(&vendor, &choices).map_err(|e| bad_input(e.to_string(), "Fix the value named above and run again."))?;
+            match output {
+                Output::Text => print!("{}", render::plan_text(&plan)),
+                Output::Markdown => print!("{}", render::plan_markdown(&plan)),
+                Output::Json => println!("{}", to_json(&plan)?),
+            }
+            Ok(())
+        }
+        Command::Init { target, yes, external_id } => {
+            let p = provider(&global, target.cloud, &vendor).await?;
+            let choices = Choices { org: target.org.clone(), region: region(&target, &vendor), account: None, external_id };
+            crate::validate::org(&choices.org).map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
+            crate::validate::aws_region(&choices.region).map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
+            let plan = p.plan(&vendor, &choices).await?;
+            println!(
+                "Creating {} resources in {} stacks in account {} ({}), org {}:",
+                plan.resource_count(),
+                plan.groups.len(),
+                plan.account.as_deref().unwrap_or("?"),
+                plan.region,
+                plan.org
+            );
+            for g in &plan.groups {
+                println!("  {} ({} resources)", g.name, g.resources.len());
+            }
+            if !yes && !confirm("Create them?", "--yes")? {
+                return Err(Failure { message: "not confirmed; nothing was created".into(), next_step: String::new(), code: 1 });
+            }
+            let (tx, rx) = mpsc::channel(1024);
+            let cancel = cancel_on_ctrl_c();
+            let printer = tokio::spawn(follow(rx, false));
+            let result = p.apply(&plan, tx, cancel).await;
+            let last = printer.await.ok().flatten();
+            if let Err(CloudError::Cancelled) = result {
+                return Err(Failure {
+                    message: "stopped watching: the stacks keep going in the cloud".into(),
+                    next_step: format!("Follow them with `cloudgrant status --org {} --sandbox`, then run init again to finish.", plan.org),
+                    code: 130,
+                });
+            }
+            result?;
+            match last {
+                Some(Update::Applied { installation, ok: true, .. }) => {
+                    println!("\nDone. Send the vendor:");
+                    for key in ["VendorRoleArn", "ExternalId"] {
+                        println!("  {key}: {}", installation.outputs.get(key).map(String::as_str).unwrap_or("?"));
+                    }
+                    println!("Revoke later with: cloudgrant revoke --org {} --sandbox", plan.org);
+                    Ok(())
+                }
+                Some(Update::Applied { root_cause, .. }) => Err(Failure {
+                    message: format!("the install did not complete: {}", root_cause.unwrap_or_else(|| "see the events above".into())),
+                    next_step: format!(
+                        "Fix the cause, then run init again (failed stacks are cleaned up first), or remove what was made with `cloudgrant revoke --org {} --sandbox`.",
+                        plan.org
+                    ),
+                    code: 1,
+                }),
+                _ => Err(Failure { message: "the install ended without a result".into(), next_step: "Run `cloudgrant status` to see what exists.".into(), code: 1 }),
+            }
+        }
+        Command::Status { org, cloud, output } => {
+            let p = provider(&global, cloud, &vendor).await?;
+            let installs = p.discover(org.as_deref()).await?;
+            match output {
+                Output::Json => println!("{}", to_json(&installs)?),
+                _ => print!("{}", render::installs_text(&installs)),
+            }
+            Ok(())
+        }
+        Command::Revoke { cloud, org, yes, retain, output } => {
+            let json = output == Output::Json;
+            let p = provider(&global, cloud, &vendor).await?;
+            let installs = p.discover(Some(&org)).await?;
+            let Some(inst) = installs.into_iter().next() else {
+                return Err(Failure {
+                    message: format!("no install for org {org} found in this account"),
+                    next_step: "Check the org name and account with `cloudgrant status`.".into(),
+                    code: 1,
+                });
+            };
+            let rplan = p.revoke_plan(&inst).await?;
+            let summary = render::revoke_plan_text(&rplan);
+            if json { eprint!("{summary}") } else { print!("{summary}") }
+            if !yes && !confirm(&format!("Revoke {org}'s access now?"), "--yes")? {
+                return Err(Failure { message: "not confirmed; nothing was changed".into(), next_step: String::new(), code: 1 });
+            }
+            let (tx, rx) = mpsc::channel(1024);
+            let printer = tokio::spawn(follow(rx, json));
+            let result = p.revoke(&rplan, &retain, tx, cancel_on_ctrl_c()).await;
+            let last = printer.await.ok().flatten();
+            if let Err(CloudError::Cancelled) = result {
+                return Err(Failure {
+                    message: "stopped watching: the deletion keeps going in the cloud".into(),
+                    next_step: format!("Follow it with `cloudgrant status --org {org} --sandbox`."),
+                    code: 130,
+                });
+            }
+            let residue = result?;
+            if json {
+                println!("{}", to_json(&residue)?);
+            } else {
+                print!("\n{}", render::residue_text(&residue));
+            }
+            match last {
+                Some(Update::Revoked { ok: true, .. }) => Ok(()),
+                Some(Update::Revoked { root_cause, .. }) => {
+                    let failed: Vec<String> = residue.items.iter().filter(|i| i.state == "delete_failed").map(|i| i.physical_id.clone()).collect();
+                    Err(Failure {
+                        message: format!("revoke did not complete: {}", root_cause.unwrap_or_else(|| "see the events above".into())),
+                        next_step: format!(
+                            "Fix the cause and run revoke again, or leave the failed resources in place with --retain <logical id> (still there: {}).",
+                            failed.join(", ")
+                        ),
+                        code: 1,
+                    })
+                }
+                _ => Err(Failure { message: "revoke ended without a result".into(), next_step: "Run `cloudgrant status`.".into(), code: 1 }),
+            }
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
+    serde_json::to_string_pretty(v).map_err(|e| bad_input(format!("cannot encode JSON: {e}"), "Report this as a bug."))
+}

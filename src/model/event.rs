@@ -16,6 +16,8 @@ pub enum Status {
     UpdateInProgress,
     UpdateComplete,
     UpdateFailed,
+    UpdateRollbackInProgress,
+    UpdateRollbackComplete,
     RollbackInProgress,
     RollbackComplete,
     RollbackFailed,
@@ -34,6 +36,8 @@ impl Status {
             Status::UpdateInProgress => "UPDATE_IN_PROGRESS",
             Status::UpdateComplete => "UPDATE_COMPLETE",
             Status::UpdateFailed => "UPDATE_FAILED",
+            Status::UpdateRollbackInProgress => "UPDATE_ROLLBACK_IN_PROGRESS",
+            Status::UpdateRollbackComplete => "UPDATE_ROLLBACK_COMPLETE",
             Status::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
             Status::RollbackComplete => "ROLLBACK_COMPLETE",
             Status::RollbackFailed => "ROLLBACK_FAILED",
@@ -53,6 +57,8 @@ impl Status {
             self,
             Status::CreateFailed
                 | Status::UpdateFailed
+                | Status::UpdateRollbackInProgress
+                | Status::UpdateRollbackComplete
                 | Status::RollbackInProgress
                 | Status::RollbackComplete
                 | Status::RollbackFailed
@@ -65,6 +71,7 @@ impl Status {
             self,
             Status::CreateInProgress
                 | Status::UpdateInProgress
+                | Status::UpdateRollbackInProgress
                 | Status::RollbackInProgress
                 | Status::DeleteInProgress
         )
@@ -76,13 +83,15 @@ impl Status {
     }
 }
 
-const ALL_STATUSES: [Status; 13] = [
+const ALL_STATUSES: [Status; 15] = [
     Status::CreateInProgress,
     Status::CreateComplete,
     Status::CreateFailed,
     Status::UpdateInProgress,
     Status::UpdateComplete,
     Status::UpdateFailed,
+    Status::UpdateRollbackInProgress,
+    Status::UpdateRollbackComplete,
     Status::RollbackInProgress,
     Status::RollbackComplete,
     Status::RollbackFailed,
