@@ -9,29 +9,14 @@ pub struct Asset {
     pub text: &'static str,
 }
 
-pub const VENDOR_TOML: Asset = Asset {
-    path: "vendor.toml",
-    text: include_str!("../assets/vendor.toml"),
-};
+pub const VENDOR_TOML: Asset = Asset { path: "vendor.toml", text: include_str!("../assets/vendor.toml") };
 
-pub const AWS_STACKS: Asset = Asset {
-    path: "aws/stacks.toml",
-    text: include_str!("../assets/aws/stacks.toml"),
-};
+pub const AWS_STACKS: Asset = Asset { path: "aws/stacks.toml", text: include_str!("../assets/aws/stacks.toml") };
 
 pub const AWS_TEMPLATES: [Asset; 3] = [
-    Asset {
-        path: "aws/vpc.yaml",
-        text: include_str!("../assets/aws/vpc.yaml"),
-    },
-    Asset {
-        path: "aws/s3.yaml",
-        text: include_str!("../assets/aws/s3.yaml"),
-    },
-    Asset {
-        path: "aws/auth.yaml",
-        text: include_str!("../assets/aws/auth.yaml"),
-    },
+    Asset { path: "aws/vpc.yaml", text: include_str!("../assets/aws/vpc.yaml") },
+    Asset { path: "aws/s3.yaml", text: include_str!("../assets/aws/s3.yaml") },
+    Asset { path: "aws/auth.yaml", text: include_str!("../assets/aws/auth.yaml") },
 ];
 
 /// The bundled template at `path` (relative to `assets/`).

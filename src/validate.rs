@@ -14,11 +14,7 @@ pub struct FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} `{}`: {}; expected {}",
-            self.field, self.value, self.problem, self.expected
-        )
+        write!(f, "{} `{}`: {}; expected {}", self.field, self.value, self.problem, self.expected)
     }
 }
 
@@ -79,12 +75,8 @@ pub fn aws_region(value: &str) -> Result<(), FieldError> {
         && parts.len() <= 4
         && parts[0].len() == 2
         && parts[0].chars().all(|c| c.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
+        && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts.last().is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
     if value.is_empty() {
         return Err(err("region", value, "it is empty", EXPECTED));
     }
@@ -109,10 +101,7 @@ pub fn external_id(field: &str, value: &str) -> Result<(), FieldError> {
     if value.len() < 2 || value.len() > 1224 {
         return Err(err(field, value, "it has the wrong length", EXPECTED));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(*c)))
-    {
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(*c))) {
         return Err(err(field, value, format!("`{c}` is not allowed"), EXPECTED));
     }
     Ok(())

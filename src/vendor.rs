@@ -69,10 +69,8 @@ impl VendorProfile {
     }
 
     pub fn load(path: &Path) -> Result<Self, VendorError> {
-        let text = std::fs::read_to_string(path).map_err(|source| VendorError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| VendorError::Read { path: path.to_path_buf(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -82,10 +80,7 @@ impl VendorProfile {
             path: origin.to_string(),
             message: e.to_string().trim().replace('\n', " "),
         })?;
-        profile.validate().map_err(|error| VendorError::Field {
-            path: origin.to_string(),
-            error,
-        })?;
+        profile.validate().map_err(|error| VendorError::Field { path: origin.to_string(), error })?;
         Ok(profile)
     }
 
@@ -98,7 +93,12 @@ impl VendorProfile {
         };
         let name = self.vendor.name.trim();
         if name.is_empty() || name.len() > 64 {
-            return Err(bad("vendor.name", &self.vendor.name, "it is empty or too long", "a display name of 1-64 characters"));
+            return Err(bad(
+                "vendor.name",
+                &self.vendor.name,
+                "it is empty or too long",
+                "a display name of 1-64 characters",
+            ));
         }
         let id = &self.vendor.id;
         let id_ok = (2..=12).contains(&id.len())
@@ -117,7 +117,12 @@ impl VendorProfile {
             validate::external_id("aws.external_id", x)?;
         }
         if self.aws.instance_types.is_empty() {
-            return Err(bad("aws.instance_types", "[]", "it is empty", "a list of EC2 instance types such as [\"m6i.large\"]"));
+            return Err(bad(
+                "aws.instance_types",
+                "[]",
+                "it is empty",
+                "a list of EC2 instance types such as [\"m6i.large\"]",
+            ));
         }
         for t in &self.aws.instance_types {
             let ok = t.split_once('.').is_some_and(|(family, size)| {
@@ -127,7 +132,12 @@ impl VendorProfile {
                     && size.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             });
             if !ok {
-                return Err(bad("aws.instance_types", t, "it is not an instance type", "`family.size`, e.g. `m6i.large`"));
+                return Err(bad(
+                    "aws.instance_types",
+                    t,
+                    "it is not an instance type",
+                    "`family.size`, e.g. `m6i.large`",
+                ));
             }
         }
         validate::aws_region(&self.aws.default_region).map_err(|mut e| {
@@ -163,10 +173,7 @@ impl VendorProfile {
 fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -194,7 +201,10 @@ mod tests {
             (with("id = \"acmeml\"", "id = \"Acme ML\""), "vendor.id `Acme ML`"),
             (with("\"m6i.large\"", "\"large\""), "aws.instance_types `large`"),
             (with("\"eu-west-1\"", "\"europe\""), "aws.default_region `europe`"),
-            (with("acmeml-control@acmeml-prod.iam.gserviceaccount.com", "me@example.com"), "gcp.service_account `me@example.com`"),
+            (
+                with("acmeml-control@acmeml-prod.iam.gserviceaccount.com", "me@example.com"),
+                "gcp.service_account `me@example.com`",
+            ),
             (with("0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40", "not-a-guid"), "azure.app_id `not-a-guid`"),
         ];
         for (text, needle) in cases {

@@ -16,7 +16,11 @@ use crate::plan::{self, Choices};
 use crate::vendor::VendorProfile;
 
 #[derive(Debug, Parser)]
-#[command(name = "cloudgrant", version, about = "Grant a SaaS vendor least-privilege access to your cloud account, and take it back.")]
+#[command(
+    name = "cloudgrant",
+    version,
+    about = "Grant a SaaS vendor least-privilege access to your cloud account, and take it back."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -133,7 +137,9 @@ pub fn load_vendor(global: &Global) -> Result<VendorProfile, Failure> {
         Some(p) => VendorProfile::load(p),
         None => VendorProfile::bundled(),
     }
-    .map_err(|e| bad_input(e.to_string(), "Fix the vendor profile (see assets/vendor.toml for every field) and run again."))
+    .map_err(|e| {
+        bad_input(e.to_string(), "Fix the vendor profile (see assets/vendor.toml for every field) and run again.")
+    })
 }
 
 pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<ConnectOptions, Failure> {
@@ -142,7 +148,10 @@ pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<Connec
 
 async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Result<Provider, Failure> {
     if cloud != Cloud::Aws {
-        return Err(bad_input(format!("{} is not supported yet", cloud.title()), "Use --cloud aws (with --sandbox to try it without an account)."));
+        return Err(bad_input(
+            format!("{} is not supported yet", cloud.title()),
+            "Use --cloud aws (with --sandbox to try it without an account).",
+        ));
     }
     if !global.sandbox {
         return Err(bad_input(
@@ -153,7 +162,12 @@ async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Resu
     let options = connect_options(global, vendor)?;
     let targets = cloud::targets(true);
     let target = targets.first().ok_or_else(|| bad_input("no sandbox target", "Report this as a bug."))?;
-    let account = AccountChoice { key: global.account.clone(), label: global.account.clone(), detail: String::new(), sandbox: true };
+    let account = AccountChoice {
+        key: global.account.clone(),
+        label: global.account.clone(),
+        detail: String::new(),
+        sandbox: true,
+    };
     Ok(cloud::connect(target, &account, &options).await?)
 }
 
@@ -169,7 +183,9 @@ fn confirm(question: &str, flag: &str) -> Result<bool, Failure> {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).map_err(|e| bad_input(format!("cannot read the answer: {e}"), format!("Pass {flag} to confirm.")))?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| bad_input(format!("cannot read the answer: {e}"), format!("Pass {flag} to confirm.")))?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
@@ -210,17 +226,29 @@ fn cancel_on_ctrl_c() -> CancellationToken {
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let Some(command) = cli.command else {
-        return Err(bad_input("no command", "Run `cloudgrant` on a terminal for the wizard, or see `cloudgrant --help`."));
+        return Err(bad_input(
+            "no command",
+            "Run `cloudgrant` on a terminal for the wizard, or see `cloudgrant --help`.",
+        ));
     };
     let global = cli.global;
     let vendor = load_vendor(&global)?;
     match command {
         Command::Plan { target, account_id, output } => {
             if target.cloud != Cloud::Aws {
-                return Err(bad_input(format!("{} plans are not supported yet", target.cloud.title()), "Use --cloud aws."));
+                return Err(bad_input(
+                    format!("{} plans are not supported yet", target.cloud.title()),
+                    "Use --cloud aws.",
+                ));
             }
-            let choices = Choices { org: target.org.clone(), region: region(&target, &vendor), account: account_id, external_id: None };
-            let plan = plan::aws::build(&vendor, &choices).map_err(|e| bad_input(e.to_string(), "Fix the value named above and run again."))?;
+            let choices = Choices {
+                org: target.org.clone(),
+                region: region(&target, &vendor),
+                account: account_id,
+                external_id: None,
+            };
+            let plan = plan::aws::build(&vendor, &choices)
+                .map_err(|e| bad_input(e.to_string(), "Fix the value named above and run again."))?;
             match output {
                 Output::Text => print!("{}", render::plan_text(&plan)),
                 Output::Markdown => print!("{}", render::plan_markdown(&plan)),
@@ -230,9 +258,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Init { target, yes, external_id } => {
             let p = provider(&global, target.cloud, &vendor).await?;
-            let choices = Choices { org: target.org.clone(), region: region(&target, &vendor), account: None, external_id };
-            crate::validate::org(&choices.org).map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
-            crate::validate::aws_region(&choices.region).map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
+            let choices =
+                Choices { org: target.org.clone(), region: region(&target, &vendor), account: None, external_id };
+            crate::validate::org(&choices.org)
+                .map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
+            crate::validate::aws_region(&choices.region)
+                .map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
             let plan = p.plan(&vendor, &choices).await?;
             println!(
                 "Creating {} resources in {} stacks in account {} ({}), org {}:",
@@ -246,7 +277,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 println!("  {} ({} resources)", g.name, g.resources.len());
             }
             if !yes && !confirm("Create them?", "--yes")? {
-                return Err(Failure { message: "not confirmed; nothing was created".into(), next_step: String::new(), code: 1 });
+                return Err(Failure {
+                    message: "not confirmed; nothing was created".into(),
+                    next_step: String::new(),
+                    code: 1,
+                });
             }
             let (tx, rx) = mpsc::channel(1024);
             let cancel = cancel_on_ctrl_c();
@@ -256,7 +291,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             if let Err(CloudError::Cancelled) = result {
                 return Err(Failure {
                     message: "stopped watching: the stacks keep going in the cloud".into(),
-                    next_step: format!("Follow them with `cloudgrant status --org {} --sandbox`, then run init again to finish.", plan.org),
+                    next_step: format!(
+                        "Follow them with `cloudgrant status --org {} --sandbox`, then run init again to finish.",
+                        plan.org
+                    ),
                     code: 130,
                 });
             }
@@ -303,9 +341,17 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             };
             let rplan = p.revoke_plan(&inst).await?;
             let summary = render::revoke_plan_text(&rplan);
-            if json { eprint!("{summary}") } else { print!("{summary}") }
+            if json {
+                eprint!("{summary}")
+            } else {
+                print!("{summary}")
+            }
             if !yes && !confirm(&format!("Revoke {org}'s access now?"), "--yes")? {
-                return Err(Failure { message: "not confirmed; nothing was changed".into(), next_step: String::new(), code: 1 });
+                return Err(Failure {
+                    message: "not confirmed; nothing was changed".into(),
+                    next_step: String::new(),
+                    code: 1,
+                });
             }
             let (tx, rx) = mpsc::channel(1024);
             let printer = tokio::spawn(follow(rx, json));
@@ -327,7 +373,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             match last {
                 Some(Update::Revoked { ok: true, .. }) => Ok(()),
                 Some(Update::Revoked { root_cause, .. }) => {
-                    let failed: Vec<String> = residue.items.iter().filter(|i| i.state == "delete_failed").map(|i| i.physical_id.clone()).collect();
+                    let failed: Vec<String> = residue
+                        .items
+                        .iter()
+                        .filter(|i| i.state == "delete_failed")
+                        .map(|i| i.physical_id.clone())
+                        .collect();
                     Err(Failure {
                         message: format!("revoke did not complete: {}", root_cause.unwrap_or_else(|| "see the events above".into())),
                         next_step: format!(
@@ -337,7 +388,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                         code: 1,
                     })
                 }
-                _ => Err(Failure { message: "revoke ended without a result".into(), next_step: "Run `cloudgrant status`.".into(), code: 1 }),
+                _ => Err(Failure {
+                    message: "revoke ended without a result".into(),
+                    next_step: "Run `cloudgrant status`.".into(),
+                    code: 1,
+                }),
             }
         }
     }

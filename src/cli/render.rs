@@ -15,8 +15,20 @@ fn conditions(c: &serde_json::Value) -> String {
 pub fn plan_text(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "cloudgrant plan: {} access for {} ({})", plan.cloud.title(), plan.vendor, plan.vendor_id);
-    let _ = writeln!(s, "org {} · region {} · account {}", plan.org, plan.region, plan.account.as_deref().unwrap_or("<chosen at install>"));
-    let _ = writeln!(s, "{} groups, {} resources, {} permission statements", plan.groups.len(), plan.resource_count(), plan.permission_count());
+    let _ = writeln!(
+        s,
+        "org {} · region {} · account {}",
+        plan.org,
+        plan.region,
+        plan.account.as_deref().unwrap_or("<chosen at install>")
+    );
+    let _ = writeln!(
+        s,
+        "{} groups, {} resources, {} permission statements",
+        plan.groups.len(),
+        plan.resource_count(),
+        plan.permission_count()
+    );
     let tags: Vec<String> = plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(s, "tags on every stack: {}", tags.join(", "));
     for g in &plan.groups {
@@ -34,7 +46,8 @@ pub fn plan_text(plan: &Plan) -> String {
         }
         for p in &g.permissions {
             let sid = p.sid.as_deref().unwrap_or("-");
-            let _ = writeln!(s, "   * {:?} {:?} {} ({} / {} / {})", p.kind, p.effect, p.principal, p.holder, p.policy, sid);
+            let _ =
+                writeln!(s, "   * {:?} {:?} {} ({} / {} / {})", p.kind, p.effect, p.principal, p.holder, p.policy, sid);
             let _ = writeln!(s, "       actions: {}", p.actions.join(", "));
             if !p.resources.is_empty() {
                 let _ = writeln!(s, "       on: {}", p.resources.join(", "));
@@ -51,18 +64,45 @@ pub fn plan_text(plan: &Plan) -> String {
 pub fn plan_markdown(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# cloudgrant plan: {} access for {}\n", plan.cloud.title(), plan.vendor);
-    let _ = writeln!(s, "- Org: `{}`\n- Region: `{}`\n- Account: `{}`", plan.org, plan.region, plan.account.as_deref().unwrap_or("chosen at install"));
-    let _ = writeln!(s, "- {} groups, {} resources, {} permission statements\n", plan.groups.len(), plan.resource_count(), plan.permission_count());
+    let _ = writeln!(
+        s,
+        "- Org: `{}`\n- Region: `{}`\n- Account: `{}`",
+        plan.org,
+        plan.region,
+        plan.account.as_deref().unwrap_or("chosen at install")
+    );
+    let _ = writeln!(
+        s,
+        "- {} groups, {} resources, {} permission statements\n",
+        plan.groups.len(),
+        plan.resource_count(),
+        plan.permission_count()
+    );
     let _ = writeln!(s, "## Trust: who can act in your account\n");
     let _ = writeln!(s, "| Principal | May assume | Condition |\n|---|---|---|");
     for (_, p) in plan.trust() {
-        let _ = writeln!(s, "| `{}` | {} ({}) | `{}` |", p.principal, p.holder, p.actions.join(", "), conditions(&p.conditions));
+        let _ = writeln!(
+            s,
+            "| `{}` | {} ({}) | `{}` |",
+            p.principal,
+            p.holder,
+            p.actions.join(", "),
+            conditions(&p.conditions)
+        );
     }
     for g in &plan.groups {
         let _ = writeln!(s, "\n## {} — {}\n", g.name, g.title);
         let _ = writeln!(s, "| Resource | Type | Name | On revoke | Why |\n|---|---|---|---|---|");
         for r in &g.resources {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", r.id, r.type_, r.name.as_deref().unwrap_or(""), r.on_revoke.as_str(), r.why);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                r.id,
+                r.type_,
+                r.name.as_deref().unwrap_or(""),
+                r.on_revoke.as_str(),
+                r.why
+            );
         }
         if !g.permissions.is_empty() {
             let _ = writeln!(s, "\n| Who | Effect | Actions | Resources | Condition |\n|---|---|---|---|---|");
@@ -105,7 +145,13 @@ pub fn installs_text(installs: &[Installation]) -> String {
 
 pub fn revoke_plan_text(plan: &RevokePlan) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Revoke {} access for org {} in account {}:", plan.installation.cloud.title(), plan.installation.org, plan.installation.account);
+    let _ = writeln!(
+        s,
+        "Revoke {} access for org {} in account {}:",
+        plan.installation.cloud.title(),
+        plan.installation.org,
+        plan.installation.account
+    );
     for (n, g) in plan.groups.iter().enumerate() {
         let _ = writeln!(s, "{}. {}", n + 1, g.name);
         for r in &g.resources {

@@ -109,17 +109,18 @@ impl Provider {
             .or_else(|| vendor.aws.external_id.clone())
             .or_else(|| existing.iter().find_map(|i| i.outputs.get("ExternalId").cloned()))
             .unwrap_or_else(plan::new_external_id);
-        let choices = Choices {
-            account: Some(identity.account),
-            external_id: Some(external_id),
-            ..choices.clone()
-        };
+        let choices = Choices { account: Some(identity.account), external_id: Some(external_id), ..choices.clone() };
         Ok(plan::aws::build(vendor, &choices)?)
     }
 
     /// Create or update everything in `plan`, sending events as they happen and a final
     /// [`Update::Applied`]. Returns once the cloud has settled (or `cancel` fired).
-    pub async fn apply(&self, plan: &Plan, tx: mpsc::Sender<Update>, cancel: CancellationToken) -> Result<Installation, CloudError> {
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        tx: mpsc::Sender<Update>,
+        cancel: CancellationToken,
+    ) -> Result<Installation, CloudError> {
         match self {
             Provider::Sandbox(s) => s.apply(plan, tx, cancel).await,
         }
@@ -220,9 +221,17 @@ pub fn accounts(target: &Target) -> Vec<AccountChoice> {
 }
 
 /// Connect to one account of a target.
-pub async fn connect(target: &Target, account: &AccountChoice, options: &ConnectOptions) -> Result<Provider, CloudError> {
+pub async fn connect(
+    target: &Target,
+    account: &AccountChoice,
+    options: &ConnectOptions,
+) -> Result<Provider, CloudError> {
     if target.sandbox {
-        return Ok(Provider::Sandbox(sandbox::Sandbox::connect(options.sandbox.clone(), &account.key, &options.vendor)?));
+        return Ok(Provider::Sandbox(sandbox::Sandbox::connect(
+            options.sandbox.clone(),
+            &account.key,
+            &options.vendor,
+        )?));
     }
     Err(CloudError::failed(
         format!("{} is not supported yet", target.title),

@@ -151,9 +151,19 @@ impl Event {
 pub enum Update {
     Event(Event),
     /// A note from cloudgrant itself (a fallback taken, a step started).
-    Log { text: String },
+    Log {
+        text: String,
+    },
     /// Apply finished; the installation as it now stands (complete or not).
-    Applied { installation: Installation, ok: bool, root_cause: Option<String> },
+    Applied {
+        installation: Installation,
+        ok: bool,
+        root_cause: Option<String>,
+    },
     /// Revoke finished, with what stays behind and what was checked.
-    Revoked { residue: Residue, ok: bool, root_cause: Option<String> },
+    Revoked {
+        residue: Residue,
+        ok: bool,
+        root_cause: Option<String>,
+    },
 }

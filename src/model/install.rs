@@ -27,10 +27,7 @@ impl Installation {
     /// Every group finished creating or updating.
     pub fn is_complete(&self) -> bool {
         !self.groups.is_empty()
-            && self
-                .groups
-                .iter()
-                .all(|g| matches!(g.status, Status::CreateComplete | Status::UpdateComplete))
+            && self.groups.iter().all(|g| matches!(g.status, Status::CreateComplete | Status::UpdateComplete))
     }
 }
 

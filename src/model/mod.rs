@@ -7,6 +7,8 @@ mod plan;
 mod revoke;
 
 pub use event::{Event, Status, Update};
-pub use install::{InstalledGroup, InstalledResource, Installation};
-pub use plan::{Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource};
+pub use install::{Installation, InstalledGroup, InstalledResource};
+pub use plan::{
+    Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
+};
 pub use revoke::{Check, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan};

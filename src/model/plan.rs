@@ -95,10 +95,8 @@ impl Plan {
         let mut remaining: Vec<&Group> = self.groups.iter().collect();
         while !remaining.is_empty() {
             // A group can go once no remaining group depends on it.
-            let pos = remaining
-                .iter()
-                .position(|g| !remaining.iter().any(|o| o.depends_on.contains(&g.key)))
-                .unwrap_or(0);
+            let pos =
+                remaining.iter().position(|g| !remaining.iter().any(|o| o.depends_on.contains(&g.key))).unwrap_or(0);
             order.push(remaining.remove(pos));
         }
         order

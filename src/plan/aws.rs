@@ -59,13 +59,22 @@ impl Blueprint {
         let mut stacks = Vec::new();
         for s in manifest.stack {
             let path = format!("aws/{}", s.template);
-            let asset = assets::find(&path)
-                .ok_or_else(|| PlanError::Invalid(format!("{}: stack {} names {path}, which is not bundled", assets::AWS_STACKS.path, s.key)))?;
+            let asset = assets::find(&path).ok_or_else(|| {
+                PlanError::Invalid(format!(
+                    "{}: stack {} names {path}, which is not bundled",
+                    assets::AWS_STACKS.path,
+                    s.key
+                ))
+            })?;
             let template = Template::parse(asset.path, asset.text)?;
             let mut wiring = BTreeMap::new();
             for (param, source) in s.parameters {
                 let (group, output) = source.split_once('.').ok_or_else(|| {
-                    PlanError::Invalid(format!("{}: stack {}: parameter {param} = `{source}` is not `<stack key>.<output>`", assets::AWS_STACKS.path, s.key))
+                    PlanError::Invalid(format!(
+                        "{}: stack {}: parameter {param} = `{source}` is not `<stack key>.<output>`",
+                        assets::AWS_STACKS.path,
+                        s.key
+                    ))
                 })?;
                 wiring.insert(param, (group.to_string(), output.to_string()));
             }
@@ -74,7 +83,11 @@ impl Blueprint {
         for s in &stacks {
             for d in s.depends_on.iter().chain(s.wiring.values().map(|(g, _)| g)) {
                 if !stacks.iter().any(|o| &o.key == d) {
-                    return Err(PlanError::Invalid(format!("{}: stack {} depends on unknown stack `{d}`", assets::AWS_STACKS.path, s.key)));
+                    return Err(PlanError::Invalid(format!(
+                        "{}: stack {} depends on unknown stack `{d}`",
+                        assets::AWS_STACKS.path,
+                        s.key
+                    )));
                 }
             }
         }
@@ -167,8 +180,13 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
         let mut resources = Vec::new();
         let mut permissions = Vec::new();
         for r in &spec.template.resources {
-            let props = ctx.resolve(&r.properties).map_err(|m| PlanError::Invalid(format!("{file}: resource {}: {m}", r.id)))?;
-            if matches!(r.type_.as_str(), "AWS::IAM::User" | "AWS::IAM::AccessKey" | "AWS::IAM::Group" | "AWS::IAM::UserToGroupAddition") {
+            let props = ctx
+                .resolve(&r.properties)
+                .map_err(|m| PlanError::Invalid(format!("{file}: resource {}: {m}", r.id)))?;
+            if matches!(
+                r.type_.as_str(),
+                "AWS::IAM::User" | "AWS::IAM::AccessKey" | "AWS::IAM::Group" | "AWS::IAM::UserToGroupAddition"
+            ) {
                 return Err(PlanError::Invalid(format!(
                     "{file}: resource {} is an {}: cloudgrant grants access through roles with temporary credentials only, never IAM users or access keys",
                     r.id, r.type_
@@ -259,7 +277,7 @@ fn stack_context(
             let v = outputs
                 .get(g)
                 .and_then(|o| o.get(out))
-                .filter(|v| !v.contains('<'))
+                .filter(|v| !(v.starts_with('<') && v.ends_with('>')))
                 .cloned()
                 .unwrap_or_else(|| format!("<{group_name} output {out}>"));
             (Value::String(v), ParameterSource::Output { group: group_name, output: out.clone() })
@@ -291,7 +309,12 @@ fn stack_context(
 }
 
 /// Every statement of every policy a resource carries.
-fn resource_permissions(file: &str, id: &str, type_: &str, props: &Value) -> Result<Vec<crate::model::Permission>, PlanError> {
+fn resource_permissions(
+    file: &str,
+    id: &str,
+    type_: &str,
+    props: &Value,
+) -> Result<Vec<crate::model::Permission>, PlanError> {
     let mut out = Vec::new();
     let mut doc = |doc: &Value, policy: &str, kind: PermissionKind, identity: Option<&str>| -> Result<(), PlanError> {
         let site = DocumentSite { file, holder: id, policy, kind, identity };
@@ -301,13 +324,15 @@ fn resource_permissions(file: &str, id: &str, type_: &str, props: &Value) -> Res
     match type_ {
         "AWS::IAM::Role" => {
             let role = props.get("RoleName").and_then(Value::as_str).unwrap_or(id).to_string();
-            let trust = props
-                .get("AssumeRolePolicyDocument")
-                .ok_or_else(|| PlanError::Invalid(format!("{file}: resource {id}: a role needs an AssumeRolePolicyDocument")))?;
+            let trust = props.get("AssumeRolePolicyDocument").ok_or_else(|| {
+                PlanError::Invalid(format!("{file}: resource {id}: a role needs an AssumeRolePolicyDocument"))
+            })?;
             doc(trust, "trust policy", PermissionKind::Trust, None)?;
             for p in props.get("Policies").and_then(Value::as_array).into_iter().flatten() {
                 let pname = p.get("PolicyName").and_then(Value::as_str).unwrap_or("inline");
-                let d = p.get("PolicyDocument").ok_or_else(|| PlanError::Invalid(format!("{file}: resource {id}: policy {pname} has no PolicyDocument")))?;
+                let d = p.get("PolicyDocument").ok_or_else(|| {
+                    PlanError::Invalid(format!("{file}: resource {id}: policy {pname} has no PolicyDocument"))
+                })?;
                 doc(d, pname, PermissionKind::Identity, Some(&role))?;
             }
             if let Some(arns) = props.get("ManagedPolicyArns").and_then(Value::as_array) {
@@ -319,23 +344,44 @@ fn resource_permissions(file: &str, id: &str, type_: &str, props: &Value) -> Res
             }
         }
         "AWS::IAM::RolePolicy" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
-            let pname = props.get("PolicyName").or_else(|| props.get("ManagedPolicyName")).and_then(Value::as_str).unwrap_or(id).to_string();
-            let mut roles: Vec<String> = props.get("RoleName").and_then(Value::as_str).map(|r| vec![r.to_string()]).unwrap_or_default();
-            roles.extend(props.get("Roles").and_then(Value::as_array).into_iter().flatten().filter_map(|r| r.as_str().map(String::from)));
+            let pname = props
+                .get("PolicyName")
+                .or_else(|| props.get("ManagedPolicyName"))
+                .and_then(Value::as_str)
+                .unwrap_or(id)
+                .to_string();
+            let mut roles: Vec<String> =
+                props.get("RoleName").and_then(Value::as_str).map(|r| vec![r.to_string()]).unwrap_or_default();
+            roles.extend(
+                props
+                    .get("Roles")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.as_str().map(String::from)),
+            );
             if roles.is_empty() {
-                return Err(PlanError::Invalid(format!("{file}: resource {id}: policy {pname} is attached to no role")));
+                return Err(PlanError::Invalid(format!(
+                    "{file}: resource {id}: policy {pname} is attached to no role"
+                )));
             }
-            let d = props.get("PolicyDocument").ok_or_else(|| PlanError::Invalid(format!("{file}: resource {id}: no PolicyDocument")))?;
+            let d = props
+                .get("PolicyDocument")
+                .ok_or_else(|| PlanError::Invalid(format!("{file}: resource {id}: no PolicyDocument")))?;
             for role in roles {
                 doc(d, &pname, PermissionKind::Identity, Some(&role))?;
             }
         }
         "AWS::KMS::Key" => {
-            let d = props.get("KeyPolicy").ok_or_else(|| PlanError::Invalid(format!("{file}: resource {id}: a key needs an explicit KeyPolicy")))?;
+            let d = props.get("KeyPolicy").ok_or_else(|| {
+                PlanError::Invalid(format!("{file}: resource {id}: a key needs an explicit KeyPolicy"))
+            })?;
             doc(d, "key policy", PermissionKind::Resource, None)?;
         }
         "AWS::S3::BucketPolicy" => {
-            let d = props.get("PolicyDocument").ok_or_else(|| PlanError::Invalid(format!("{file}: resource {id}: no PolicyDocument")))?;
+            let d = props
+                .get("PolicyDocument")
+                .ok_or_else(|| PlanError::Invalid(format!("{file}: resource {id}: no PolicyDocument")))?;
             doc(d, "bucket policy", PermissionKind::Resource, None)?;
         }
         _ => {}

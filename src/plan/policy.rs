@@ -100,11 +100,19 @@ fn principals(v: Option<&Value>) -> Result<Vec<String>, String> {
             let mut out = Vec::new();
             for (form, value) in m {
                 if !["AWS", "Service", "Federated", "CanonicalUser"].contains(&form.as_str()) {
-                    return Err(format!("unknown principal form `{form}`: expected AWS, Service, Federated or CanonicalUser"));
+                    return Err(format!(
+                        "unknown principal form `{form}`: expected AWS, Service, Federated or CanonicalUser"
+                    ));
                 }
-                let list = string_list(Some(value)).ok_or_else(|| format!("Principal {form} must be a string or a list of strings"))?;
+                let list = string_list(Some(value))
+                    .ok_or_else(|| format!("Principal {form} must be a string or a list of strings"))?;
                 for p in list {
-                    if form == "AWS" && p != "*" && !p.starts_with("arn:") && !p.starts_with('<') && !(p.len() == 12 && p.chars().all(|c| c.is_ascii_digit())) {
+                    if form == "AWS"
+                        && p != "*"
+                        && !p.starts_with("arn:")
+                        && !p.starts_with('<')
+                        && !(p.len() == 12 && p.chars().all(|c| c.is_ascii_digit()))
+                    {
                         return Err(format!("Principal AWS `{p}` is not an ARN, an account id or `*`"));
                     }
                     out.push(p);
@@ -129,10 +137,19 @@ mod tests {
     fn bad_statements_are_named() {
         let cases = [
             (json!({"Statement": [{"Action": "s3:GetObject", "Resource": "*"}]}), "statement 1: it has no Effect"),
-            (json!({"Statement": [{"Sid": "X", "Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"}]}), "(Sid X): Effect `Maybe`"),
-            (json!({"Statement": [{"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}]}), "NotAction cannot be previewed"),
+            (
+                json!({"Statement": [{"Sid": "X", "Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"}]}),
+                "(Sid X): Effect `Maybe`",
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}]}),
+                "NotAction cannot be previewed",
+            ),
             (json!({"Statement": [{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}]}), "service:Action"),
-            (json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "bucket"}]}), "is not an ARN"),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "bucket"}]}),
+                "is not an ARN",
+            ),
             (json!({}), "has no Statement"),
         ];
         for (doc, needle) in cases {
@@ -143,7 +160,8 @@ mod tests {
         let trust = json!({"Statement": {"Effect": "Allow", "Principal": {"User": "x"}, "Action": "sts:AssumeRole"}});
         let e = statements(&trust, &site(PermissionKind::Trust)).expect_err("principal");
         assert!(e.contains("unknown principal form `User`"), "{e}");
-        let trust = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "vendor"}, "Action": "sts:AssumeRole"}});
+        let trust =
+            json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "vendor"}, "Action": "sts:AssumeRole"}});
         assert!(statements(&trust, &site(PermissionKind::Trust)).expect_err("arn").contains("not an ARN"));
     }
 

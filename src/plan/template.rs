@@ -48,18 +48,10 @@ impl Template {
             location: location.to_string(),
             message,
         };
-        let yaml: serde_yaml::Value =
-            serde_yaml::from_str(text).map_err(|e| err("YAML", e.to_string()))?;
+        let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| err("YAML", e.to_string()))?;
         let root = to_json(yaml).map_err(|m| err("YAML", m))?;
-        let root = root
-            .as_object()
-            .ok_or_else(|| err("top level", "the template is not a mapping".into()))?;
-        let description = root
-            .get("Description")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let root = root.as_object().ok_or_else(|| err("top level", "the template is not a mapping".into()))?;
+        let description = root.get("Description").and_then(Value::as_str).unwrap_or_default().trim().to_string();
         let mut parameters = Vec::new();
         if let Some(params) = root.get("Parameters").and_then(Value::as_object) {
             for (name, p) in params {
@@ -77,15 +69,9 @@ impl Template {
         let mut resources = Vec::new();
         for (id, r) in resources_map {
             let loc = format!("resource {id}");
-            let type_ = r
-                .get("Type")
-                .and_then(Value::as_str)
-                .ok_or_else(|| err(&loc, "it has no Type".into()))?
-                .to_string();
-            let why = r
-                .pointer("/Metadata/cloudgrant/why")
-                .and_then(Value::as_str)
-                .map(|s| s.trim().to_string());
+            let type_ =
+                r.get("Type").and_then(Value::as_str).ok_or_else(|| err(&loc, "it has no Type".into()))?.to_string();
+            let why = r.pointer("/Metadata/cloudgrant/why").and_then(Value::as_str).map(|s| s.trim().to_string());
             let mut depends_on: Vec<String> = match r.get("DependsOn") {
                 Some(Value::String(s)) => vec![s.clone()],
                 Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
@@ -108,26 +94,18 @@ impl Template {
         }
         for r in &resources {
             if let Some(missing) = r.depends_on.iter().find(|d| !resources_map.contains_key(*d)) {
-                return Err(err(&format!("resource {}", r.id), format!("DependsOn names `{missing}`, which is not a resource here")));
+                return Err(err(
+                    &format!("resource {}", r.id),
+                    format!("DependsOn names `{missing}`, which is not a resource here"),
+                ));
             }
         }
         let outputs = root
             .get("Outputs")
             .and_then(Value::as_object)
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| (k.clone(), v.get("Value").cloned().unwrap_or(Value::Null)))
-                    .collect()
-            })
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.get("Value").cloned().unwrap_or(Value::Null))).collect())
             .unwrap_or_default();
-        Ok(Template {
-            file: file.to_string(),
-            text,
-            description,
-            parameters,
-            resources,
-            outputs,
-        })
+        Ok(Template { file: file.to_string(), text, description, parameters, resources, outputs })
     }
 
     pub fn resource(&self, id: &str) -> Option<&TemplateResource> {
@@ -286,20 +264,14 @@ impl Context {
             return Ok(Value::String(p));
         }
         match self.resources.get(name) {
-            Some(ids) => Ok(Value::String(
-                ids.reference.clone().unwrap_or_else(|| format!("<{name}>")),
-            )),
+            Some(ids) => Ok(Value::String(ids.reference.clone().unwrap_or_else(|| format!("<{name}>")))),
             None => Err(format!("`{name}` is neither a parameter nor a resource")),
         }
     }
 
     fn attribute(&self, name: &str, attr: &str) -> Result<String, String> {
         match self.resources.get(name) {
-            Some(ids) => Ok(ids
-                .attrs
-                .get(attr)
-                .cloned()
-                .unwrap_or_else(|| format!("<{name}.{attr}>"))),
+            Some(ids) => Ok(ids.attrs.get(attr).cloned().unwrap_or_else(|| format!("<{name}.{attr}>"))),
             None => Err(format!("Fn::GetAtt names `{name}`, which is not a resource")),
         }
     }
@@ -313,7 +285,8 @@ impl Context {
                 match k.as_str() {
                     "Ref" => self.reference(arg.as_str().ok_or("Ref takes a name")?),
                     "Fn::GetAtt" => {
-                        let parts: Vec<&str> = arg.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                        let parts: Vec<&str> =
+                            arg.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
                         match parts.as_slice() {
                             [name, attr] => Ok(Value::String(self.attribute(name, attr)?)),
                             _ => Err("Fn::GetAtt takes [Resource, Attribute]".into()),
@@ -330,7 +303,9 @@ impl Context {
                     }
                     "Fn::Select" => {
                         let a = arg.as_array().filter(|a| a.len() == 2).ok_or("Fn::Select takes [index, list]")?;
-                        let idx = scalar_string(&self.resolve(&a[0])?).parse::<usize>().map_err(|_| "Fn::Select index is not a number")?;
+                        let idx = scalar_string(&self.resolve(&a[0])?)
+                            .parse::<usize>()
+                            .map_err(|_| "Fn::Select index is not a number")?;
                         let list = self.resolve(&a[1])?;
                         list.as_array()
                             .and_then(|l| l.get(idx).cloned())
@@ -341,7 +316,9 @@ impl Context {
                             Value::String(s) if !s.is_empty() => s,
                             _ => self.region.clone(),
                         };
-                        Ok(Value::Array(["a", "b", "c"].iter().map(|z| Value::String(format!("{region}{z}"))).collect()))
+                        Ok(Value::Array(
+                            ["a", "b", "c"].iter().map(|z| Value::String(format!("{region}{z}"))).collect(),
+                        ))
                     }
                     "Fn::Split" => {
                         let a = arg.as_array().filter(|a| a.len() == 2).ok_or("Fn::Split takes [separator, string]")?;
@@ -428,7 +405,13 @@ mod tests {
         };
         c.params.insert("Org".into(), json!("demo"));
         c.params.insert("Types".into(), json!(["a.b", "c.d"]));
-        c.resources.insert("Bucket".into(), ResourceIds { reference: Some("bkt".into()), attrs: [("Arn".to_string(), "arn:aws:s3:::bkt".to_string())].into() });
+        c.resources.insert(
+            "Bucket".into(),
+            ResourceIds {
+                reference: Some("bkt".into()),
+                attrs: [("Arn".to_string(), "arn:aws:s3:::bkt".to_string())].into(),
+            },
+        );
         c.resources.insert("Key".into(), ResourceIds::default());
         c
     }
@@ -445,7 +428,10 @@ mod tests {
     #[test]
     fn evaluates_intrinsics_with_placeholders_for_unknown_ids() {
         let c = ctx();
-        assert_eq!(c.resolve(&json!({"Fn::Sub": "${Org}-${AWS::AccountId}-${AWS::Region}"})), Ok(json!("demo-123456789012-eu-west-1")));
+        assert_eq!(
+            c.resolve(&json!({"Fn::Sub": "${Org}-${AWS::AccountId}-${AWS::Region}"})),
+            Ok(json!("demo-123456789012-eu-west-1"))
+        );
         assert_eq!(c.resolve(&json!({"Fn::Sub": "${Bucket.Arn}/*"})), Ok(json!("arn:aws:s3:::bkt/*")));
         assert_eq!(c.resolve(&json!({"Fn::GetAtt": ["Key", "Arn"]})), Ok(json!("<Key.Arn>")));
         assert_eq!(c.resolve(&json!({"Ref": "Key"})), Ok(json!("<Key>")));

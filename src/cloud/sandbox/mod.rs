@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{AccountChoice, CloudError, Identity};
-use crate::model::{Cloud, InstalledGroup, InstalledResource, Installation, Status};
+use crate::model::{Cloud, Installation, InstalledGroup, InstalledResource, Status};
 use crate::plan::aws::{Blueprint, TAG_MANAGED_BY, TAG_ORG, TAG_VENDOR};
 use crate::vendor::VendorProfile;
 use state::{Stack, Store};
@@ -46,9 +46,12 @@ impl SandboxConfig {
     pub fn from_env(fail: Vec<String>) -> Result<Self, CloudError> {
         let dir = match std::env::var_os(ENV_DIR) {
             Some(d) if !d.is_empty() => PathBuf::from(d),
-            _ => dirs::data_dir()
-                .map(|d| d.join("cloudgrant").join("sandbox"))
-                .ok_or_else(|| CloudError::failed("no data directory found for the sandbox state", format!("Set {ENV_DIR} to a writable directory.")))?,
+            _ => dirs::data_dir().map(|d| d.join("cloudgrant").join("sandbox")).ok_or_else(|| {
+                CloudError::failed(
+                    "no data directory found for the sandbox state",
+                    format!("Set {ENV_DIR} to a writable directory."),
+                )
+            })?,
         };
         let speed = match std::env::var(ENV_SPEED) {
             Ok(s) => parse_speed(&s)?,
@@ -98,17 +101,18 @@ struct Inner {
 
 impl Sandbox {
     pub fn connect(config: SandboxConfig, account: &str, vendor: &VendorProfile) -> Result<Sandbox, CloudError> {
-        let (name, id, _) = ACCOUNTS
-            .iter()
-            .find(|(n, id, _)| *n == account || *id == account)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ACCOUNTS.iter().map(|a| a.0).collect();
-                CloudError::failed(format!("there is no sandbox account `{account}`"), format!("Use one of: {}.", names.join(", ")))
-            })?;
+        let (name, id, _) = ACCOUNTS.iter().find(|(n, id, _)| *n == account || *id == account).ok_or_else(|| {
+            let names: Vec<&str> = ACCOUNTS.iter().map(|a| a.0).collect();
+            CloudError::failed(
+                format!("there is no sandbox account `{account}`"),
+                format!("Use one of: {}.", names.join(", ")),
+            )
+        })?;
         let blueprint = Blueprint::bundled()?;
         for f in &config.fail {
             if !blueprint.stacks.iter().any(|s| s.template.resource(f).is_some()) {
-                let ids: Vec<&str> = blueprint.stacks.iter().flat_map(|s| s.template.resources.iter().map(|r| r.id.as_str())).collect();
+                let ids: Vec<&str> =
+                    blueprint.stacks.iter().flat_map(|s| s.template.resources.iter().map(|r| r.id.as_str())).collect();
                 return Err(CloudError::failed(
                     format!("--sandbox-fail `{f}` is not a resource of the templates"),
                     format!("Use a logical id: {}.", ids.join(", ")),
@@ -187,7 +191,8 @@ impl Sandbox {
                     })
                 })
                 .collect();
-            let settled = matches!(status, Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete);
+            let settled =
+                matches!(status, Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete);
             let group = InstalledGroup {
                 key,
                 name: s.name.clone(),

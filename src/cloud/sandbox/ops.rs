@@ -22,6 +22,9 @@ use crate::plan::template::{scalar_string, Context, ResourceIds};
 /// One thing to send, at its time.
 type Scheduled = (DateTime<Utc>, Update);
 
+/// A group once scheduled: when it settles, whether it succeeds, and its outputs.
+type Finished = (DateTime<Utc>, bool, BTreeMap<String, String>);
+
 fn log(t: DateTime<Utc>, text: impl Into<String>) -> Scheduled {
     (t, Update::Log { text: text.into() })
 }
@@ -77,7 +80,9 @@ fn render(
             if done.contains(&r.id) || !r.depends_on.iter().all(|d| done.contains(d)) {
                 continue;
             }
-            let props = ctx.resolve(&r.properties).map_err(|m| CloudError::failed(format!("{file}: resource {}: {m}", r.id), "Report this as a bug in the template."))?;
+            let props = ctx.resolve(&r.properties).map_err(|m| {
+                CloudError::failed(format!("{file}: resource {}: {m}", r.id), "Report this as a bug in the template.")
+            })?;
             let mut ids = known_ids(&r.type_, &props, account, region);
             let old = existing.and_then(|s| s.resources.iter().find(|x| x.id == r.id));
             let physical = match (old, ids.reference.clone()) {
@@ -87,7 +92,10 @@ fn render(
             };
             ids.reference = Some(physical.clone());
             if r.type_ == "AWS::KMS::Key" {
-                ids.attrs.insert("Arn".into(), format!("arn:{}:kms:{region}:{account}:key/{physical}", crate::plan::template::partition(region)));
+                ids.attrs.insert(
+                    "Arn".into(),
+                    format!("arn:{}:kms:{region}:{account}:key/{physical}", crate::plan::template::partition(region)),
+                );
                 ids.attrs.insert("KeyId".into(), physical.clone());
             }
             ctx.resources.insert(r.id.clone(), ids.clone());
@@ -106,14 +114,19 @@ fn render(
             done.push(r.id.clone());
         }
         if done.len() == before {
-            return Err(CloudError::failed(format!("{file}: the resources reference each other in a cycle"), "Report this as a bug in the template."));
+            return Err(CloudError::failed(
+                format!("{file}: the resources reference each other in a cycle"),
+                "Report this as a bug in the template.",
+            ));
         }
     }
     // Keep template order for display.
     out.sort_by_key(|r| spec.template.resources.iter().position(|t| t.id == r.id));
     let mut outputs = BTreeMap::new();
     for (name, v) in &spec.template.outputs {
-        let value = ctx.resolve(v).map_err(|m| CloudError::failed(format!("{file}: output {name}: {m}"), "Report this as a bug in the template."))?;
+        let value = ctx.resolve(v).map_err(|m| {
+            CloudError::failed(format!("{file}: output {name}: {m}"), "Report this as a bug in the template.")
+        })?;
         outputs.insert(name.clone(), scalar_string(&value));
     }
     Ok((out, outputs))
@@ -158,7 +171,11 @@ fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[i]) }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }
 
 impl Sandbox {
@@ -185,10 +202,19 @@ impl Sandbox {
         self.with_store(|s| s.save(&state))
     }
 
-    pub async fn apply(&self, plan: &Plan, tx: mpsc::Sender<Update>, cancel: CancellationToken) -> Result<Installation, CloudError> {
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        tx: mpsc::Sender<Update>,
+        cancel: CancellationToken,
+    ) -> Result<Installation, CloudError> {
         if plan.account.as_deref() != Some(self.inner.account.as_str()) {
             return Err(CloudError::failed(
-                format!("this plan was made for account {}, not {}", plan.account.as_deref().unwrap_or("<none>"), self.inner.account),
+                format!(
+                    "this plan was made for account {}, not {}",
+                    plan.account.as_deref().unwrap_or("<none>"),
+                    self.inner.account
+                ),
                 "Build the plan again for this account.",
             ));
         }
@@ -197,7 +223,7 @@ impl Sandbox {
         let clock = self.clock();
         let mut schedule: Vec<Scheduled> = Vec::new();
         // Group key → (end time, ok, outputs) once scheduled.
-        let mut finished: BTreeMap<String, (DateTime<Utc>, bool, BTreeMap<String, String>)> = BTreeMap::new();
+        let mut finished: BTreeMap<String, Finished> = BTreeMap::new();
         let mut root_cause: Option<String> = None;
         // Refuse early, before anything changes, on stacks we must not or cannot touch now.
         for g in &plan.groups {
@@ -214,8 +240,11 @@ impl Sandbox {
             }
         }
         for g in &plan.groups {
-            let spec = self.inner.blueprint.stack(&g.key).ok_or_else(|| CloudError::failed(format!("the plan names an unknown stack `{}`", g.key), "Build the plan again."))?;
-            let after_deps = g.depends_on.iter().filter_map(|d| finished.get(d)).map(|(t, _, _)| *t).max().unwrap_or(now);
+            let spec = self.inner.blueprint.stack(&g.key).ok_or_else(|| {
+                CloudError::failed(format!("the plan names an unknown stack `{}`", g.key), "Build the plan again.")
+            })?;
+            let after_deps =
+                g.depends_on.iter().filter_map(|d| finished.get(d)).map(|(t, _, _)| *t).max().unwrap_or(now);
             if let Some(dep) = g.depends_on.iter().find(|d| finished.get(*d).is_some_and(|(_, ok, _)| !ok)) {
                 let dep_name = plan.group(dep).map(|x| x.name.as_str()).unwrap_or(dep);
                 schedule.push(log(after_deps, format!("{}: not started, because {dep_name} did not complete", g.name)));
@@ -228,27 +257,45 @@ impl Sandbox {
                 let value = match &p.source {
                     crate::model::ParameterSource::Output { .. } => {
                         let (src_group, out) = spec.wiring.get(&p.name).cloned().unwrap_or_default();
-                        let v = finished.get(&src_group).and_then(|(_, _, o)| o.get(&out).cloned()).unwrap_or_else(|| p.value.clone());
+                        let v = finished
+                            .get(&src_group)
+                            .and_then(|(_, _, o)| o.get(&out).cloned())
+                            .unwrap_or_else(|| p.value.clone());
                         Value::String(v)
                     }
                     _ => {
-                        let is_list = spec.template.parameters.iter().any(|tp| tp.name == p.name && tp.type_.starts_with("CommaDelimitedList"));
-                        if is_list { Value::Array(p.value.split(',').map(|s| Value::String(s.into())).collect()) } else { Value::String(p.value.clone()) }
+                        let is_list = spec
+                            .template
+                            .parameters
+                            .iter()
+                            .any(|tp| tp.name == p.name && tp.type_.starts_with("CommaDelimitedList"));
+                        if is_list {
+                            Value::Array(p.value.split(',').map(|s| Value::String(s.into())).collect())
+                        } else {
+                            Value::String(p.value.clone())
+                        }
                     }
                 };
                 params.insert(p.name.clone(), value);
             }
-            let param_text: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.clone(), scalar_string(v))).collect();
+            let param_text: BTreeMap<String, String> =
+                params.iter().map(|(k, v)| (k.clone(), scalar_string(v))).collect();
             let existing_pos = acct.stacks.iter().position(|s| s.name == g.name && !s.is_deleted_at(now));
             let mut start = after_deps;
             if let Some(pos) = existing_pos {
                 let status = acct.stacks[pos].status_at(now);
-                if matches!(status, Some(Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete)) {
-                    let (resources, outputs) = render(spec, &g.name, &params, &self.inner.account, &plan.region, Some(&acct.stacks[pos]))?;
+                if matches!(
+                    status,
+                    Some(Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete)
+                ) {
+                    let (resources, outputs) =
+                        render(spec, &g.name, &params, &self.inner.account, &plan.region, Some(&acct.stacks[pos]))?;
                     let stack = &mut acct.stacks[pos];
                     let changed: Vec<&StackResource> = resources
                         .iter()
-                        .filter(|r| stack.resources.iter().find(|o| o.id == r.id).is_none_or(|o| o.properties != r.properties))
+                        .filter(|r| {
+                            stack.resources.iter().find(|o| o.id == r.id).is_none_or(|o| o.properties != r.properties)
+                        })
                         .collect();
                     if changed.is_empty() && stack.parameters == param_text {
                         schedule.push(log(start, format!("{}: no changes; nothing to do", g.name)));
@@ -266,12 +313,24 @@ impl Sandbox {
                 }
                 // ROLLBACK_COMPLETE (or a failed delete): remove it, then create afresh.
                 let stack = &mut acct.stacks[pos];
-                schedule.push(log(start, format!(
-                    "{}: left in {} by an earlier attempt; deleting it before creating it again",
-                    g.name,
-                    status.map(|s| s.as_str()).unwrap_or("an unknown state")
-                )));
-                let present: Vec<StackResource> = stack.resources.iter().filter(|r| stack.resource_status_at(&r.id, now).is_some_and(|s| s != Status::DeleteComplete && s != Status::DeleteSkipped)).cloned().collect();
+                schedule.push(log(
+                    start,
+                    format!(
+                        "{}: left in {} by an earlier attempt; deleting it before creating it again",
+                        g.name,
+                        status.map(|s| s.as_str()).unwrap_or("an unknown state")
+                    ),
+                ));
+                let present: Vec<StackResource> = stack
+                    .resources
+                    .iter()
+                    .filter(|r| {
+                        stack
+                            .resource_status_at(&r.id, now)
+                            .is_some_and(|s| s != Status::DeleteComplete && s != Status::DeleteSkipped)
+                    })
+                    .cloned()
+                    .collect();
                 let t = sim::delete(&g.name, &stack.id.clone(), &present, start, clock, &BTreeMap::new(), &[]);
                 schedule.extend(t.events.iter().cloned().map(|e| (e.time, Update::Event(e))));
                 stack.events.extend(t.events.clone());
@@ -282,14 +341,19 @@ impl Sandbox {
             let (resources, outputs) = render(spec, &g.name, &params, &self.inner.account, &plan.region, None)?;
             // A bucket kept from an earlier install holds the name: creating would fail, so say it now.
             for r in &resources {
-                if let Some(l) = acct.leftovers.iter().find(|l| l.physical_id == r.physical_id && l.deletion_date.is_none() && l.exists_at(now)) {
+                if let Some(l) = acct
+                    .leftovers
+                    .iter()
+                    .find(|l| l.physical_id == r.physical_id && l.deletion_date.is_none() && l.exists_at(now))
+                {
                     return Err(CloudError::failed(
                         format!("{} {} already exists: it was kept when an earlier install was revoked", r.type_, l.physical_id),
                         format!("Keep its data elsewhere, then delete it (`aws s3 rb s3://{} --force`), or choose another org name.", l.physical_id),
                     ));
                 }
             }
-            let stack_id = format!("arn:aws:cloudformation:{}:{}:stack/{}/{}", plan.region, self.inner.account, g.name, uuid());
+            let stack_id =
+                format!("arn:aws:cloudformation:{}:{}:stack/{}/{}", plan.region, self.inner.account, g.name, uuid());
             let faults = self.faults(&resources, false);
             let t = sim::create(&g.name, &stack_id, &resources, start, clock, &faults);
             let ok = t.root_cause.is_none();
@@ -314,11 +378,9 @@ impl Sandbox {
         }
         self.save_account(state, acct)?;
         stream(schedule, &tx, &cancel).await?;
-        let installation = self
-            .discover(Some(&plan.org))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| CloudError::failed("the install is not found after applying", "Run `cloudgrant status` to see what exists."))?;
+        let installation = self.discover(Some(&plan.org))?.into_iter().next().ok_or_else(|| {
+            CloudError::failed("the install is not found after applying", "Run `cloudgrant status` to see what exists.")
+        })?;
         let ok = root_cause.is_none() && installation.is_complete();
         send(&tx, Update::Applied { installation: installation.clone(), ok, root_cause }).await;
         Ok(installation)
@@ -342,7 +404,10 @@ impl Sandbox {
             if let Some(st) = g.status.is_in_progress().then_some(g.status) {
                 return Err(CloudError::failed(
                     format!("stack {} is still {st}", g.name),
-                    format!("Wait for it to settle (`cloudgrant status --cloud aws --org {} --sandbox`), then revoke.", installation.org),
+                    format!(
+                        "Wait for it to settle (`cloudgrant status --cloud aws --org {} --sandbox`), then revoke.",
+                        installation.org
+                    ),
                 ));
             }
             let stack = acct.stacks.iter().find(|s| s.id == g.id);
@@ -355,7 +420,11 @@ impl Sandbox {
                 let physical = r.physical_id.clone().unwrap_or_default();
                 let outcome = match sr {
                     Some(sr) if sr.retain => {
-                        let reason = format!("DeletionPolicy: Retain. Bucket {physical} stays with your data ({} objects, {})", sr.objects, human_bytes(sr.bytes));
+                        let reason = format!(
+                            "DeletionPolicy: Retain. Bucket {physical} stays with your data ({} objects, {})",
+                            sr.objects,
+                            human_bytes(sr.bytes)
+                        );
                         warnings.push(format!(
                             "The data bucket {physical} is kept ({} objects, {}). Delete it yourself when you no longer need the data: aws s3 rb s3://{physical} --force",
                             sr.objects,
@@ -369,18 +438,33 @@ impl Sandbox {
                         warnings.push(format!(
                             "The data key {physical} is scheduled for deletion on {date} ({days} days). Anything encrypted with it, including objects the vendor's machines wrote to the kept bucket, becomes unreadable then. To keep it: aws kms cancel-key-deletion --key-id {physical}"
                         ));
-                        RevokeOutcome::ScheduledDeletion { date, days, way_back: format!("aws kms cancel-key-deletion --key-id {physical}") }
+                        RevokeOutcome::ScheduledDeletion {
+                            date,
+                            days,
+                            way_back: format!("aws kms cancel-key-deletion --key-id {physical}"),
+                        }
                     }
                     _ => RevokeOutcome::Deleted,
                 };
-                items.push(RevokeItem { id: r.id.clone(), type_: r.type_.clone(), physical_id: r.physical_id.clone(), outcome });
+                items.push(RevokeItem {
+                    id: r.id.clone(),
+                    type_: r.type_.clone(),
+                    physical_id: r.physical_id.clone(),
+                    outcome,
+                });
             }
             groups.push(RevokeGroup { key: g.key.clone(), name: g.name.clone(), id: g.id.clone(), resources: items });
         }
         Ok(RevokePlan { installation: installation.clone(), groups, warnings })
     }
 
-    pub async fn revoke(&self, plan: &RevokePlan, retain: &[String], tx: mpsc::Sender<Update>, cancel: CancellationToken) -> Result<Residue, CloudError> {
+    pub async fn revoke(
+        &self,
+        plan: &RevokePlan,
+        retain: &[String],
+        tx: mpsc::Sender<Update>,
+        cancel: CancellationToken,
+    ) -> Result<Residue, CloudError> {
         let (state, mut acct) = self.load_account()?;
         let now = Utc::now();
         let clock = self.clock();
@@ -394,7 +478,13 @@ impl Sandbox {
                 continue;
             };
             if root_cause.is_some() {
-                schedule.push(log(start, format!("{}: not deleted, because an earlier stack failed to delete; fix that and revoke again", g.name)));
+                schedule.push(log(
+                    start,
+                    format!(
+                        "{}: not deleted, because an earlier stack failed to delete; fix that and revoke again",
+                        g.name
+                    ),
+                ));
                 continue;
             }
             let stack = &mut acct.stacks[pos];
@@ -404,7 +494,11 @@ impl Sandbox {
             let present: Vec<StackResource> = stack
                 .resources
                 .iter()
-                .filter(|r| stack.resource_status_at(&r.id, now).is_some_and(|s| !matches!(s, Status::DeleteComplete | Status::DeleteSkipped)))
+                .filter(|r| {
+                    stack
+                        .resource_status_at(&r.id, now)
+                        .is_some_and(|s| !matches!(s, Status::DeleteComplete | Status::DeleteSkipped))
+                })
                 .cloned()
                 .collect();
             let faults = self.faults(&present, true);
@@ -438,13 +532,20 @@ impl Sandbox {
                     type_: l.type_.clone(),
                     physical_id: l.physical_id.clone(),
                     state: "pending_deletion".into(),
-                    note: format!("deleted by AWS on {d}; to keep it: aws kms cancel-key-deletion --key-id {}", l.physical_id),
+                    note: format!(
+                        "deleted by AWS on {d}; to keep it: aws kms cancel-key-deletion --key-id {}",
+                        l.physical_id
+                    ),
                 },
                 None => ResidueItem {
                     type_: l.type_.clone(),
                     physical_id: l.physical_id.clone(),
                     state: "kept".into(),
-                    note: format!("kept with your data ({} objects, {}); delete it yourself when no longer needed", l.objects, human_bytes(l.bytes)),
+                    note: format!(
+                        "kept with your data ({} objects, {}); delete it yourself when no longer needed",
+                        l.objects,
+                        human_bytes(l.bytes)
+                    ),
                 },
             })
             .collect();
@@ -453,7 +554,12 @@ impl Sandbox {
             let Some(stack) = acct.stacks.iter().find(|s| s.id == g.id) else { continue };
             for r in &stack.resources {
                 if stack.resource_status_at(&r.id, at) == Some(Status::DeleteFailed) {
-                    items.push(ResidueItem { type_: r.type_.clone(), physical_id: r.physical_id.clone(), state: "delete_failed".into(), note: format!("still in stack {}", stack.name) });
+                    items.push(ResidueItem {
+                        type_: r.type_.clone(),
+                        physical_id: r.physical_id.clone(),
+                        state: "delete_failed".into(),
+                        note: format!("still in stack {}", stack.name),
+                    });
                 }
                 if r.type_ == "AWS::IAM::Role" {
                     let gone = matches!(stack.resource_status_at(&r.id, at), Some(Status::DeleteComplete) | None);
@@ -467,11 +573,26 @@ impl Sandbox {
         }
         for l in acct.leftovers.iter().filter(|l| &l.org == org && l.exists_at(at)) {
             checks.push(match l.deletion_date {
-                Some(d) => Check { what: format!("key {} is pending deletion", l.physical_id), ok: true, detail: format!("KeyState PendingDeletion, deletion date {d}") },
-                None => Check { what: format!("bucket {} is still there", l.physical_id), ok: true, detail: "kept with your data".into() },
+                Some(d) => Check {
+                    what: format!("key {} is pending deletion", l.physical_id),
+                    ok: true,
+                    detail: format!("KeyState PendingDeletion, deletion date {d}"),
+                },
+                None => Check {
+                    what: format!("bucket {} is still there", l.physical_id),
+                    ok: true,
+                    detail: "kept with your data".into(),
+                },
             });
         }
-        Residue { cloud: plan.installation.cloud, org: org.clone(), account: self.inner.account.clone(), finished: at, items, checks }
+        Residue {
+            cloud: plan.installation.cloud,
+            org: org.clone(),
+            account: self.inner.account.clone(),
+            finished: at,
+            items,
+            checks,
+        }
     }
 }
 
@@ -481,7 +602,11 @@ async fn send(tx: &mpsc::Sender<Update>, u: Update) {
 }
 
 /// Send each update when its time comes; stop early (leaving the cloud to carry on) on cancel.
-async fn stream(mut schedule: Vec<Scheduled>, tx: &mpsc::Sender<Update>, cancel: &CancellationToken) -> Result<(), CloudError> {
+async fn stream(
+    mut schedule: Vec<Scheduled>,
+    tx: &mpsc::Sender<Update>,
+    cancel: &CancellationToken,
+) -> Result<(), CloudError> {
     schedule.sort_by_key(|(t, _)| *t);
     for (t, u) in schedule {
         let wait = (t - Utc::now()).to_std().unwrap_or_default();

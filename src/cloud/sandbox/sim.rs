@@ -61,7 +61,9 @@ pub fn failure_reason(type_: &str, physical: &str, deleting: bool, account: &str
         (true, t) if t.starts_with("AWS::IAM::") => ("Cannot delete entity, must remove roles from instance profile first.".to_string(), "GeneralServiceException"),
         _ => ("Internal failure.".to_string(), "InternalFailure"),
     };
-    format!("Resource handler returned message: \"{msg}\" (HandlerErrorCode: {code}) [sandbox: injected by --sandbox-fail]")
+    format!(
+        "Resource handler returned message: \"{msg}\" (HandlerErrorCode: {code}) [sandbox: injected by --sandbox-fail]"
+    )
 }
 
 /// Turns simulated seconds into wall-clock times.
@@ -119,7 +121,11 @@ impl Ev<'_> {
             resource_type: r.type_.clone(),
             status,
             reason: reason.map(String::from),
-            physical_id: if status == Status::CreateInProgress && reason.is_none() { None } else { Some(r.physical_id.clone()) },
+            physical_id: if status == Status::CreateInProgress && reason.is_none() {
+                None
+            } else {
+                Some(r.physical_id.clone())
+            },
         }
     }
 }
@@ -162,14 +168,24 @@ pub fn create(
             continue; // never started
         }
         events.push(ev.res(start, r, Status::CreateInProgress, None));
-        events.push(ev.res(start + Duration::milliseconds(1), r, Status::CreateInProgress, Some("Resource creation Initiated")));
+        events.push(ev.res(
+            start + Duration::milliseconds(1),
+            r,
+            Status::CreateInProgress,
+            Some("Resource creation Initiated"),
+        ));
         match failure {
             Some((tf, f)) if f.id == r.id => {
                 events.push(ev.res(tf, r, Status::CreateFailed, failing.get(&r.id).map(String::as_str)));
                 cancelled.push(r);
             }
             Some((tf, _)) if end > tf => {
-                events.push(ev.res(tf + Duration::milliseconds(2), r, Status::CreateFailed, Some("Resource creation cancelled")));
+                events.push(ev.res(
+                    tf + Duration::milliseconds(2),
+                    r,
+                    Status::CreateFailed,
+                    Some("Resource creation cancelled"),
+                ));
                 cancelled.push(r);
             }
             _ => {
@@ -191,7 +207,10 @@ pub fn create(
     events.push(ev.stack(
         rollback_at,
         Status::RollbackInProgress,
-        Some(format!("The following resource(s) failed to create: [{}]. Rollback requested by user.", failed_ids.join(", "))),
+        Some(format!(
+            "The following resource(s) failed to create: [{}]. Rollback requested by user.",
+            failed_ids.join(", ")
+        )),
         stack_id,
     ));
     for r in &cancelled {
@@ -318,9 +337,7 @@ fn topological_refs<'a>(resources: &[&'a StackResource]) -> Vec<&'a StackResourc
     let mut left: Vec<&StackResource> = resources.to_vec();
     while !left.is_empty() {
         let ready = left.iter().position(|r| {
-            r.depends_on
-                .iter()
-                .all(|d| out.iter().any(|o| &o.id == d) || !resources.iter().any(|o| &o.id == d))
+            r.depends_on.iter().all(|d| out.iter().any(|o| &o.id == d) || !resources.iter().any(|o| &o.id == d))
         });
         // A cycle cannot come from a template CloudFormation accepts; take the first anyway.
         out.push(left.remove(ready.unwrap_or(0)));

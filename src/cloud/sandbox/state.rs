@@ -153,11 +153,18 @@ impl Store {
             p = self.path.display()
         );
         let state: State = serde_json::from_str(&text).map_err(|e| {
-            CloudError::failed(format!("the sandbox state file {} is corrupt ({e})", self.path.display()), aside.clone())
+            CloudError::failed(
+                format!("the sandbox state file {} is corrupt ({e})", self.path.display()),
+                aside.clone(),
+            )
         })?;
         if state.format != FORMAT {
             return Err(CloudError::failed(
-                format!("the sandbox state file {} has format {}; this cloudgrant reads format {FORMAT}", self.path.display(), state.format),
+                format!(
+                    "the sandbox state file {} has format {}; this cloudgrant reads format {FORMAT}",
+                    self.path.display(),
+                    state.format
+                ),
                 aside,
             ));
         }
@@ -174,8 +181,9 @@ impl Store {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(fail)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-        let text = serde_json::to_string_pretty(state)
-            .map_err(|e| CloudError::failed(format!("cannot encode the sandbox state: {e}"), "Report this as a bug."))?;
+        let text = serde_json::to_string_pretty(state).map_err(|e| {
+            CloudError::failed(format!("cannot encode the sandbox state: {e}"), "Report this as a bug.")
+        })?;
         tmp.write_all(text.as_bytes()).map_err(fail)?;
         tmp.as_file().sync_all().map_err(fail)?;
         tmp.persist(&self.path).map_err(|e| fail(e.error))?;
