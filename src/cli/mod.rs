@@ -36,9 +36,15 @@ pub struct Global {
     /// Use the built-in sandbox cloud (simulated; nothing real is created).
     #[arg(long, global = true)]
     pub sandbox: bool,
+    /// AWS profile to use (default: the AWS CLI's chain: AWS_PROFILE, environment, default profile).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Sandbox account (sandbox-dev or sandbox-prod).
     #[arg(long, global = true, value_name = "NAME", default_value = "sandbox-dev")]
     pub account: String,
+    /// Region (default: the profile's or AWS_REGION; for plans, the vendor profile's).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
     /// Sandbox: make this resource (logical id) fail, to rehearse failures. Repeatable.
     #[arg(long = "sandbox-fail", global = true, value_name = "LOGICAL_ID")]
     pub sandbox_fail: Vec<String>,
@@ -59,9 +65,6 @@ pub struct Target {
     /// Your organisation's name; part of every resource name.
     #[arg(long)]
     pub org: String,
-    /// Region to install into (default: the vendor profile's).
-    #[arg(long)]
-    pub region: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,7 +146,11 @@ pub fn load_vendor(global: &Global) -> Result<VendorProfile, Failure> {
 }
 
 pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<ConnectOptions, Failure> {
-    Ok(ConnectOptions { vendor: vendor.clone(), sandbox: SandboxConfig::from_env(global.sandbox_fail.clone())? })
+    Ok(ConnectOptions {
+        vendor: vendor.clone(),
+        sandbox: SandboxConfig::from_env(global.sandbox_fail.clone())?,
+        region: global.region.clone(),
+    })
 }
 
 async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Result<Provider, Failure> {
@@ -153,26 +160,18 @@ async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Resu
             "Use --cloud aws (with --sandbox to try it without an account).",
         ));
     }
-    if !global.sandbox {
-        return Err(bad_input(
-            "real AWS accounts are not supported by this build yet",
-            "Add --sandbox to run the same flow on the built-in simulated account.",
-        ));
-    }
     let options = connect_options(global, vendor)?;
-    let targets = cloud::targets(true);
-    let target = targets.first().ok_or_else(|| bad_input("no sandbox target", "Report this as a bug."))?;
-    let account = AccountChoice {
-        key: global.account.clone(),
-        label: global.account.clone(),
-        detail: String::new(),
-        sandbox: true,
-    };
-    Ok(cloud::connect(target, &account, &options).await?)
+    let target = cloud::targets(global.sandbox)
+        .into_iter()
+        .find(|t| t.cloud == cloud && t.sandbox == global.sandbox)
+        .ok_or_else(|| bad_input("no such target", "Report this as a bug."))?;
+    let key = if global.sandbox { global.account.clone() } else { global.profile.clone().unwrap_or_default() };
+    let account = AccountChoice { key: key.clone(), label: key, detail: String::new(), sandbox: global.sandbox };
+    Ok(cloud::connect(&target, &account, &options).await?)
 }
 
-fn region(target: &Target, vendor: &VendorProfile) -> String {
-    target.region.clone().unwrap_or_else(|| vendor.aws.default_region.clone())
+fn region(global: &Global, vendor: &VendorProfile) -> String {
+    global.region.clone().unwrap_or_else(|| vendor.aws.default_region.clone())
 }
 
 /// Ask a yes/no question on the terminal; without a terminal, refuse with how to confirm.
@@ -243,7 +242,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             let choices = Choices {
                 org: target.org.clone(),
-                region: region(&target, &vendor),
+                region: region(&global, &vendor),
                 account: account_id,
                 external_id: None,
             };
@@ -258,8 +257,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Init { target, yes, external_id } => {
             let p = provider(&global, target.cloud, &vendor).await?;
-            let choices =
-                Choices { org: target.org.clone(), region: region(&target, &vendor), account: None, external_id };
+            let region = match (&global.region, &p) {
+                (Some(r), _) => r.clone(),
+                (None, Provider::Aws(a)) => a.region().to_string(),
+                (None, _) => vendor.aws.default_region.clone(),
+            };
+            let choices = Choices { org: target.org.clone(), region, account: None, external_id };
             crate::validate::org(&choices.org)
                 .map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
             crate::validate::aws_region(&choices.region)
@@ -273,8 +276,20 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 plan.region,
                 plan.org
             );
-            for g in &plan.groups {
-                println!("  {} ({} resources)", g.name, g.resources.len());
+            let changes = p.preview_changes(&plan).await?;
+            for c in &changes {
+                println!("  {}", c.summary());
+                for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
+                    let replace = if ch.replacement.as_deref() == Some("True") { " (replacement)" } else { "" };
+                    println!("    {} {} {}{replace}", ch.action, ch.id, ch.type_);
+                }
+                if let Some(n) = &c.note {
+                    println!("    note: {n}");
+                }
+            }
+            if changes.iter().all(|c| c.kind == crate::model::ChangeKind::NoChanges) {
+                println!("Nothing to change: the install is up to date.");
+                return Ok(());
             }
             if !yes && !confirm("Create them?", "--yes")? {
                 return Err(Failure {
@@ -292,8 +307,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 return Err(Failure {
                     message: "stopped watching: the stacks keep going in the cloud".into(),
                     next_step: format!(
-                        "Follow them with `cloudgrant status --org {} --sandbox`, then run init again to finish.",
-                        plan.org
+                        "Follow them with `cloudgrant status --org {}{}`, then run init again to finish.",
+                        plan.org,
+                        p.cli_flags()
                     ),
                     code: 130,
                 });
@@ -305,14 +321,15 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     for key in ["VendorRoleArn", "ExternalId"] {
                         println!("  {key}: {}", installation.outputs.get(key).map(String::as_str).unwrap_or("?"));
                     }
-                    println!("Revoke later with: cloudgrant revoke --org {} --sandbox", plan.org);
+                    println!("Revoke later with: cloudgrant revoke --org {}{}", plan.org, p.cli_flags());
                     Ok(())
                 }
                 Some(Update::Applied { root_cause, .. }) => Err(Failure {
                     message: format!("the install did not complete: {}", root_cause.unwrap_or_else(|| "see the events above".into())),
                     next_step: format!(
-                        "Fix the cause, then run init again (failed stacks are cleaned up first), or remove what was made with `cloudgrant revoke --org {} --sandbox`.",
-                        plan.org
+                        "Fix the cause, then run init again (failed stacks are cleaned up first), or remove what was made with `cloudgrant revoke --org {}{}`.",
+                        plan.org,
+                        p.cli_flags()
                     ),
                     code: 1,
                 }),
@@ -360,7 +377,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             if let Err(CloudError::Cancelled) = result {
                 return Err(Failure {
                     message: "stopped watching: the deletion keeps going in the cloud".into(),
-                    next_step: format!("Follow it with `cloudgrant status --org {org} --sandbox`."),
+                    next_step: format!("Follow it with `cloudgrant status --org {org}{}`.", p.cli_flags()),
                     code: 130,
                 });
             }

@@ -2,6 +2,8 @@
 //! events → Residue pipeline for every cloud and for the sandbox. No terminal code here: the
 //! TUI and the CLI call these from spawned tasks and read [`Update`]s from a channel.
 
+pub mod aws;
+pub mod common;
 pub mod sandbox;
 
 use tokio::sync::mpsc;
@@ -70,12 +72,14 @@ impl From<PlanError> for CloudError {
 #[derive(Debug, Clone)]
 pub enum Provider {
     Sandbox(sandbox::Sandbox),
+    Aws(aws::Aws),
 }
 
 impl Provider {
     pub fn cloud(&self) -> Cloud {
         match self {
             Provider::Sandbox(s) => s.cloud(),
+            Provider::Aws(_) => Cloud::Aws,
         }
     }
 
@@ -86,6 +90,7 @@ impl Provider {
     pub async fn identity(&self) -> Result<Identity, CloudError> {
         match self {
             Provider::Sandbox(s) => s.identity(),
+            Provider::Aws(a) => Ok(a.identity()),
         }
     }
 
@@ -94,6 +99,23 @@ impl Provider {
     pub async fn discover(&self, org: Option<&str>) -> Result<Vec<Installation>, CloudError> {
         match self {
             Provider::Sandbox(s) => s.discover(org),
+            Provider::Aws(a) => a.discover(org).await,
+        }
+    }
+
+    /// Where credentials came from, for messages ("profile prod").
+    pub fn label(&self) -> String {
+        match self {
+            Provider::Sandbox(s) => format!("sandbox account {}", s.account()),
+            Provider::Aws(a) => a.profile().map(|p| format!("profile {p}")).unwrap_or_else(|| "default credentials".into()),
+        }
+    }
+
+    /// The flag that reaches the same account again from the command line.
+    pub fn cli_flags(&self) -> String {
+        match self {
+            Provider::Sandbox(_) => " --sandbox".into(),
+            Provider::Aws(a) => a.profile().map(|p| format!(" --profile {p}")).unwrap_or_default(),
         }
     }
 
@@ -113,6 +135,14 @@ impl Provider {
         Ok(plan::aws::build(vendor, &choices)?)
     }
 
+    /// What applying `plan` would change in groups that exist already (change sets on AWS).
+    pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<crate::model::GroupChanges>, CloudError> {
+        match self {
+            Provider::Sandbox(s) => s.preview_changes(plan),
+            Provider::Aws(a) => a.preview_changes(plan).await,
+        }
+    }
+
     /// Create or update everything in `plan`, sending events as they happen and a final
     /// [`Update::Applied`]. Returns once the cloud has settled (or `cancel` fired).
     pub async fn apply(
@@ -123,6 +153,7 @@ impl Provider {
     ) -> Result<Installation, CloudError> {
         match self {
             Provider::Sandbox(s) => s.apply(plan, tx, cancel).await,
+            Provider::Aws(a) => a.apply(plan, tx, cancel).await,
         }
     }
 
@@ -130,6 +161,7 @@ impl Provider {
     pub async fn revoke_plan(&self, installation: &Installation) -> Result<RevokePlan, CloudError> {
         match self {
             Provider::Sandbox(s) => s.revoke_plan(installation),
+            Provider::Aws(a) => a.revoke_plan(installation).await,
         }
     }
 
@@ -144,6 +176,7 @@ impl Provider {
     ) -> Result<crate::model::Residue, CloudError> {
         match self {
             Provider::Sandbox(s) => s.revoke(plan, retain, tx, cancel).await,
+            Provider::Aws(a) => a.revoke(plan, retain, tx, cancel).await,
         }
     }
 }
@@ -165,6 +198,8 @@ pub struct Target {
 pub struct ConnectOptions {
     pub vendor: VendorProfile,
     pub sandbox: sandbox::SandboxConfig,
+    /// `--region`: overrides the profile's region for discovery.
+    pub region: Option<String>,
 }
 
 /// The targets to offer, with what was detected for each. With `sandbox_only` (`--sandbox`), only
@@ -180,13 +215,14 @@ pub fn targets(sandbox_only: bool) -> Vec<Target> {
     if sandbox_only {
         return out;
     }
-    out.push(Target {
-        cloud: Cloud::Aws,
-        sandbox: false,
-        available: false,
-        title: "AWS (your account)".into(),
-        detail: aws_credentials_hint(),
-    });
+    let (found, detail) = aws_credentials_hint();
+    let aws = Target { cloud: Cloud::Aws, sandbox: false, available: true, title: "AWS (your account)".into(), detail };
+    if found {
+        // Credentials found: offer the real account first.
+        out.insert(0, aws);
+    } else {
+        out.push(aws);
+    }
     for cloud in [Cloud::Gcp, Cloud::Azure] {
         out.push(Target {
             cloud,
@@ -200,23 +236,47 @@ pub fn targets(sandbox_only: bool) -> Vec<Target> {
 }
 
 /// Where AWS credentials were looked for, and what was found.
-fn aws_credentials_hint() -> String {
-    let env = std::env::var_os("AWS_ACCESS_KEY_ID").is_some() || std::env::var_os("AWS_PROFILE").is_some();
-    let home = dirs::home_dir().unwrap_or_default();
-    let files = ["config", "credentials"].iter().any(|f| home.join(".aws").join(f).exists());
-    match (env, files) {
-        (true, _) => "credentials found in the environment; real AWS support is coming".into(),
-        (false, true) => "profiles found in ~/.aws; real AWS support is coming".into(),
-        (false, false) => "no credentials found (environment, ~/.aws/config, ~/.aws/credentials)".into(),
+fn aws_credentials_hint() -> (bool, String) {
+    let env = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+    let profiles = aws::profiles::list();
+    match (env, profiles.len()) {
+        (true, _) => (true, "credentials found in the environment (AWS_ACCESS_KEY_ID)".into()),
+        (false, 0) => (
+            false,
+            "no credentials found (looked in AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws/config, ~/.aws/credentials): run `aws configure` or `aws sso login`, or use the sandbox".into(),
+        ),
+        (false, n) => (true, format!("{n} profile(s) found in ~/.aws")),
     }
 }
 
 /// Accounts to offer for a target.
 pub fn accounts(target: &Target) -> Vec<AccountChoice> {
     if target.sandbox {
-        sandbox::accounts()
-    } else {
-        Vec::new()
+        return sandbox::accounts();
+    }
+    match target.cloud {
+        Cloud::Aws => {
+            let mut out = Vec::new();
+            if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+                out.push(AccountChoice {
+                    key: String::new(),
+                    label: "environment credentials".into(),
+                    detail: "AWS_ACCESS_KEY_ID and friends".into(),
+                    sandbox: false,
+                });
+            }
+            for p in aws::profiles::list() {
+                let detail = match (&p.region, p.sso) {
+                    (Some(r), true) => format!("SSO profile, region {r}"),
+                    (None, true) => "SSO profile".into(),
+                    (Some(r), false) => format!("region {r}"),
+                    (None, false) => String::new(),
+                };
+                out.push(AccountChoice { key: p.name.clone(), label: format!("profile {}", p.name), detail, sandbox: false });
+            }
+            out
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -233,8 +293,14 @@ pub async fn connect(
             &options.vendor,
         )?));
     }
-    Err(CloudError::failed(
-        format!("{} is not supported yet", target.title),
-        "Use the sandbox to walk through the flow (`cloudgrant --sandbox`).",
-    ))
+    match target.cloud {
+        Cloud::Aws => {
+            let profile = Some(account.key.as_str()).filter(|k| !k.is_empty());
+            Ok(Provider::Aws(aws::Aws::connect(profile, options.region.as_deref(), &options.vendor).await?))
+        }
+        _ => Err(CloudError::failed(
+            format!("{} is not supported yet", target.title),
+            "Use the sandbox to walk through the flow (`cloudgrant --sandbox`).",
+        )),
+    }
 }

@@ -25,6 +25,15 @@ pub enum Status {
     DeleteComplete,
     DeleteFailed,
     DeleteSkipped,
+    ReviewInProgress,
+    UpdateCompleteCleanupInProgress,
+    UpdateRollbackFailed,
+    UpdateRollbackCompleteCleanupInProgress,
+    ImportInProgress,
+    ImportComplete,
+    ImportRollbackInProgress,
+    ImportRollbackComplete,
+    ImportRollbackFailed,
 }
 
 impl Status {
@@ -45,6 +54,15 @@ impl Status {
             Status::DeleteComplete => "DELETE_COMPLETE",
             Status::DeleteFailed => "DELETE_FAILED",
             Status::DeleteSkipped => "DELETE_SKIPPED",
+            Status::ReviewInProgress => "REVIEW_IN_PROGRESS",
+            Status::UpdateCompleteCleanupInProgress => "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            Status::UpdateRollbackFailed => "UPDATE_ROLLBACK_FAILED",
+            Status::UpdateRollbackCompleteCleanupInProgress => "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            Status::ImportInProgress => "IMPORT_IN_PROGRESS",
+            Status::ImportComplete => "IMPORT_COMPLETE",
+            Status::ImportRollbackInProgress => "IMPORT_ROLLBACK_IN_PROGRESS",
+            Status::ImportRollbackComplete => "IMPORT_ROLLBACK_COMPLETE",
+            Status::ImportRollbackFailed => "IMPORT_ROLLBACK_FAILED",
         }
     }
 
@@ -63,6 +81,11 @@ impl Status {
                 | Status::RollbackComplete
                 | Status::RollbackFailed
                 | Status::DeleteFailed
+                | Status::UpdateRollbackFailed
+                | Status::UpdateRollbackCompleteCleanupInProgress
+                | Status::ImportRollbackInProgress
+                | Status::ImportRollbackComplete
+                | Status::ImportRollbackFailed
         )
     }
 
@@ -74,6 +97,31 @@ impl Status {
                 | Status::UpdateRollbackInProgress
                 | Status::RollbackInProgress
                 | Status::DeleteInProgress
+                | Status::ReviewInProgress
+                | Status::UpdateCompleteCleanupInProgress
+                | Status::UpdateRollbackCompleteCleanupInProgress
+                | Status::ImportInProgress
+                | Status::ImportRollbackInProgress
+        )
+    }
+
+    /// A status a stack operation ends in (the poller stops on these stack-level statuses).
+    pub fn ends_operation(self) -> bool {
+        matches!(
+            self,
+            Status::CreateComplete
+                | Status::CreateFailed
+                | Status::RollbackComplete
+                | Status::RollbackFailed
+                | Status::UpdateComplete
+                | Status::UpdateFailed
+                | Status::UpdateRollbackComplete
+                | Status::UpdateRollbackFailed
+                | Status::DeleteComplete
+                | Status::DeleteFailed
+                | Status::ImportComplete
+                | Status::ImportRollbackComplete
+                | Status::ImportRollbackFailed
         )
     }
 
@@ -83,7 +131,7 @@ impl Status {
     }
 }
 
-const ALL_STATUSES: [Status; 15] = [
+const ALL_STATUSES: [Status; 24] = [
     Status::CreateInProgress,
     Status::CreateComplete,
     Status::CreateFailed,
@@ -99,6 +147,15 @@ const ALL_STATUSES: [Status; 15] = [
     Status::DeleteComplete,
     Status::DeleteFailed,
     Status::DeleteSkipped,
+    Status::ReviewInProgress,
+    Status::UpdateCompleteCleanupInProgress,
+    Status::UpdateRollbackFailed,
+    Status::UpdateRollbackCompleteCleanupInProgress,
+    Status::ImportInProgress,
+    Status::ImportComplete,
+    Status::ImportRollbackInProgress,
+    Status::ImportRollbackComplete,
+    Status::ImportRollbackFailed,
 ];
 
 impl fmt::Display for Status {

@@ -1,11 +1,13 @@
 //! The cloud-neutral data model: plans, events, installations, revoke plans and residue reports.
 //! No I/O here; everything is serializable so the CLI can print it as JSON.
 
+mod changes;
 mod event;
 mod install;
 mod plan;
 mod revoke;
 
+pub use changes::{ChangeKind, GroupChanges, ResourceChange};
 pub use event::{Event, Status, Update};
 pub use install::{Installation, InstalledGroup, InstalledResource};
 pub use plan::{

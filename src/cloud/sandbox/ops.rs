@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 use super::sim::{self, Clock, Timeline};
 use super::state::{AccountState, Leftover, Stack, StackResource};
 use super::Sandbox;
-use crate::cloud::CloudError;
+use crate::cloud::{common, CloudError};
 use crate::model::{
-    Check, Installation, Plan, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan, Status, Update,
+    ChangeKind, GroupChanges, ResourceChange, Check, Installation, Plan, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan, Status, Update,
 };
 use crate::plan::aws::{known_ids, StackSpec};
 use crate::plan::template::{scalar_string, Context, ResourceIds};
@@ -132,16 +132,20 @@ fn render(
     Ok((out, outputs))
 }
 
-/// Leftovers a timeline leaves: retained resources and keys now pending deletion.
-fn leftovers_of(stack: &Stack, resources: &[StackResource], timeline: &Timeline, org: &str) -> Vec<Leftover> {
+/// Leftovers a timeline leaves: retained resources, and keys now pending deletion (a key is
+/// retained by its stack and its deletion scheduled, as cloudgrant does on AWS) unless the user
+/// asked to keep it (`retain`).
+fn leftovers_of(stack: &Stack, resources: &[StackResource], timeline: &Timeline, org: &str, retain: &[String]) -> Vec<Leftover> {
     let mut out = Vec::new();
     for e in &timeline.events {
         let Some(r) = resources.iter().find(|r| r.id == e.resource) else { continue };
         let deletion_date = match (e.status, r.type_.as_str()) {
-            (Status::DeleteSkipped, _) => None,
-            (Status::DeleteComplete, "AWS::KMS::Key") if timeline_created(stack, r) => {
+            (Status::DeleteSkipped | Status::DeleteComplete, "AWS::KMS::Key")
+                if timeline_created(stack, r) && !retain.contains(&r.id) =>
+            {
                 Some((e.time + Duration::days(i64::from(r.pending_window_days.unwrap_or(30)))).date_naive())
             }
+            (Status::DeleteSkipped, _) => None,
             _ => continue,
         };
         out.push(Leftover {
@@ -163,19 +167,12 @@ fn timeline_created(stack: &Stack, r: &StackResource) -> bool {
     stack.events.iter().any(|e| e.resource == r.id && e.status == Status::CreateComplete)
 }
 
-fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
+fn key_log(l: &Leftover, why: &str) -> String {
+    format!(
+        "key {} ({why}): deletion scheduled, AWS deletes it on {}",
+        l.physical_id,
+        l.deletion_date.map(|d| d.to_string()).unwrap_or_default()
+    )
 }
 
 impl Sandbox {
@@ -335,7 +332,7 @@ impl Sandbox {
                 schedule.extend(t.events.iter().cloned().map(|e| (e.time, Update::Event(e))));
                 stack.events.extend(t.events.clone());
                 let snapshot = stack.clone();
-                acct.leftovers.extend(leftovers_of(&snapshot, &present, &t, &plan.org));
+                acct.leftovers.extend(leftovers_of(&snapshot, &present, &t, &plan.org, &[]));
                 start = clock.gap(t.end);
             }
             let (resources, outputs) = render(spec, &g.name, &params, &self.inner.account, &plan.region, None)?;
@@ -372,7 +369,11 @@ impl Sandbox {
                 resources: resources.clone(),
                 events: t.events.clone(),
             };
-            acct.leftovers.extend(leftovers_of(&stack, &resources, &t, &plan.org));
+            let left = leftovers_of(&stack, &resources, &t, &plan.org, &[]);
+            for l in left.iter().filter(|l| l.deletion_date.is_some()) {
+                schedule.push(log(l.since, key_log(l, "left by the rollback")));
+            }
+            acct.leftovers.extend(left);
             acct.stacks.push(stack);
             finished.insert(g.key.clone(), (t.end, ok, outputs));
         }
@@ -386,6 +387,61 @@ impl Sandbox {
         Ok(installation)
     }
 
+    /// The sandbox's change sets: new groups add everything; existing ones are rendered with
+    /// their current ids and compared resource by resource.
+    pub fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
+        let (_, acct) = self.load_account()?;
+        let now = Utc::now();
+        let mut out = Vec::new();
+        for g in &plan.groups {
+            let adds: Vec<ResourceChange> = g
+                .resources
+                .iter()
+                .map(|r| ResourceChange { action: "Add".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: None })
+                .collect();
+            let settled = acct.stacks.iter().find(|s| {
+                s.name == g.name
+                    && matches!(s.status_at(now), Some(Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete))
+            });
+            let (Some(stack), Some(spec)) = (settled, self.inner.blueprint.stack(&g.key)) else {
+                out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Create, changes: adds, note: None });
+                continue;
+            };
+            let mut params = BTreeMap::new();
+            for p in &g.parameters {
+                // Values from other stacks: as they stand now.
+                let value = match &p.source {
+                    crate::model::ParameterSource::Output { group, output } => acct
+                        .stacks
+                        .iter()
+                        .find(|s| &s.name == group && !s.is_deleted_at(now))
+                        .and_then(|s| s.outputs.get(output).cloned())
+                        .unwrap_or_else(|| p.value.clone()),
+                    _ => p.value.clone(),
+                };
+                let is_list = spec.template.parameters.iter().any(|tp| tp.name == p.name && tp.type_.starts_with("CommaDelimitedList"));
+                params.insert(
+                    p.name.clone(),
+                    if is_list { Value::Array(value.split(',').map(|v| Value::String(v.into())).collect()) } else { Value::String(value) },
+                );
+            }
+            let (resources, _) = render(spec, &g.name, &params, &self.inner.account, &plan.region, Some(stack))?;
+            let changes: Vec<ResourceChange> = resources
+                .iter()
+                .filter_map(|r| match stack.resources.iter().find(|o| o.id == r.id) {
+                    None => Some(ResourceChange { action: "Add".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: None }),
+                    Some(o) if o.properties != r.properties => {
+                        Some(ResourceChange { action: "Modify".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: Some("False".into()) })
+                    }
+                    _ => None,
+                })
+                .collect();
+            let kind = if changes.is_empty() { ChangeKind::NoChanges } else { ChangeKind::Update };
+            out.push(GroupChanges { group: g.name.clone(), kind, changes, note: None });
+        }
+        Ok(out)
+    }
+
     pub fn revoke_plan(&self, installation: &Installation) -> Result<RevokePlan, CloudError> {
         let (_, acct) = self.load_account()?;
         let now = Utc::now();
@@ -393,13 +449,7 @@ impl Sandbox {
         let mut groups = Vec::new();
         let mut warnings = Vec::new();
         // Dependents first: the vendor's access ends before anything else is touched.
-        let mut order: Vec<&crate::model::InstalledGroup> = installation.groups.iter().collect();
-        let deps = |k: &str| self.inner.blueprint.stack(k).map(|s| s.depends_on.clone()).unwrap_or_default();
-        order.sort_by_key(|g| {
-            let dependents = installation.groups.iter().filter(|o| deps(&o.key).contains(&g.key)).count();
-            let pos = self.inner.blueprint.stacks.iter().position(|s| s.key == g.key).unwrap_or(usize::MAX);
-            (dependents, pos)
-        });
+        let order = common::revoke_order(installation, &self.inner.blueprint);
         for g in order {
             if let Some(st) = g.status.is_in_progress().then_some(g.status) {
                 return Err(CloudError::failed(
@@ -419,30 +469,16 @@ impl Sandbox {
                 let sr = stack.and_then(|s| s.resources.iter().find(|x| x.id == r.id));
                 let physical = r.physical_id.clone().unwrap_or_default();
                 let outcome = match sr {
-                    Some(sr) if sr.retain => {
-                        let reason = format!(
-                            "DeletionPolicy: Retain. Bucket {physical} stays with your data ({} objects, {})",
-                            sr.objects,
-                            human_bytes(sr.bytes)
-                        );
-                        warnings.push(format!(
-                            "The data bucket {physical} is kept ({} objects, {}). Delete it yourself when you no longer need the data: aws s3 rb s3://{physical} --force",
-                            sr.objects,
-                            human_bytes(sr.bytes)
-                        ));
-                        RevokeOutcome::Kept { reason }
-                    }
                     Some(sr) if sr.type_ == "AWS::KMS::Key" => {
                         let days = sr.pending_window_days.unwrap_or(30);
-                        let date = today + Duration::days(i64::from(days));
-                        warnings.push(format!(
-                            "The data key {physical} is scheduled for deletion on {date} ({days} days). Anything encrypted with it, including objects the vendor's machines wrote to the kept bucket, becomes unreadable then. To keep it: aws kms cancel-key-deletion --key-id {physical}"
-                        ));
-                        RevokeOutcome::ScheduledDeletion {
-                            date,
-                            days,
-                            way_back: format!("aws kms cancel-key-deletion --key-id {physical}"),
-                        }
+                        let (outcome, warning) = common::scheduled_key(&physical, today + Duration::days(i64::from(days)), days);
+                        warnings.push(warning);
+                        outcome
+                    }
+                    Some(sr) if sr.retain => {
+                        let (outcome, warning) = common::kept_bucket(&physical, sr.objects, sr.bytes);
+                        warnings.push(warning);
+                        outcome
                     }
                     _ => RevokeOutcome::Deleted,
                 };
@@ -507,7 +543,11 @@ impl Sandbox {
             schedule.extend(t.events.iter().cloned().map(|e| (e.time, Update::Event(e))));
             stack.events.extend(t.events.clone());
             let snapshot = stack.clone();
-            acct.leftovers.extend(leftovers_of(&snapshot, &present, &t, &org));
+            let left = leftovers_of(&snapshot, &present, &t, &org, retain);
+            for l in left.iter().filter(|l| l.deletion_date.is_some()) {
+                schedule.push(log(l.since, key_log(l, "retained by the stack")));
+            }
+            acct.leftovers.extend(left);
             root_cause = t.root_cause.clone();
             start = clock.gap(t.end);
         }
@@ -544,7 +584,7 @@ impl Sandbox {
                     note: format!(
                         "kept with your data ({} objects, {}); delete it yourself when no longer needed",
                         l.objects,
-                        human_bytes(l.bytes)
+                        common::human_bytes(l.bytes)
                     ),
                 },
             })

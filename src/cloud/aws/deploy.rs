@@ -1,0 +1,519 @@
+//! Creating and updating the stacks: a change set per stack (CREATE for new, UPDATE for
+//! existing; an empty one means "no changes"), falling back to CreateStack/UpdateStack when the
+//! endpoint refuses change sets. VPC and S3 run in parallel; AUTH waits for both and gets their
+//! outputs as parameters (never exports, which would block deleting in revoke's order).
+
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, Tag};
+use chrono::Utc;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::poller::{self, Cursor, EventSource, PageError, RawEvent};
+use super::{errors, Aws, Clients};
+use crate::assets;
+use crate::cloud::CloudError;
+use crate::model::{
+    ChangeKind, Group, GroupChanges, Installation, ParameterSource, Plan, ResourceChange, Status, Update,
+};
+use crate::plan::aws::TAG_MANAGED_BY;
+
+/// CloudFormation's events through the SDK.
+pub struct CfnEvents<'a>(pub &'a aws_sdk_cloudformation::Client);
+
+impl EventSource for CfnEvents<'_> {
+    async fn page(&self, stack_id: &str, token: Option<String>) -> Result<(Vec<RawEvent>, Option<String>), PageError> {
+        let out = self.0.describe_stack_events().stack_name(stack_id).set_next_token(token).send().await.map_err(|e| {
+            use super::errors::AsSdkError;
+            if errors::is_throttling(e.error_code().as_deref()) {
+                PageError::Throttled
+            } else {
+                PageError::Failed(e.error_message())
+            }
+        })?;
+        let events = out
+            .stack_events()
+            .iter()
+            .map(|e| RawEvent {
+                id: e.event_id().unwrap_or_default().to_string(),
+                time: e.timestamp().map(to_chrono).unwrap_or_else(Utc::now),
+                stack_name: e.stack_name().unwrap_or_default().to_string(),
+                logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+                resource_type: e.resource_type().unwrap_or_default().to_string(),
+                status: e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                reason: e.resource_status_reason().map(String::from),
+                physical_id: e.physical_resource_id().map(String::from),
+            })
+            .collect();
+        Ok((events, out.next_token().map(String::from)))
+    }
+}
+
+pub fn to_chrono(t: &aws_smithy_types::DateTime) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_else(Utc::now)
+}
+
+/// A stack as found before applying.
+pub(super) enum Existing {
+    None,
+    Settled(Box<Stack>),
+    /// Left by an earlier failed create: delete, then create again.
+    RolledBack(Box<Stack>),
+}
+
+fn stack_status(s: &Stack) -> Option<Status> {
+    s.stack_status().and_then(|st| Status::parse(st.as_str()))
+}
+
+fn is_ours(s: &Stack) -> bool {
+    s.tags().iter().any(|t| t.key() == Some(TAG_MANAGED_BY) && t.value() == Some("cloudgrant"))
+}
+
+/// Outcome of one group's apply.
+struct GroupResult {
+    ok: bool,
+    outputs: BTreeMap<String, String>,
+    root_cause: Option<String>,
+}
+
+impl Aws {
+    /// The stack called `name`, if any (a deleted stack does not resolve by name).
+    pub(super) async fn find_stack(&self, c: &Clients, name: &str) -> Result<Option<Stack>, CloudError> {
+        match c.cfn.describe_stacks().stack_name(name).send().await {
+            Ok(out) => Ok(out.stacks().first().cloned()),
+            Err(e) => {
+                use super::errors::AsSdkError;
+                if e.error_message().contains("does not exist") {
+                    Ok(None)
+                } else {
+                    Err(self.err("cloudformation:DescribeStacks", e))
+                }
+            }
+        }
+    }
+
+    async fn classify(&self, c: &Clients, g: &Group, org: &str) -> Result<Existing, CloudError> {
+        let Some(stack) = self.find_stack(c, &g.name).await? else { return Ok(Existing::None) };
+        if !is_ours(&stack) {
+            return Err(CloudError::NotOurs { name: g.name.clone() });
+        }
+        match stack_status(&stack) {
+            Some(st) if st.is_in_progress() => Err(CloudError::failed(
+                format!("stack {} is still {st}", g.name),
+                format!("Wait for it to settle (`cloudgrant status --org {org}`), then run again."),
+            )),
+            Some(Status::RollbackComplete | Status::RollbackFailed | Status::DeleteFailed) => Ok(Existing::RolledBack(Box::new(stack))),
+            Some(Status::ReviewInProgress) => Ok(Existing::RolledBack(Box::new(stack))),
+            _ => Ok(Existing::Settled(Box::new(stack))),
+        }
+    }
+
+    fn parameters(&self, g: &Group, outputs: &BTreeMap<String, BTreeMap<String, String>>) -> Vec<Parameter> {
+        g.parameters
+            .iter()
+            .map(|p| {
+                let value = match &p.source {
+                    ParameterSource::Output { output, .. } => {
+                        let from = self.inner.blueprint.stack(&g.key).and_then(|s| s.wiring.get(&p.name)).map(|(k, _)| k.clone());
+                        from.and_then(|k| outputs.get(&k)).and_then(|o| o.get(output)).cloned().unwrap_or_else(|| p.value.clone())
+                    }
+                    _ => p.value.clone(),
+                };
+                Parameter::builder().parameter_key(&p.name).parameter_value(value).build()
+            })
+            .collect()
+    }
+
+    /// What applying would change in stacks that exist now (UPDATE change sets, deleted after
+    /// reading); new stacks add every resource of the plan.
+    pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
+        let c = self.clients(&plan.region);
+        let mut out = Vec::new();
+        let mut outputs = BTreeMap::new();
+        for g in &plan.groups {
+            let adds = || g.resources.iter().map(|r| ResourceChange { action: "Add".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: None }).collect();
+            let existing = self.classify(&c, g, &plan.org).await?;
+            let Existing::Settled(stack) = existing else {
+                out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Create, changes: adds(), note: None });
+                continue;
+            };
+            outputs.insert(g.key.clone(), stack_outputs(&stack));
+            let name = format!("cloudgrant-preview-{}", Utc::now().timestamp_millis());
+            let created = c
+                .cfn
+                .create_change_set()
+                .stack_name(&g.name)
+                .change_set_name(&name)
+                .change_set_type(ChangeSetType::Update)
+                .template_body(template_text(g)?)
+                .set_parameters(Some(self.parameters(g, &outputs)))
+                .capabilities(Capability::CapabilityNamedIam)
+                .set_tags(Some(tags(plan)))
+                .send()
+                .await;
+            if let Err(e) = created {
+                use super::errors::AsSdkError;
+                if no_changes_reason(&e.error_message()) {
+                    // Some endpoints refuse an empty change set outright instead of failing it.
+                    out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::NoChanges, changes: vec![], note: None });
+                    continue;
+                }
+                out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Update, changes: vec![], note: Some(format!("change set refused: {}", e.error_message())) });
+                continue;
+            }
+            let (status, reason, changes) = self.wait_change_set(&c, &g.name, &name).await?;
+            let _ = c.cfn.delete_change_set().stack_name(&g.name).change_set_name(&name).send().await;
+            let empty = status == Some(ChangeSetStatus::Failed) && reason.as_deref().is_some_and(no_changes_reason);
+            out.push(GroupChanges {
+                group: g.name.clone(),
+                kind: if empty || (status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty()) { ChangeKind::NoChanges } else { ChangeKind::Update },
+                changes,
+                note: if empty { None } else { reason },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Wait for a change set to be computed; returns its status, reason and changes.
+    async fn wait_change_set(&self, c: &Clients, stack: &str, name: &str) -> Result<(Option<ChangeSetStatus>, Option<String>, Vec<ResourceChange>), CloudError> {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let d = c.cfn.describe_change_set().stack_name(stack).change_set_name(name).send().await.map_err(|e| self.err("cloudformation:DescribeChangeSet", e))?;
+            let status = d.status().cloned();
+            if matches!(status, Some(ChangeSetStatus::CreateComplete | ChangeSetStatus::Failed)) {
+                let changes = d
+                    .changes()
+                    .iter()
+                    .filter_map(|ch| ch.resource_change())
+                    .map(|rc| ResourceChange {
+                        action: rc.action().map(|a| a.as_str().to_string()).unwrap_or_default(),
+                        id: rc.logical_resource_id().unwrap_or_default().to_string(),
+                        type_: rc.resource_type().unwrap_or_default().to_string(),
+                        replacement: rc.replacement().map(|r| r.as_str().to_string()),
+                    })
+                    .collect();
+                return Ok((status, d.status_reason().map(String::from), changes));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.inner.cadence.interval);
+        }
+    }
+
+    pub async fn apply(&self, plan: &Plan, tx: mpsc::Sender<Update>, cancel: CancellationToken) -> Result<Installation, CloudError> {
+        if plan.account.as_deref() != Some(self.inner.identity.account.as_str()) {
+            return Err(CloudError::failed(
+                format!("this plan was made for account {}, not {}", plan.account.as_deref().unwrap_or("<none>"), self.inner.identity.account),
+                "Build the plan again for this account.",
+            ));
+        }
+        let c = self.clients(&plan.region);
+        // Refuse before changing anything: stacks we did not make, or that are busy.
+        let mut existing = BTreeMap::new();
+        for g in &plan.groups {
+            existing.insert(g.key.clone(), self.classify(&c, g, &plan.org).await?);
+        }
+        let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut done: BTreeMap<String, bool> = BTreeMap::new();
+        let mut root_cause = None;
+        // Waves: every group whose dependencies are done runs now, in parallel.
+        while done.len() < plan.groups.len() {
+            let ready: Vec<&Group> = plan.groups.iter().filter(|g| !done.contains_key(&g.key) && g.depends_on.iter().all(|d| done.contains_key(d))).collect();
+            if ready.is_empty() {
+                break;
+            }
+            let mut runs = Vec::new();
+            for g in ready {
+                if let Some(dep) = g.depends_on.iter().find(|d| done.get(*d) == Some(&false)) {
+                    let dep_name = plan.group(dep).map(|x| x.name.clone()).unwrap_or_else(|| dep.clone());
+                    let _ = tx.send(Update::Log { text: format!("{}: not started, because {dep_name} did not complete", g.name) }).await;
+                    done.insert(g.key.clone(), false);
+                    continue;
+                }
+                let params = self.parameters(g, &outputs);
+                let ex = existing.remove(&g.key).unwrap_or(Existing::None);
+                runs.push(async { (g.key.clone(), self.apply_group(&c, plan, g, params, ex, &tx, &cancel).await) });
+            }
+            for (key, result) in futures::future::join_all(runs).await {
+                let r = result?;
+                if root_cause.is_none() {
+                    root_cause = r.root_cause;
+                }
+                done.insert(key.clone(), r.ok);
+                outputs.insert(key, r.outputs);
+            }
+            if cancel.is_cancelled() {
+                return Err(CloudError::Cancelled);
+            }
+        }
+        let installation = self
+            .discover_in(&plan.region, Some(&plan.org))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| CloudError::failed("the install is not found after applying", "Run `cloudgrant status` to see what exists."))?;
+        let ok = root_cause.is_none() && installation.is_complete();
+        let _ = tx.send(Update::Applied { installation: installation.clone(), ok, root_cause }).await;
+        Ok(installation)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_group(
+        &self,
+        c: &Clients,
+        plan: &Plan,
+        g: &Group,
+        params: Vec<Parameter>,
+        existing: Existing,
+        tx: &mpsc::Sender<Update>,
+        cancel: &CancellationToken,
+    ) -> Result<GroupResult, CloudError> {
+        let log = |text: String| async move {
+            let _ = tx.send(Update::Log { text }).await;
+        };
+        let mut update_of: Option<Box<Stack>> = None;
+        match existing {
+            Existing::RolledBack(stack) => {
+                let status = stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
+                log(format!("{}: left in {status} by an earlier attempt; deleting it before creating it again", g.name)).await;
+                let id = stack.stack_id().unwrap_or(&g.name).to_string();
+                let cursor = self.cursor_now(c, &id).await;
+                c.cfn.delete_stack().stack_name(&id).send().await.map_err(|e| self.err("cloudformation:DeleteStack", e))?;
+                let f = poller::follow(&CfnEvents(&c.cfn), &id, &g.name, cursor, self.inner.cadence, tx, cancel).await.map_err(page_err)?;
+                if cancel.is_cancelled() {
+                    return Err(CloudError::Cancelled);
+                }
+                if f.status != Some(Status::DeleteComplete) {
+                    return Ok(GroupResult { ok: false, outputs: BTreeMap::new(), root_cause: f.root_cause.or(Some(format!("{} could not be deleted", g.name))) });
+                }
+            }
+            Existing::Settled(stack) => update_of = Some(stack),
+            Existing::None => {}
+        }
+        // Values from other stacks must be real by now: never deploy a placeholder.
+        if let Some(p) = params.iter().find(|p| p.parameter_value().is_some_and(|v| v.starts_with('<') && v.ends_with('>'))) {
+            return Err(CloudError::failed(
+                format!("{}: parameter {} has no value yet ({})", g.name, p.parameter_key().unwrap_or_default(), p.parameter_value().unwrap_or_default()),
+                "The stack it comes from has no such output; run `cloudgrant status` and check that stack.",
+            ));
+        }
+        // A new stack is created directly: its preview is the plan itself, every resource an add.
+        // An existing one goes through a change set, so its update is what was previewed.
+        let (stack_id, cursor) = match update_of.as_deref() {
+            None => self.without_change_set(c, plan, g, params, None).await?,
+            Some(stack) => self.update_with_change_set(c, plan, g, params, stack, tx).await?,
+        };
+        if stack_id.is_empty() {
+            log(format!("{}: no changes; nothing to do", g.name)).await;
+            let outputs = update_of.as_deref().map(stack_outputs).unwrap_or_default();
+            return Ok(GroupResult { ok: true, outputs, root_cause: None });
+        }
+        let f = poller::follow(&CfnEvents(&c.cfn), &stack_id, &g.name, cursor, self.inner.cadence, tx, cancel).await.map_err(page_err)?;
+        if cancel.is_cancelled() {
+            return Err(CloudError::Cancelled);
+        }
+        if f.status == Some(Status::RollbackComplete) {
+            self.schedule_retained_keys(c, &stack_id, "left by the rollback", tx).await;
+        }
+        let ok = matches!(f.status, Some(Status::CreateComplete | Status::UpdateComplete));
+        let outputs = match self.find_stack(c, &stack_id).await? {
+            Some(s) if ok => stack_outputs(&s),
+            _ => BTreeMap::new(),
+        };
+        Ok(GroupResult { ok, outputs, root_cause: if ok { None } else { f.root_cause.or(Some(format!("{} did not complete", g.name))) } })
+    }
+
+    /// UPDATE change set, executed; falls back to UpdateStack when change sets are refused.
+    /// An empty id means there was nothing to change.
+    async fn update_with_change_set(
+        &self,
+        c: &Clients,
+        plan: &Plan,
+        g: &Group,
+        params: Vec<Parameter>,
+        stack: &Stack,
+        tx: &mpsc::Sender<Update>,
+    ) -> Result<(String, Cursor), CloudError> {
+        let stack_id = stack.stack_id().unwrap_or(&g.name).to_string();
+        let change_set = format!("cloudgrant-{}", Utc::now().timestamp_millis());
+        let created = c
+            .cfn
+            .create_change_set()
+            .stack_name(&g.name)
+            .change_set_name(&change_set)
+            .change_set_type(ChangeSetType::Update)
+            .template_body(template_text(g)?)
+            .set_parameters(Some(params.clone()))
+            .capabilities(Capability::CapabilityNamedIam)
+            .set_tags(Some(tags(plan)))
+            .send()
+            .await;
+        if let Err(e) = created {
+            use super::errors::AsSdkError;
+            if e.error_code().as_deref().is_some_and(|c| c.contains("AccessDenied")) {
+                return Err(self.err("cloudformation:CreateChangeSet", e));
+            }
+            if no_changes_reason(&e.error_message()) {
+                return Ok((String::new(), Cursor::default()));
+            }
+            let text = format!("{}: the endpoint refused a change set ({}); using UpdateStack instead", g.name, e.error_message());
+            let _ = tx.send(Update::Log { text }).await;
+            return self.without_change_set(c, plan, g, params, Some(stack)).await;
+        }
+        let (status, reason, changes) = self.wait_change_set(c, &g.name, &change_set).await?;
+        let empty = status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty();
+        if status == Some(ChangeSetStatus::Failed) || empty {
+            let _ = c.cfn.delete_change_set().stack_name(&g.name).change_set_name(&change_set).send().await;
+            if empty || reason.as_deref().is_some_and(no_changes_reason) {
+                return Ok((String::new(), Cursor::default()));
+            }
+            let reason = reason.unwrap_or_else(|| "the change set failed".into());
+            return Err(CloudError::failed(format!("{}: {reason}", g.name), "Fix the cause named by CloudFormation and run again."));
+        }
+        let cursor = self.cursor_now(c, &stack_id).await;
+        c.cfn
+            .execute_change_set()
+            .stack_name(&g.name)
+            .change_set_name(&change_set)
+            .send()
+            .await
+            .map_err(|e| self.err("cloudformation:ExecuteChangeSet", e))?;
+        Ok((stack_id, cursor))
+    }
+
+    /// CreateStack / UpdateStack, for endpoints without change sets. An empty id means no changes.
+    async fn without_change_set(&self, c: &Clients, plan: &Plan, g: &Group, params: Vec<Parameter>, update_of: Option<&Stack>) -> Result<(String, Cursor), CloudError> {
+        let body = template_text(g)?;
+        match update_of {
+            None => {
+                let out = c
+                    .cfn
+                    .create_stack()
+                    .stack_name(&g.name)
+                    .template_body(body)
+                    .set_parameters(Some(params))
+                    .capabilities(Capability::CapabilityNamedIam)
+                    .set_tags(Some(tags(plan)))
+                    .send()
+                    .await
+                    .map_err(|e| self.err("cloudformation:CreateStack", e))?;
+                Ok((out.stack_id().unwrap_or(&g.name).to_string(), Cursor::default()))
+            }
+            Some(stack) => {
+                let id = stack.stack_id().unwrap_or(&g.name).to_string();
+                let cursor = self.cursor_now(c, &id).await;
+                let sent = c
+                    .cfn
+                    .update_stack()
+                    .stack_name(&id)
+                    .template_body(body)
+                    .set_parameters(Some(params))
+                    .capabilities(Capability::CapabilityNamedIam)
+                    .set_tags(Some(tags(plan)))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok((id, cursor)),
+                    Err(e) => {
+                        use super::errors::AsSdkError;
+                        if no_changes_reason(&e.error_message()) {
+                            Ok((String::new(), cursor))
+                        } else {
+                            Err(self.err("cloudformation:UpdateStack", e))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A cursor after the newest event the stack has now, so only the coming operation is shown.
+    pub(super) async fn cursor_now(&self, c: &Clients, stack_id: &str) -> Cursor {
+        match CfnEvents(&c.cfn).page(stack_id, None).await {
+            Ok((events, _)) => Cursor::new(events.first().map(|e| e.id.clone()), None),
+            Err(_) => Cursor::new(None, Some(Utc::now())),
+        }
+    }
+
+    /// Keys CloudFormation retained (DELETE_SKIPPED) in this stack: schedule their deletion, so
+    /// no key is left enabled and forgotten.
+    pub(super) async fn schedule_retained_keys(&self, c: &Clients, stack_id: &str, why: &str, tx: &mpsc::Sender<Update>) {
+        let Ok(out) = c.cfn.describe_stack_resources().stack_name(stack_id).send().await else { return };
+        for r in out.stack_resources() {
+            let skipped = r.resource_status().map(|s| s.as_str()) == Some("DELETE_SKIPPED");
+            if r.resource_type() == Some("AWS::KMS::Key") && skipped {
+                if let Some(key) = r.physical_resource_id() {
+                    let text = match self.schedule_key(c, key).await {
+                        Ok(k) => format!("key {key} ({why}): deletion scheduled, AWS deletes it on {}", k.date),
+                        Err(e) => format!("key {key} ({why}): could not schedule its deletion: {e}. Run: aws kms schedule-key-deletion --key-id {key}"),
+                    };
+                    let _ = tx.send(Update::Log { text }).await;
+                }
+            }
+        }
+    }
+
+    /// ScheduleKeyDeletion with the template's pending window; returns the date and key state
+    /// AWS answers with (kept as evidence for the checks after revoke).
+    pub(super) async fn schedule_key(&self, c: &Clients, key: &str) -> Result<KeySchedule, CloudError> {
+        let days = self.key_window_days();
+        let out = c
+            .kms
+            .schedule_key_deletion()
+            .key_id(key)
+            .pending_window_in_days(days as i32)
+            .send()
+            .await
+            .map_err(|e| self.err("kms:ScheduleKeyDeletion", e))?;
+        let date = out.deletion_date().map(to_chrono).unwrap_or_else(|| Utc::now() + chrono::Duration::days(i64::from(days)));
+        // A successful ScheduleKeyDeletion leaves the key PendingDeletion; older answers omit KeyState.
+        let state = out.key_state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "PendingDeletion".into());
+        Ok(KeySchedule { date: date.date_naive(), state })
+    }
+
+    pub(super) fn key_window_days(&self) -> u32 {
+        self.inner
+            .blueprint
+            .stacks
+            .iter()
+            .flat_map(|s| s.template.resources.iter())
+            .find(|r| r.type_ == "AWS::KMS::Key")
+            .and_then(|r| r.properties.get("PendingWindowInDays").and_then(serde_json::Value::as_u64))
+            .map(|d| d as u32)
+            .unwrap_or(30)
+    }
+}
+
+/// What ScheduleKeyDeletion answered.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct KeySchedule {
+    pub date: chrono::NaiveDate,
+    pub state: String,
+}
+
+/// The bundled template text a group is deployed from.
+fn template_text(g: &Group) -> Result<String, CloudError> {
+    assets::find(&g.template)
+        .map(|a| a.text.to_string())
+        .ok_or_else(|| CloudError::failed(format!("template {} is not bundled", g.template), "Report this as a bug."))
+}
+
+fn tags(plan: &Plan) -> Vec<Tag> {
+    plan.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+pub(super) fn stack_outputs(s: &Stack) -> BTreeMap<String, String> {
+    s.outputs().iter().filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string()))).collect()
+}
+
+/// CloudFormation's ways of saying a change set or update would change nothing.
+fn no_changes_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed") || reason.contains("No changes")
+}
+
+fn page_err(e: PageError) -> CloudError {
+    match e {
+        PageError::Throttled => CloudError::failed("CloudFormation kept throttling the event reads", "Wait a minute and run `cloudgrant status`."),
+        PageError::Failed(m) => CloudError::failed(format!("cloudformation:DescribeStackEvents: {m}"), "Run `cloudgrant status` to see where the stacks stand."),
+    }
+}

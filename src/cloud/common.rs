@@ -1,0 +1,69 @@
+//! What every provider says the same way: revoke order, the plain sentences about what stays,
+//! and sizes in human units.
+
+use chrono::NaiveDate;
+
+use crate::model::{InstalledGroup, Installation, RevokeOutcome};
+use crate::plan::aws::Blueprint;
+
+/// Groups in the order revoke deletes them: groups others depend on go last, so the vendor's
+/// access (the group that depends on the rest) ends first; ties keep the blueprint's order.
+pub fn revoke_order<'a>(installation: &'a Installation, blueprint: &Blueprint) -> Vec<&'a InstalledGroup> {
+    let deps = |k: &str| blueprint.stack(k).map(|s| s.depends_on.clone()).unwrap_or_default();
+    let mut order: Vec<&InstalledGroup> = installation.groups.iter().collect();
+    order.sort_by_key(|g| {
+        let dependents = installation.groups.iter().filter(|o| deps(&o.key).contains(&g.key)).count();
+        let pos = blueprint.stacks.iter().position(|s| s.key == g.key).unwrap_or(usize::MAX);
+        (dependents, pos)
+    });
+    order
+}
+
+/// A retained bucket: the outcome and the warning shown before confirming.
+pub fn kept_bucket(name: &str, objects: u64, bytes: u64) -> (RevokeOutcome, String) {
+    let size = human_bytes(bytes);
+    (
+        RevokeOutcome::Kept {
+            reason: format!("DeletionPolicy: Retain. Bucket {name} stays with your data ({objects} objects, {size})"),
+        },
+        format!(
+            "The data bucket {name} is kept ({objects} objects, {size}). Delete it yourself when you no longer need the data: aws s3 rb s3://{name} --force"
+        ),
+    )
+}
+
+/// A key whose deletion will be scheduled: the outcome and the warning.
+pub fn scheduled_key(key_id: &str, date: NaiveDate, days: u32) -> (RevokeOutcome, String) {
+    let way_back = format!("aws kms cancel-key-deletion --key-id {key_id}");
+    (
+        RevokeOutcome::ScheduledDeletion { date, days, way_back: way_back.clone() },
+        format!(
+            "The data key {key_id} is scheduled for deletion on {date} ({days} days). Anything encrypted with it, including objects the vendor's machines wrote to the kept bucket, becomes unreadable then. To keep it: {way_back}"
+        ),
+    )
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::human_bytes(0), "0 B");
+        assert_eq!(super::human_bytes(1536), "1.5 KiB");
+        assert_eq!(super::human_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
+    }
+}
