@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
 # Every check CI runs, from a fresh machine: installs what is missing (Python tools into a local
-# venv), then formatting, lints, the template linter and the whole test suite.
+# venv), starts moto_server on a free loopback port for the AWS tests, then runs formatting,
+# lints, the template linter and the whole test suite. moto is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
-if [ ! -x "$venv/bin/cfn-lint" ]; then
-  echo "== installing cfn-lint into $venv"
+if [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/moto_server" ]; then
+  echo "== installing moto[server] and cfn-lint into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check cfn-lint
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5" cfn-lint
 fi
 export PATH="$PWD/$venv/bin:$PATH"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+log=$(mktemp)
+moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  sleep 0.2
+done
+python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" \
+  || { echo "moto_server did not start:"; cat "$log"; exit 1; }
+export CLOUDGRANT_TEST_MOTO="http://127.0.0.1:$port"
+echo "== moto_server on $CLOUDGRANT_TEST_MOTO"
 
 echo "== cargo fmt --check"
 cargo fmt --check

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use crate::model::{InstalledGroup, Installation, RevokeOutcome};
+use crate::model::{Installation, InstalledGroup, RevokeOutcome};
 use crate::plan::aws::Blueprint;
 
 /// Groups in the order revoke deletes them: groups others depend on go last, so the vendor's

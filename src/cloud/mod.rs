@@ -107,7 +107,9 @@ impl Provider {
     pub fn label(&self) -> String {
         match self {
             Provider::Sandbox(s) => format!("sandbox account {}", s.account()),
-            Provider::Aws(a) => a.profile().map(|p| format!("profile {p}")).unwrap_or_else(|| "default credentials".into()),
+            Provider::Aws(a) => {
+                a.profile().map(|p| format!("profile {p}")).unwrap_or_else(|| "default credentials".into())
+            }
         }
     }
 
@@ -272,7 +274,12 @@ pub fn accounts(target: &Target) -> Vec<AccountChoice> {
                     (Some(r), false) => format!("region {r}"),
                     (None, false) => String::new(),
                 };
-                out.push(AccountChoice { key: p.name.clone(), label: format!("profile {}", p.name), detail, sandbox: false });
+                out.push(AccountChoice {
+                    key: p.name.clone(),
+                    label: format!("profile {}", p.name),
+                    detail,
+                    sandbox: false,
+                });
             }
             out
         }

@@ -196,10 +196,12 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
                 PlanError::Invalid(format!("{file}: resource {} has no Metadata.cloudgrant.why: every resource needs one plain line on why the vendor needs it", r.id))
             })?;
             let pending = props.get("PendingWindowInDays").and_then(Value::as_u64).map(|d| d as u32);
-            let on_revoke = if r.deletion_policy.as_deref() == Some("Retain") {
-                OnRevoke::Keep
-            } else if r.type_ == "AWS::KMS::Key" {
+            // Keys are never deleted at once: AWS (or cloudgrant, for a retained key) schedules
+            // the deletion after the pending window.
+            let on_revoke = if r.type_ == "AWS::KMS::Key" {
                 OnRevoke::ScheduledDeletion
+            } else if r.deletion_policy.as_deref() == Some("Retain") {
+                OnRevoke::Keep
             } else {
                 OnRevoke::Delete
             };

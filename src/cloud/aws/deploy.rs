@@ -24,14 +24,15 @@ pub struct CfnEvents<'a>(pub &'a aws_sdk_cloudformation::Client);
 
 impl EventSource for CfnEvents<'_> {
     async fn page(&self, stack_id: &str, token: Option<String>) -> Result<(Vec<RawEvent>, Option<String>), PageError> {
-        let out = self.0.describe_stack_events().stack_name(stack_id).set_next_token(token).send().await.map_err(|e| {
-            use super::errors::AsSdkError;
-            if errors::is_throttling(e.error_code().as_deref()) {
-                PageError::Throttled
-            } else {
-                PageError::Failed(e.error_message())
-            }
-        })?;
+        let out =
+            self.0.describe_stack_events().stack_name(stack_id).set_next_token(token).send().await.map_err(|e| {
+                use super::errors::AsSdkError;
+                if errors::is_throttling(e.error_code().as_deref()) {
+                    PageError::Throttled
+                } else {
+                    PageError::Failed(e.error_message())
+                }
+            })?;
         let events = out
             .stack_events()
             .iter()
@@ -103,7 +104,9 @@ impl Aws {
                 format!("stack {} is still {st}", g.name),
                 format!("Wait for it to settle (`cloudgrant status --org {org}`), then run again."),
             )),
-            Some(Status::RollbackComplete | Status::RollbackFailed | Status::DeleteFailed) => Ok(Existing::RolledBack(Box::new(stack))),
+            Some(Status::RollbackComplete | Status::RollbackFailed | Status::DeleteFailed) => {
+                Ok(Existing::RolledBack(Box::new(stack)))
+            }
             Some(Status::ReviewInProgress) => Ok(Existing::RolledBack(Box::new(stack))),
             _ => Ok(Existing::Settled(Box::new(stack))),
         }
@@ -115,8 +118,16 @@ impl Aws {
             .map(|p| {
                 let value = match &p.source {
                     ParameterSource::Output { output, .. } => {
-                        let from = self.inner.blueprint.stack(&g.key).and_then(|s| s.wiring.get(&p.name)).map(|(k, _)| k.clone());
-                        from.and_then(|k| outputs.get(&k)).and_then(|o| o.get(output)).cloned().unwrap_or_else(|| p.value.clone())
+                        let from = self
+                            .inner
+                            .blueprint
+                            .stack(&g.key)
+                            .and_then(|s| s.wiring.get(&p.name))
+                            .map(|(k, _)| k.clone());
+                        from.and_then(|k| outputs.get(&k))
+                            .and_then(|o| o.get(output))
+                            .cloned()
+                            .unwrap_or_else(|| p.value.clone())
                     }
                     _ => p.value.clone(),
                 };
@@ -132,7 +143,17 @@ impl Aws {
         let mut out = Vec::new();
         let mut outputs = BTreeMap::new();
         for g in &plan.groups {
-            let adds = || g.resources.iter().map(|r| ResourceChange { action: "Add".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: None }).collect();
+            let adds = || {
+                g.resources
+                    .iter()
+                    .map(|r| ResourceChange {
+                        action: "Add".into(),
+                        id: r.id.clone(),
+                        type_: r.type_.clone(),
+                        replacement: None,
+                    })
+                    .collect()
+            };
             let existing = self.classify(&c, g, &plan.org).await?;
             let Existing::Settled(stack) = existing else {
                 out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Create, changes: adds(), note: None });
@@ -156,10 +177,20 @@ impl Aws {
                 use super::errors::AsSdkError;
                 if no_changes_reason(&e.error_message()) {
                     // Some endpoints refuse an empty change set outright instead of failing it.
-                    out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::NoChanges, changes: vec![], note: None });
+                    out.push(GroupChanges {
+                        group: g.name.clone(),
+                        kind: ChangeKind::NoChanges,
+                        changes: vec![],
+                        note: None,
+                    });
                     continue;
                 }
-                out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Update, changes: vec![], note: Some(format!("change set refused: {}", e.error_message())) });
+                out.push(GroupChanges {
+                    group: g.name.clone(),
+                    kind: ChangeKind::Update,
+                    changes: vec![],
+                    note: Some(format!("change set refused: {}", e.error_message())),
+                });
                 continue;
             }
             let (status, reason, changes) = self.wait_change_set(&c, &g.name, &name).await?;
@@ -167,7 +198,11 @@ impl Aws {
             let empty = status == Some(ChangeSetStatus::Failed) && reason.as_deref().is_some_and(no_changes_reason);
             out.push(GroupChanges {
                 group: g.name.clone(),
-                kind: if empty || (status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty()) { ChangeKind::NoChanges } else { ChangeKind::Update },
+                kind: if empty || (status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty()) {
+                    ChangeKind::NoChanges
+                } else {
+                    ChangeKind::Update
+                },
                 changes,
                 note: if empty { None } else { reason },
             });
@@ -176,10 +211,22 @@ impl Aws {
     }
 
     /// Wait for a change set to be computed; returns its status, reason and changes.
-    async fn wait_change_set(&self, c: &Clients, stack: &str, name: &str) -> Result<(Option<ChangeSetStatus>, Option<String>, Vec<ResourceChange>), CloudError> {
+    async fn wait_change_set(
+        &self,
+        c: &Clients,
+        stack: &str,
+        name: &str,
+    ) -> Result<(Option<ChangeSetStatus>, Option<String>, Vec<ResourceChange>), CloudError> {
         let mut delay = Duration::from_millis(100);
         loop {
-            let d = c.cfn.describe_change_set().stack_name(stack).change_set_name(name).send().await.map_err(|e| self.err("cloudformation:DescribeChangeSet", e))?;
+            let d = c
+                .cfn
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(name)
+                .send()
+                .await
+                .map_err(|e| self.err("cloudformation:DescribeChangeSet", e))?;
             let status = d.status().cloned();
             if matches!(status, Some(ChangeSetStatus::CreateComplete | ChangeSetStatus::Failed)) {
                 let changes = d
@@ -200,10 +247,19 @@ impl Aws {
         }
     }
 
-    pub async fn apply(&self, plan: &Plan, tx: mpsc::Sender<Update>, cancel: CancellationToken) -> Result<Installation, CloudError> {
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        tx: mpsc::Sender<Update>,
+        cancel: CancellationToken,
+    ) -> Result<Installation, CloudError> {
         if plan.account.as_deref() != Some(self.inner.identity.account.as_str()) {
             return Err(CloudError::failed(
-                format!("this plan was made for account {}, not {}", plan.account.as_deref().unwrap_or("<none>"), self.inner.identity.account),
+                format!(
+                    "this plan was made for account {}, not {}",
+                    plan.account.as_deref().unwrap_or("<none>"),
+                    self.inner.identity.account
+                ),
                 "Build the plan again for this account.",
             ));
         }
@@ -218,7 +274,11 @@ impl Aws {
         let mut root_cause = None;
         // Waves: every group whose dependencies are done runs now, in parallel.
         while done.len() < plan.groups.len() {
-            let ready: Vec<&Group> = plan.groups.iter().filter(|g| !done.contains_key(&g.key) && g.depends_on.iter().all(|d| done.contains_key(d))).collect();
+            let ready: Vec<&Group> = plan
+                .groups
+                .iter()
+                .filter(|g| !done.contains_key(&g.key) && g.depends_on.iter().all(|d| done.contains_key(d)))
+                .collect();
             if ready.is_empty() {
                 break;
             }
@@ -226,7 +286,11 @@ impl Aws {
             for g in ready {
                 if let Some(dep) = g.depends_on.iter().find(|d| done.get(*d) == Some(&false)) {
                     let dep_name = plan.group(dep).map(|x| x.name.clone()).unwrap_or_else(|| dep.clone());
-                    let _ = tx.send(Update::Log { text: format!("{}: not started, because {dep_name} did not complete", g.name) }).await;
+                    let _ = tx
+                        .send(Update::Log {
+                            text: format!("{}: not started, because {dep_name} did not complete", g.name),
+                        })
+                        .await;
                     done.insert(g.key.clone(), false);
                     continue;
                 }
@@ -246,12 +310,13 @@ impl Aws {
                 return Err(CloudError::Cancelled);
             }
         }
-        let installation = self
-            .discover_in(&plan.region, Some(&plan.org))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| CloudError::failed("the install is not found after applying", "Run `cloudgrant status` to see what exists."))?;
+        let installation =
+            self.discover_in(&plan.region, Some(&plan.org)).await?.into_iter().next().ok_or_else(|| {
+                CloudError::failed(
+                    "the install is not found after applying",
+                    "Run `cloudgrant status` to see what exists.",
+                )
+            })?;
         let ok = root_cause.is_none() && installation.is_complete();
         let _ = tx.send(Update::Applied { installation: installation.clone(), ok, root_cause }).await;
         Ok(installation)
@@ -275,25 +340,47 @@ impl Aws {
         match existing {
             Existing::RolledBack(stack) => {
                 let status = stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
-                log(format!("{}: left in {status} by an earlier attempt; deleting it before creating it again", g.name)).await;
+                log(format!(
+                    "{}: left in {status} by an earlier attempt; deleting it before creating it again",
+                    g.name
+                ))
+                .await;
                 let id = stack.stack_id().unwrap_or(&g.name).to_string();
                 let cursor = self.cursor_now(c, &id).await;
-                c.cfn.delete_stack().stack_name(&id).send().await.map_err(|e| self.err("cloudformation:DeleteStack", e))?;
-                let f = poller::follow(&CfnEvents(&c.cfn), &id, &g.name, cursor, self.inner.cadence, tx, cancel).await.map_err(page_err)?;
+                c.cfn
+                    .delete_stack()
+                    .stack_name(&id)
+                    .send()
+                    .await
+                    .map_err(|e| self.err("cloudformation:DeleteStack", e))?;
+                let f = poller::follow(&CfnEvents(&c.cfn), &id, &g.name, cursor, self.inner.cadence, tx, cancel)
+                    .await
+                    .map_err(page_err)?;
                 if cancel.is_cancelled() {
                     return Err(CloudError::Cancelled);
                 }
                 if f.status != Some(Status::DeleteComplete) {
-                    return Ok(GroupResult { ok: false, outputs: BTreeMap::new(), root_cause: f.root_cause.or(Some(format!("{} could not be deleted", g.name))) });
+                    return Ok(GroupResult {
+                        ok: false,
+                        outputs: BTreeMap::new(),
+                        root_cause: f.root_cause.or(Some(format!("{} could not be deleted", g.name))),
+                    });
                 }
             }
             Existing::Settled(stack) => update_of = Some(stack),
             Existing::None => {}
         }
         // Values from other stacks must be real by now: never deploy a placeholder.
-        if let Some(p) = params.iter().find(|p| p.parameter_value().is_some_and(|v| v.starts_with('<') && v.ends_with('>'))) {
+        if let Some(p) =
+            params.iter().find(|p| p.parameter_value().is_some_and(|v| v.starts_with('<') && v.ends_with('>')))
+        {
             return Err(CloudError::failed(
-                format!("{}: parameter {} has no value yet ({})", g.name, p.parameter_key().unwrap_or_default(), p.parameter_value().unwrap_or_default()),
+                format!(
+                    "{}: parameter {} has no value yet ({})",
+                    g.name,
+                    p.parameter_key().unwrap_or_default(),
+                    p.parameter_value().unwrap_or_default()
+                ),
                 "The stack it comes from has no such output; run `cloudgrant status` and check that stack.",
             ));
         }
@@ -308,7 +395,9 @@ impl Aws {
             let outputs = update_of.as_deref().map(stack_outputs).unwrap_or_default();
             return Ok(GroupResult { ok: true, outputs, root_cause: None });
         }
-        let f = poller::follow(&CfnEvents(&c.cfn), &stack_id, &g.name, cursor, self.inner.cadence, tx, cancel).await.map_err(page_err)?;
+        let f = poller::follow(&CfnEvents(&c.cfn), &stack_id, &g.name, cursor, self.inner.cadence, tx, cancel)
+            .await
+            .map_err(page_err)?;
         if cancel.is_cancelled() {
             return Err(CloudError::Cancelled);
         }
@@ -320,7 +409,11 @@ impl Aws {
             Some(s) if ok => stack_outputs(&s),
             _ => BTreeMap::new(),
         };
-        Ok(GroupResult { ok, outputs, root_cause: if ok { None } else { f.root_cause.or(Some(format!("{} did not complete", g.name))) } })
+        Ok(GroupResult {
+            ok,
+            outputs,
+            root_cause: if ok { None } else { f.root_cause.or(Some(format!("{} did not complete", g.name))) },
+        })
     }
 
     /// UPDATE change set, executed; falls back to UpdateStack when change sets are refused.
@@ -356,7 +449,11 @@ impl Aws {
             if no_changes_reason(&e.error_message()) {
                 return Ok((String::new(), Cursor::default()));
             }
-            let text = format!("{}: the endpoint refused a change set ({}); using UpdateStack instead", g.name, e.error_message());
+            let text = format!(
+                "{}: the endpoint refused a change set ({}); using UpdateStack instead",
+                g.name,
+                e.error_message()
+            );
             let _ = tx.send(Update::Log { text }).await;
             return self.without_change_set(c, plan, g, params, Some(stack)).await;
         }
@@ -368,7 +465,10 @@ impl Aws {
                 return Ok((String::new(), Cursor::default()));
             }
             let reason = reason.unwrap_or_else(|| "the change set failed".into());
-            return Err(CloudError::failed(format!("{}: {reason}", g.name), "Fix the cause named by CloudFormation and run again."));
+            return Err(CloudError::failed(
+                format!("{}: {reason}", g.name),
+                "Fix the cause named by CloudFormation and run again.",
+            ));
         }
         let cursor = self.cursor_now(c, &stack_id).await;
         c.cfn
@@ -382,7 +482,14 @@ impl Aws {
     }
 
     /// CreateStack / UpdateStack, for endpoints without change sets. An empty id means no changes.
-    async fn without_change_set(&self, c: &Clients, plan: &Plan, g: &Group, params: Vec<Parameter>, update_of: Option<&Stack>) -> Result<(String, Cursor), CloudError> {
+    async fn without_change_set(
+        &self,
+        c: &Clients,
+        plan: &Plan,
+        g: &Group,
+        params: Vec<Parameter>,
+        update_of: Option<&Stack>,
+    ) -> Result<(String, Cursor), CloudError> {
         let body = template_text(g)?;
         match update_of {
             None => {
@@ -437,7 +544,13 @@ impl Aws {
 
     /// Keys CloudFormation retained (DELETE_SKIPPED) in this stack: schedule their deletion, so
     /// no key is left enabled and forgotten.
-    pub(super) async fn schedule_retained_keys(&self, c: &Clients, stack_id: &str, why: &str, tx: &mpsc::Sender<Update>) {
+    pub(super) async fn schedule_retained_keys(
+        &self,
+        c: &Clients,
+        stack_id: &str,
+        why: &str,
+        tx: &mpsc::Sender<Update>,
+    ) {
         let Ok(out) = c.cfn.describe_stack_resources().stack_name(stack_id).send().await else { return };
         for r in out.stack_resources() {
             let skipped = r.resource_status().map(|s| s.as_str()) == Some("DELETE_SKIPPED");
@@ -465,7 +578,8 @@ impl Aws {
             .send()
             .await
             .map_err(|e| self.err("kms:ScheduleKeyDeletion", e))?;
-        let date = out.deletion_date().map(to_chrono).unwrap_or_else(|| Utc::now() + chrono::Duration::days(i64::from(days)));
+        let date =
+            out.deletion_date().map(to_chrono).unwrap_or_else(|| Utc::now() + chrono::Duration::days(i64::from(days)));
         // A successful ScheduleKeyDeletion leaves the key PendingDeletion; older answers omit KeyState.
         let state = out.key_state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "PendingDeletion".into());
         Ok(KeySchedule { date: date.date_naive(), state })
@@ -508,12 +622,20 @@ pub(super) fn stack_outputs(s: &Stack) -> BTreeMap<String, String> {
 
 /// CloudFormation's ways of saying a change set or update would change nothing.
 fn no_changes_reason(reason: &str) -> bool {
-    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed") || reason.contains("No changes")
+    reason.contains("didn't contain changes")
+        || reason.contains("No updates are to be performed")
+        || reason.contains("No changes")
 }
 
 fn page_err(e: PageError) -> CloudError {
     match e {
-        PageError::Throttled => CloudError::failed("CloudFormation kept throttling the event reads", "Wait a minute and run `cloudgrant status`."),
-        PageError::Failed(m) => CloudError::failed(format!("cloudformation:DescribeStackEvents: {m}"), "Run `cloudgrant status` to see where the stacks stand."),
+        PageError::Throttled => CloudError::failed(
+            "CloudFormation kept throttling the event reads",
+            "Wait a minute and run `cloudgrant status`.",
+        ),
+        PageError::Failed(m) => CloudError::failed(
+            format!("cloudformation:DescribeStackEvents: {m}"),
+            "Run `cloudgrant status` to see where the stacks stand.",
+        ),
     }
 }

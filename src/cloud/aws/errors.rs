@@ -1,8 +1,8 @@
 //! SDK errors → what the user should do: expired SSO token → `aws sso login`; no credentials →
 //! where they were looked for; AccessDenied → the missing action.
 
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_sdk_cloudformation::error::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::cloud::CloudError;
 
@@ -54,7 +54,10 @@ pub fn sdk_error(action: &str, profile: Option<&str>, e: impl AsSdkError) -> Clo
         None => "aws sso login".into(),
     };
     if lower.contains("sso") && (lower.contains("expired") || lower.contains("refresh") || lower.contains("invalid")) {
-        return CloudError::failed(format!("{action}: the SSO session has expired ({message})"), format!("Run `{login}`, then try again."));
+        return CloudError::failed(
+            format!("{action}: the SSO session has expired ({message})"),
+            format!("Run `{login}`, then try again."),
+        );
     }
     if matches!(code.as_deref(), Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired")) {
         return CloudError::failed(
@@ -62,14 +65,19 @@ pub fn sdk_error(action: &str, profile: Option<&str>, e: impl AsSdkError) -> Clo
             format!("Refresh them (`{login}` for SSO profiles, or new temporary credentials), then try again."),
         );
     }
-    if lower.contains("no credentials") || lower.contains("failed to load credentials") || lower.contains("credentials provider was not enabled") {
+    if lower.contains("no credentials")
+        || lower.contains("failed to load credentials")
+        || lower.contains("credentials provider was not enabled")
+    {
         return CloudError::failed(
             format!("{action}: no AWS credentials found"),
             "cloudgrant looked where the AWS CLI looks: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials, ~/.aws/config (including SSO profiles), and the instance metadata service. Run `aws configure` or `aws sso login --profile NAME`, or use the sandbox (`cloudgrant --sandbox`).",
         );
     }
-    if matches!(code.as_deref(), Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"))
-        || lower.contains("not authorized to perform")
+    if matches!(
+        code.as_deref(),
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError")
+    ) || lower.contains("not authorized to perform")
     {
         let missing = denied_action(&message).unwrap_or_else(|| action.to_string());
         return CloudError::failed(
@@ -77,7 +85,8 @@ pub fn sdk_error(action: &str, profile: Option<&str>, e: impl AsSdkError) -> Clo
             format!("Your identity lacks `{missing}`. Ask an administrator to allow it (docs/aws.md lists every permission the wizard needs), or use a profile that has it."),
         );
     }
-    if matches!(code.as_deref(), Some("InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch")) {
+    if matches!(code.as_deref(), Some("InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch"))
+    {
         return CloudError::failed(
             format!("{action}: AWS does not accept these credentials ({message})"),
             "Check the access key and secret (`aws configure list`), or sign in again.",
@@ -90,7 +99,10 @@ pub fn sdk_error(action: &str, profile: Option<&str>, e: impl AsSdkError) -> Clo
         );
     }
     let code = code.map(|c| format!("{c}: ")).unwrap_or_default();
-    CloudError::failed(format!("{action}: {code}{message}"), "Read the message from AWS above; fix its cause and run again.")
+    CloudError::failed(
+        format!("{action}: {code}{message}"),
+        "Read the message from AWS above; fix its cause and run again.",
+    )
 }
 
 #[cfg(test)]
@@ -112,15 +124,34 @@ mod tests {
 
     #[test]
     fn next_steps_name_the_fix() {
-        let e = sdk_error("cloudformation:CreateStack", Some("prod"), Fake(Some("AccessDenied"), "User: arn:aws:iam::1:user/x is not authorized to perform: cloudformation:CreateStack on resource: y", false));
+        let e = sdk_error(
+            "cloudformation:CreateStack",
+            Some("prod"),
+            Fake(
+                Some("AccessDenied"),
+                "User: arn:aws:iam::1:user/x is not authorized to perform: cloudformation:CreateStack on resource: y",
+                false,
+            ),
+        );
         assert!(e.next_step().contains("`cloudformation:CreateStack`"), "{}", e.next_step());
-        let e = sdk_error("sts:GetCallerIdentity", Some("prod"), Fake(None, "the SSO session has expired or is otherwise invalid", true));
+        let e = sdk_error(
+            "sts:GetCallerIdentity",
+            Some("prod"),
+            Fake(None, "the SSO session has expired or is otherwise invalid", true),
+        );
         assert!(e.next_step().contains("aws sso login --profile prod"));
-        let e = sdk_error("sts:GetCallerIdentity", None, Fake(None, "failed to load credentials: no credentials in the chain", true));
+        let e = sdk_error(
+            "sts:GetCallerIdentity",
+            None,
+            Fake(None, "failed to load credentials: no credentials in the chain", true),
+        );
         assert!(e.next_step().contains("~/.aws/credentials") && e.next_step().contains("--sandbox"));
         let e = sdk_error("x", None, Fake(None, "connection refused", true));
         assert!(e.to_string().contains("cannot reach AWS"));
-        assert_eq!(denied_action("is not authorized to perform: iam:PassRole on resource"), Some("iam:PassRole".into()));
+        assert_eq!(
+            denied_action("is not authorized to perform: iam:PassRole on resource"),
+            Some("iam:PassRole".into())
+        );
         assert!(is_throttling(Some("Throttling")));
     }
 }

@@ -48,7 +48,11 @@ struct Inner {
 
 impl Aws {
     /// Load credentials the way the AWS CLI does and ask STS who we are.
-    pub async fn connect(profile: Option<&str>, region: Option<&str>, vendor: &VendorProfile) -> Result<Aws, CloudError> {
+    pub async fn connect(
+        profile: Option<&str>,
+        region: Option<&str>,
+        vendor: &VendorProfile,
+    ) -> Result<Aws, CloudError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(p) = profile {
             loader = loader.profile_name(p);

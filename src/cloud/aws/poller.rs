@@ -27,9 +27,8 @@ pub struct RawEvent {
 impl RawEvent {
     /// The model event; `None` for a status this version does not know (kept in the log as text).
     pub fn to_event(&self) -> Result<Event, String> {
-        let status = Status::parse(&self.status).ok_or_else(|| {
-            format!("{} {} {} {}", self.stack_name, self.logical_id, self.resource_type, self.status)
-        })?;
+        let status = Status::parse(&self.status)
+            .ok_or_else(|| format!("{} {} {} {}", self.stack_name, self.logical_id, self.resource_type, self.status))?;
         Ok(Event {
             time: self.time,
             group: self.stack_name.clone(),
@@ -126,7 +125,8 @@ impl Cadence {
     /// Exponential backoff with full jitter: attempt 1 waits up to 2×interval, then 4×, … capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let cap = self.interval.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(self.max_backoff);
-        let millis = rand::rng().random_range(self.interval.as_millis() as u64..=cap.as_millis().max(self.interval.as_millis()) as u64);
+        let millis = rand::rng()
+            .random_range(self.interval.as_millis() as u64..=cap.as_millis().max(self.interval.as_millis()) as u64);
         Duration::from_millis(millis)
     }
 }
@@ -179,7 +179,11 @@ pub async fn follow<S: EventSource>(
                             let _ = tx.send(Update::Event(e)).await;
                         }
                         Err(text) => {
-                            let _ = tx.send(Update::Log { text: format!("event with a status cloudgrant does not know: {text}") }).await;
+                            let _ = tx
+                                .send(Update::Log {
+                                    text: format!("event with a status cloudgrant does not know: {text}"),
+                                })
+                                .await;
                         }
                     }
                 }
@@ -239,7 +243,11 @@ mod tests {
     }
 
     impl EventSource for Recorded {
-        async fn page(&self, _stack: &str, token: Option<String>) -> Result<(Vec<RawEvent>, Option<String>), PageError> {
+        async fn page(
+            &self,
+            _stack: &str,
+            token: Option<String>,
+        ) -> Result<(Vec<RawEvent>, Option<String>), PageError> {
             {
                 let mut t = self.throttle_first.lock().unwrap();
                 if *t > 0 {

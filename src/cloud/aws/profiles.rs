@@ -12,7 +12,9 @@ pub struct Profile {
 }
 
 fn config_path() -> Option<PathBuf> {
-    std::env::var_os("AWS_CONFIG_FILE").map(PathBuf::from).or_else(|| dirs::home_dir().map(|h| h.join(".aws").join("config")))
+    std::env::var_os("AWS_CONFIG_FILE")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".aws").join("config")))
 }
 
 fn credentials_path() -> Option<PathBuf> {

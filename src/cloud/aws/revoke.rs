@@ -13,7 +13,7 @@ use super::poller;
 use super::{deploy::CfnEvents, Aws, Clients};
 use crate::cloud::{common, CloudError};
 use crate::model::{
-    Check, InstalledGroup, InstalledResource, Installation, Residue, ResidueItem, RevokeGroup, RevokeItem,
+    Check, Installation, InstalledGroup, InstalledResource, Residue, ResidueItem, RevokeGroup, RevokeItem,
     RevokeOutcome, RevokePlan, Status, Update,
 };
 use crate::plan::aws::{TAG_MANAGED_BY, TAG_ORG, TAG_VENDOR};
@@ -30,7 +30,13 @@ impl Aws {
         let mut stacks = Vec::new();
         let mut token = None;
         loop {
-            let out = c.cfn.describe_stacks().set_next_token(token).send().await.map_err(|e| self.err("cloudformation:DescribeStacks", e))?;
+            let out = c
+                .cfn
+                .describe_stacks()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| self.err("cloudformation:DescribeStacks", e))?;
             stacks.extend(out.stacks().iter().cloned());
             match out.next_token() {
                 Some(t) => token = Some(t.to_string()),
@@ -40,7 +46,10 @@ impl Aws {
         let mut out: Vec<Installation> = Vec::new();
         for s in stacks {
             let tag = |k: &str| s.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(String::from);
-            let (Some(managed), Some(stack_org), Some(vendor)) = (tag(TAG_MANAGED_BY), tag(TAG_ORG), tag(TAG_VENDOR)) else { continue };
+            let (Some(managed), Some(stack_org), Some(vendor)) = (tag(TAG_MANAGED_BY), tag(TAG_ORG), tag(TAG_VENDOR))
+            else {
+                continue;
+            };
             if managed != "cloudgrant" || vendor != vendor_id || org.is_some_and(|o| o != stack_org) {
                 continue;
             }
@@ -66,7 +75,8 @@ impl Aws {
                     status: r.resource_status().and_then(|st| Status::parse(st.as_str())).unwrap_or(status),
                 })
                 .collect();
-            let settled = matches!(status, Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete);
+            let settled =
+                matches!(status, Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete);
             let group = InstalledGroup {
                 key: name.strip_prefix(&format!("{vendor_id}-{stack_org}-")).unwrap_or(&name).to_string(),
                 name,
@@ -75,7 +85,11 @@ impl Aws {
                 status_reason: s.stack_status_reason().map(String::from),
                 resources,
                 outputs: if settled { stack_outputs(&s) } else { BTreeMap::new() },
-                parameters: s.parameters().iter().filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value()?.to_string()))).collect(),
+                parameters: s
+                    .parameters()
+                    .iter()
+                    .filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value()?.to_string())))
+                    .collect(),
             };
             let created = s.creation_time().map(to_chrono);
             match out.iter_mut().find(|i| i.org == stack_org) {
@@ -108,7 +122,13 @@ impl Aws {
         let (mut objects, mut bytes) = (0u64, 0u64);
         let mut token = None;
         loop {
-            let out = c.s3.list_objects_v2().bucket(bucket).set_continuation_token(token).send().await.map_err(|e| self.err("s3:ListBucket", e))?;
+            let out =
+                c.s3.list_objects_v2()
+                    .bucket(bucket)
+                    .set_continuation_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| self.err("s3:ListBucket", e))?;
             for o in out.contents() {
                 objects += 1;
                 bytes += o.size().unwrap_or(0).max(0) as u64;
@@ -127,11 +147,24 @@ impl Aws {
             .ec2
             .describe_instances()
             .filters(Filter::builder().name("vpc-id").values(vpc).build())
-            .filters(Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build())
+            .filters(
+                Filter::builder()
+                    .name("instance-state-name")
+                    .values("pending")
+                    .values("running")
+                    .values("stopping")
+                    .values("stopped")
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| self.err("ec2:DescribeInstances", e))?;
-        Ok(out.reservations().iter().flat_map(|r| r.instances()).filter_map(|i| i.instance_id().map(String::from)).collect())
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter_map(|i| i.instance_id().map(String::from))
+            .collect())
     }
 
     pub async fn revoke_plan(&self, installation: &Installation) -> Result<RevokePlan, CloudError> {
@@ -153,10 +186,19 @@ impl Aws {
                     continue;
                 }
                 let physical = r.physical_id.clone().unwrap_or_default();
-                let retained = spec.and_then(|s| s.template.resource(&r.id)).is_some_and(|t| t.deletion_policy.as_deref() == Some("Retain"));
+                let retained = spec
+                    .and_then(|s| s.template.resource(&r.id))
+                    .is_some_and(|t| t.deletion_policy.as_deref() == Some("Retain"));
                 let outcome = match r.type_.as_str() {
                     "AWS::KMS::Key" => {
-                        let meta = c.kms.describe_key().key_id(&physical).send().await.ok().and_then(|d| d.key_metadata().cloned());
+                        let meta = c
+                            .kms
+                            .describe_key()
+                            .key_id(&physical)
+                            .send()
+                            .await
+                            .ok()
+                            .and_then(|d| d.key_metadata().cloned());
                         let days = self.key_window_days();
                         let date = match meta.as_ref().and_then(|m| m.deletion_date()) {
                             Some(d) => to_chrono(d).date_naive(),
@@ -175,7 +217,9 @@ impl Aws {
                         } else if objects > 0 {
                             RevokeOutcome::WillFail {
                                 reason: format!("bucket {physical} holds {objects} objects and is not retained"),
-                                fix: format!("Copy what you need, then empty it: aws s3 rm s3://{physical} --recursive"),
+                                fix: format!(
+                                    "Copy what you need, then empty it: aws s3 rm s3://{physical} --recursive"
+                                ),
                             }
                         } else {
                             RevokeOutcome::Deleted
@@ -195,14 +239,25 @@ impl Aws {
                     _ if retained => RevokeOutcome::Kept { reason: "DeletionPolicy: Retain".into() },
                     _ => RevokeOutcome::Deleted,
                 };
-                items.push(RevokeItem { id: r.id.clone(), type_: r.type_.clone(), physical_id: r.physical_id.clone(), outcome });
+                items.push(RevokeItem {
+                    id: r.id.clone(),
+                    type_: r.type_.clone(),
+                    physical_id: r.physical_id.clone(),
+                    outcome,
+                });
             }
             groups.push(RevokeGroup { key: g.key.clone(), name: g.name.clone(), id: g.id.clone(), resources: items });
         }
         Ok(RevokePlan { installation: installation.clone(), groups, warnings })
     }
 
-    pub async fn revoke(&self, plan: &RevokePlan, retain: &[String], tx: mpsc::Sender<Update>, cancel: CancellationToken) -> Result<Residue, CloudError> {
+    pub async fn revoke(
+        &self,
+        plan: &RevokePlan,
+        retain: &[String],
+        tx: mpsc::Sender<Update>,
+        cancel: CancellationToken,
+    ) -> Result<Residue, CloudError> {
         let c = self.clients(&plan.installation.region);
         let log = |text: String| {
             let tx = tx.clone();
@@ -215,13 +270,24 @@ impl Aws {
         let mut scheduled: BTreeMap<String, KeySchedule> = BTreeMap::new();
         for g in &plan.groups {
             if root_cause.is_some() {
-                log(format!("{}: not deleted, because an earlier stack failed to delete; fix that and revoke again", g.name)).await;
+                log(format!(
+                    "{}: not deleted, because an earlier stack failed to delete; fix that and revoke again",
+                    g.name
+                ))
+                .await;
                 continue;
             }
             // Keys first: CloudFormation retains them, cloudgrant schedules their deletion.
             for item in g.resources.iter().filter(|i| i.type_ == "AWS::KMS::Key" && !retain.contains(&i.id)) {
                 let Some(key) = item.physical_id.as_deref() else { continue };
-                let pending = c.kms.describe_key().key_id(key).send().await.ok().and_then(|d| d.key_metadata().and_then(|m| m.deletion_date().map(to_chrono)));
+                let pending = c
+                    .kms
+                    .describe_key()
+                    .key_id(key)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|d| d.key_metadata().and_then(|m| m.deletion_date().map(to_chrono)));
                 let text = match pending {
                     Some(d) => format!("key {key}: deletion already scheduled for {}", d.date_naive()),
                     None => match self.schedule_key(&c, key).await {
@@ -241,7 +307,8 @@ impl Aws {
                 continue;
             };
             let status = current.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
-            let retain_here: Vec<String> = g.resources.iter().filter(|r| retain.contains(&r.id)).map(|r| r.id.clone()).collect();
+            let retain_here: Vec<String> =
+                g.resources.iter().filter(|r| retain.contains(&r.id)).map(|r| r.id.clone()).collect();
             let cursor = self.cursor_now(&c, &g.id).await;
             let mut req = c.cfn.delete_stack().stack_name(&g.id);
             // RetainResources is accepted only for a stack in DELETE_FAILED.
@@ -255,7 +322,11 @@ impl Aws {
                         // AWS reports a blocked delete as DELETE_FAILED events; some endpoints answer
                         // at once instead, and succeed on a retry once dependents are gone.
                         attempt += 1;
-                        log(format!("{}: DeleteStack answered DependencyViolation at once; retrying ({attempt}/3)", g.name)).await;
+                        log(format!(
+                            "{}: DeleteStack answered DependencyViolation at once; retrying ({attempt}/3)",
+                            g.name
+                        ))
+                        .await;
                         tokio::time::sleep(self.inner.cadence.interval * attempt).await;
                     }
                     other => break other,
@@ -265,10 +336,17 @@ impl Aws {
                 let err = self.err("cloudformation:DeleteStack", e);
                 log(format!("{}: {err}", g.name)).await;
                 root_cause = Some(err.to_string());
-                failed.push(ResidueItem { type_: "AWS::CloudFormation::Stack".into(), physical_id: g.id.clone(), state: "delete_failed".into(), note: err.to_string() });
+                failed.push(ResidueItem {
+                    type_: "AWS::CloudFormation::Stack".into(),
+                    physical_id: g.id.clone(),
+                    state: "delete_failed".into(),
+                    note: err.to_string(),
+                });
                 continue;
             }
-            let f = match poller::follow(&CfnEvents(&c.cfn), &g.id, &g.name, cursor, self.inner.cadence, &tx, &cancel).await {
+            let f = match poller::follow(&CfnEvents(&c.cfn), &g.id, &g.name, cursor, self.inner.cadence, &tx, &cancel)
+                .await
+            {
                 Ok(f) => f,
                 // AWS keeps a deleted stack readable by id for 90 days; an endpoint that forgets it
                 // at once has deleted it.
@@ -276,7 +354,12 @@ impl Aws {
                     log(format!("{}: the stack no longer exists (its events cannot be read any more)", g.name)).await;
                     poller::Followed { status: Some(Status::DeleteComplete), root_cause: None }
                 }
-                Err(e) => return Err(CloudError::failed(format!("{}: cannot read its events: {e:?}", g.name), "Run `cloudgrant status` to see where it stands.")),
+                Err(e) => {
+                    return Err(CloudError::failed(
+                        format!("{}: cannot read its events: {e:?}", g.name),
+                        "Run `cloudgrant status` to see where it stands.",
+                    ))
+                }
             };
             if cancel.is_cancelled() {
                 return Err(CloudError::Cancelled);
@@ -284,12 +367,21 @@ impl Aws {
             if f.status != Some(Status::DeleteComplete) {
                 root_cause = f.root_cause.or(Some(format!("{} did not delete", g.name)));
                 if let Ok(out) = c.cfn.describe_stack_resources().stack_name(&g.id).send().await {
-                    for r in out.stack_resources().iter().filter(|r| r.resource_status().map(|s| s.as_str()) == Some("DELETE_FAILED")) {
+                    for r in out
+                        .stack_resources()
+                        .iter()
+                        .filter(|r| r.resource_status().map(|s| s.as_str()) == Some("DELETE_FAILED"))
+                    {
                         failed.push(ResidueItem {
                             type_: r.resource_type().unwrap_or_default().to_string(),
                             physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
                             state: "delete_failed".into(),
-                            note: format!("{} in stack {}: {}", r.logical_resource_id().unwrap_or_default(), g.name, r.resource_status_reason().unwrap_or_default()),
+                            note: format!(
+                                "{} in stack {}: {}",
+                                r.logical_resource_id().unwrap_or_default(),
+                                g.name,
+                                r.resource_status_reason().unwrap_or_default()
+                            ),
                         });
                     }
                 }
@@ -302,7 +394,13 @@ impl Aws {
     }
 
     /// Check that access is really gone and say what stays.
-    async fn verify(&self, c: &Clients, plan: &RevokePlan, failed: Vec<ResidueItem>, scheduled: &BTreeMap<String, KeySchedule>) -> Residue {
+    async fn verify(
+        &self,
+        c: &Clients,
+        plan: &RevokePlan,
+        failed: Vec<ResidueItem>,
+        scheduled: &BTreeMap<String, KeySchedule>,
+    ) -> Residue {
         let mut items = failed;
         let mut checks = Vec::new();
         for item in plan.items() {
@@ -310,16 +408,27 @@ impl Aws {
             match item.type_.as_str() {
                 "AWS::IAM::Role" => {
                     let check = match c.iam.get_role().role_name(id).send().await {
-                        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => {
-                            Check { what: format!("role {id} no longer exists"), ok: true, detail: "GetRole: NoSuchEntity".into() }
-                        }
-                        Ok(_) => Check { what: format!("role {id} no longer exists"), ok: false, detail: "GetRole still finds it".into() },
-                        Err(e) => Check { what: format!("role {id} no longer exists"), ok: false, detail: format!("could not check: {}", self.err("iam:GetRole", e)) },
+                        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Check {
+                            what: format!("role {id} no longer exists"),
+                            ok: true,
+                            detail: "GetRole: NoSuchEntity".into(),
+                        },
+                        Ok(_) => Check {
+                            what: format!("role {id} no longer exists"),
+                            ok: false,
+                            detail: "GetRole still finds it".into(),
+                        },
+                        Err(e) => Check {
+                            what: format!("role {id} no longer exists"),
+                            ok: false,
+                            detail: format!("could not check: {}", self.err("iam:GetRole", e)),
+                        },
                     };
                     checks.push(check);
                 }
                 "AWS::KMS::Key" => {
-                    let described = c.kms.describe_key().key_id(id).send().await.map_err(|e| self.err("kms:DescribeKey", e));
+                    let described =
+                        c.kms.describe_key().key_id(id).send().await.map_err(|e| self.err("kms:DescribeKey", e));
                     // DescribeKey confirms; if it cannot answer, ScheduleKeyDeletion's own answer is the evidence.
                     let (state, date, source) = match described.as_ref().ok().and_then(|d| d.key_metadata()) {
                         Some(m) => (
@@ -328,7 +437,9 @@ impl Aws {
                             "DescribeKey".to_string(),
                         ),
                         None => match (scheduled.get(id), &described) {
-                            (Some(k), Err(e)) => (k.state.clone(), k.date.to_string(), format!("ScheduleKeyDeletion's answer ({e})")),
+                            (Some(k), Err(e)) => {
+                                (k.state.clone(), k.date.to_string(), format!("ScheduleKeyDeletion's answer ({e})"))
+                            }
                             (_, Err(e)) => (String::new(), String::new(), e.to_string()),
                             (_, Ok(_)) => (String::new(), String::new(), "DescribeKey gave no metadata".into()),
                         },
@@ -338,13 +449,23 @@ impl Aws {
                             type_: item.type_.clone(),
                             physical_id: id.to_string(),
                             state: "pending_deletion".into(),
-                            note: format!("deleted by AWS on {date}; to keep it: aws kms cancel-key-deletion --key-id {id}"),
+                            note: format!(
+                                "deleted by AWS on {date}; to keep it: aws kms cancel-key-deletion --key-id {id}"
+                            ),
                         });
-                        Check { what: format!("key {id} is pending deletion"), ok: true, detail: format!("KeyState PendingDeletion, deletion date {date} (from {source})") }
+                        Check {
+                            what: format!("key {id} is pending deletion"),
+                            ok: true,
+                            detail: format!("KeyState PendingDeletion, deletion date {date} (from {source})"),
+                        }
                     } else if retain_listed(plan, id) {
                         Check { what: format!("key {id} kept as asked"), ok: true, detail: format!("KeyState {state}") }
                     } else {
-                        Check { what: format!("key {id} is pending deletion"), ok: false, detail: format!("KeyState {state:?} (from {source})") }
+                        Check {
+                            what: format!("key {id} is pending deletion"),
+                            ok: false,
+                            detail: format!("KeyState {state:?} (from {source})"),
+                        }
                     };
                     checks.push(check);
                 }
@@ -356,10 +477,17 @@ impl Aws {
                             type_: item.type_.clone(),
                             physical_id: id.to_string(),
                             state: "kept".into(),
-                            note: format!("kept with your data ({objects} objects, {}); delete it yourself when no longer needed", common::human_bytes(bytes)),
+                            note: format!(
+                                "kept with your data ({objects} objects, {}); delete it yourself when no longer needed",
+                                common::human_bytes(bytes)
+                            ),
                         });
                     }
-                    checks.push(Check { what: format!("bucket {id} is still there"), ok: there, detail: if there { "HeadBucket: found".into() } else { "HeadBucket: not found".into() } });
+                    checks.push(Check {
+                        what: format!("bucket {id} is still there"),
+                        ok: there,
+                        detail: if there { "HeadBucket: found".into() } else { "HeadBucket: not found".into() },
+                    });
                 }
                 _ => {}
             }

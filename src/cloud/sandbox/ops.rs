@@ -14,7 +14,8 @@ use super::state::{AccountState, Leftover, Stack, StackResource};
 use super::Sandbox;
 use crate::cloud::{common, CloudError};
 use crate::model::{
-    ChangeKind, GroupChanges, ResourceChange, Check, Installation, Plan, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan, Status, Update,
+    ChangeKind, Check, GroupChanges, Installation, Plan, Residue, ResidueItem, ResourceChange, RevokeGroup, RevokeItem,
+    RevokeOutcome, RevokePlan, Status, Update,
 };
 use crate::plan::aws::{known_ids, StackSpec};
 use crate::plan::template::{scalar_string, Context, ResourceIds};
@@ -135,7 +136,13 @@ fn render(
 /// Leftovers a timeline leaves: retained resources, and keys now pending deletion (a key is
 /// retained by its stack and its deletion scheduled, as cloudgrant does on AWS) unless the user
 /// asked to keep it (`retain`).
-fn leftovers_of(stack: &Stack, resources: &[StackResource], timeline: &Timeline, org: &str, retain: &[String]) -> Vec<Leftover> {
+fn leftovers_of(
+    stack: &Stack,
+    resources: &[StackResource],
+    timeline: &Timeline,
+    org: &str,
+    retain: &[String],
+) -> Vec<Leftover> {
     let mut out = Vec::new();
     for e in &timeline.events {
         let Some(r) = resources.iter().find(|r| r.id == e.resource) else { continue };
@@ -397,11 +404,19 @@ impl Sandbox {
             let adds: Vec<ResourceChange> = g
                 .resources
                 .iter()
-                .map(|r| ResourceChange { action: "Add".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: None })
+                .map(|r| ResourceChange {
+                    action: "Add".into(),
+                    id: r.id.clone(),
+                    type_: r.type_.clone(),
+                    replacement: None,
+                })
                 .collect();
             let settled = acct.stacks.iter().find(|s| {
                 s.name == g.name
-                    && matches!(s.status_at(now), Some(Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete))
+                    && matches!(
+                        s.status_at(now),
+                        Some(Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete)
+                    )
             });
             let (Some(stack), Some(spec)) = (settled, self.inner.blueprint.stack(&g.key)) else {
                 out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Create, changes: adds, note: None });
@@ -419,20 +434,36 @@ impl Sandbox {
                         .unwrap_or_else(|| p.value.clone()),
                     _ => p.value.clone(),
                 };
-                let is_list = spec.template.parameters.iter().any(|tp| tp.name == p.name && tp.type_.starts_with("CommaDelimitedList"));
+                let is_list = spec
+                    .template
+                    .parameters
+                    .iter()
+                    .any(|tp| tp.name == p.name && tp.type_.starts_with("CommaDelimitedList"));
                 params.insert(
                     p.name.clone(),
-                    if is_list { Value::Array(value.split(',').map(|v| Value::String(v.into())).collect()) } else { Value::String(value) },
+                    if is_list {
+                        Value::Array(value.split(',').map(|v| Value::String(v.into())).collect())
+                    } else {
+                        Value::String(value)
+                    },
                 );
             }
             let (resources, _) = render(spec, &g.name, &params, &self.inner.account, &plan.region, Some(stack))?;
             let changes: Vec<ResourceChange> = resources
                 .iter()
                 .filter_map(|r| match stack.resources.iter().find(|o| o.id == r.id) {
-                    None => Some(ResourceChange { action: "Add".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: None }),
-                    Some(o) if o.properties != r.properties => {
-                        Some(ResourceChange { action: "Modify".into(), id: r.id.clone(), type_: r.type_.clone(), replacement: Some("False".into()) })
-                    }
+                    None => Some(ResourceChange {
+                        action: "Add".into(),
+                        id: r.id.clone(),
+                        type_: r.type_.clone(),
+                        replacement: None,
+                    }),
+                    Some(o) if o.properties != r.properties => Some(ResourceChange {
+                        action: "Modify".into(),
+                        id: r.id.clone(),
+                        type_: r.type_.clone(),
+                        replacement: Some("False".into()),
+                    }),
                     _ => None,
                 })
                 .collect();
@@ -471,7 +502,8 @@ impl Sandbox {
                 let outcome = match sr {
                     Some(sr) if sr.type_ == "AWS::KMS::Key" => {
                         let days = sr.pending_window_days.unwrap_or(30);
-                        let (outcome, warning) = common::scheduled_key(&physical, today + Duration::days(i64::from(days)), days);
+                        let (outcome, warning) =
+                            common::scheduled_key(&physical, today + Duration::days(i64::from(days)), days);
                         warnings.push(warning);
                         outcome
                     }
