@@ -177,3 +177,15 @@ fn bad_choices_name_the_field() {
         assert!(e.to_string().contains(needle), "{e}");
     }
 }
+
+#[test]
+fn the_aws_guide_lists_every_resource_of_the_templates() {
+    let doc = std::fs::read_to_string(format!("{}/docs/aws.md", env!("CARGO_MANIFEST_DIR"))).expect("docs/aws.md");
+    let plan = plan();
+    for g in &plan.groups {
+        for r in &g.resources {
+            let row = format!("| {} | {} | {} |", g.key, r.id, r.type_);
+            assert!(doc.contains(&row), "docs/aws.md lacks the row `{row}`");
+        }
+    }
+}

@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
-if [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/moto_server" ]; then
-  echo "== installing moto[server] and cfn-lint into $venv"
+if [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/parliament" ]; then
+  echo "== installing moto[server], cfn-lint and parliament into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5" cfn-lint
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5" cfn-lint parliament
 fi
 export PATH="$PWD/$venv/bin:$PATH"
 
