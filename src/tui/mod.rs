@@ -1,1 +1,47 @@
-//! Terminal UI.
+//! Terminal UI: the full-screen wizard that grants a vendor access and takes it back.
+//!
+//! Layout: `action` (the Action and Command enums), `app` (state and `update`, the only place
+//! state changes), `keymap` (keys → actions per screen, also the source of footer hints and
+//! help), `screens` (one module per step: state, update, renderer), `widgets` (shared pieces, the
+//! live run view), `theme` (named styles, NO_COLOR), `runtime` (the select! loop and the task
+//! executor). Cloud work happens only in spawned tasks through `crate::cloud`.
+
+pub mod action;
+pub mod app;
+pub mod keymap;
+pub mod runtime;
+pub mod screens;
+pub mod theme;
+pub mod widgets;
+
+pub use action::{Action, Command, Msg};
+pub use app::{App, Flow};
+pub use screens::{render, Screen};
+pub use theme::Theme;
+
+use color_eyre::eyre::eyre;
+
+use crate::cloud::ConnectOptions;
+use crate::vendor::VendorProfile;
+
+/// What `main` passes to the wizard.
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    pub vendor: VendorProfile,
+    /// `--sandbox`: offer only the sandbox.
+    pub sandbox_only: bool,
+    pub connect: ConnectOptions,
+}
+
+/// Run the wizard on the terminal until the user quits. The terminal is restored on every
+/// exit path; on panic, by the hook `ratatui::try_init` installs (after `color_eyre::install`,
+/// which `main` calls first).
+pub async fn run(opts: TuiOptions) -> color_eyre::Result<()> {
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| eyre!("cannot start the full-screen UI: {e}. Use the plain commands (`cloudgrant --help`)."))?;
+    let app = App::new(opts.vendor, opts.sandbox_only, Theme::from_env());
+    let events = crossterm::event::EventStream::new();
+    let result = runtime::event_loop(&mut terminal, app, opts.connect, events).await;
+    ratatui::restore();
+    result
+}

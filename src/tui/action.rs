@@ -1,0 +1,98 @@
+//! The one `Action` enum (everything that can change the UI state: keys after the keymap, the
+//! clock, worker results) and the `Command` enum (side effects the runtime performs for `update`).
+//!
+//! Policy: `App::update(Action) -> Vec<Command>` is the only place state changes; commands are
+//! run by the runtime in spawned tasks whose results come back as actions, never awaited in the
+//! draw loop.
+
+use std::time::Duration;
+
+use crate::cloud::{AccountChoice, CloudError, Identity, Provider, Target};
+use crate::model::{Installation, Plan, RevokePlan, Update};
+use crate::plan::Choices;
+
+/// Everything `App::update` reacts to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    // Keys, after the screen's keymap.
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Left,
+    Right,
+    NextTab,
+    PrevTab,
+    /// Enter: choose, continue, confirm.
+    Select,
+    /// Esc: one step back (or close the overlay).
+    Back,
+    Quit,
+    /// Ctrl-C: quit, or ask first while something is running.
+    Interrupt,
+    ToggleHelp,
+    Retry,
+    /// A printable character for the focused text field.
+    Input(char),
+    Backspace,
+    ClearInput,
+
+    // The runtime.
+    /// Time since the program started (drives the spinner and elapsed clocks).
+    Tick(Duration),
+    Resize(u16, u16),
+
+    // Worker results.
+    Targets(Vec<Target>),
+    Accounts(Vec<AccountChoice>),
+    Connected(Result<Identity, CloudError>),
+    Planned(Result<Box<Plan>, CloudError>),
+    /// One message of a running apply or revoke, in order.
+    Update(Update),
+    /// `Provider::apply` returned (after every `Update` it sent).
+    ApplyDone(Result<(), CloudError>),
+    Discovered(Result<Vec<Installation>, CloudError>),
+    RevokePlanned(Result<Box<RevokePlan>, CloudError>),
+    /// `Provider::revoke` returned (after every `Update` it sent).
+    RevokeDone(Result<(), CloudError>),
+}
+
+/// Side effects requested by `update`, executed by the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    LoadTargets,
+    LoadAccounts(Target),
+    /// `cloud::connect`, then `Provider::identity`.
+    ConnectAccount {
+        target: Target,
+        account: AccountChoice,
+    },
+    BuildPlan(Choices),
+    Deploy(Box<Plan>),
+    Discover,
+    BuildRevokePlan(Box<Installation>),
+    Revoke {
+        plan: Box<RevokePlan>,
+        retain: Vec<String>,
+    },
+    /// Stop waiting for the running apply/revoke (the cloud carries on, as CloudFormation does).
+    CancelRun,
+    Quit,
+}
+
+/// What travels from worker tasks to the main loop, in order, over one channel.
+#[derive(Debug)]
+pub enum Msg {
+    Action(Action),
+    /// A connected provider, sent just before its `Action::Connected`; the runtime keeps it so
+    /// the app state stays plain data.
+    Provider(Box<Provider>),
+}
+
+impl From<Action> for Msg {
+    fn from(a: Action) -> Msg {
+        Msg::Action(a)
+    }
+}

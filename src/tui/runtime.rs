@@ -1,0 +1,279 @@
+//! The runtime: the main loop (`select!` over terminal input, worker messages and a frame tick)
+//! and the executor that turns `Command`s into spawned tasks.
+//!
+//! Policy: the network is never awaited in the draw loop. Worker messages are drained in batches
+//! of at most [`BATCH`] per turn and every one reaches `update` (nothing is dropped); only
+//! drawing is coalesced, at most one frame per [`FRAME`]. Tasks share a cancellation token and
+//! are joined on exit.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::eyre;
+use crossterm::event::Event as TermEvent;
+use futures::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::{self, Receiver, Sender};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::action::{Action, Command, Msg};
+use super::app::App;
+use super::screens;
+use crate::cloud::{self, CloudError, ConnectOptions, Provider};
+use crate::model::Update;
+
+/// Most worker messages taken per loop turn, so input and drawing stay responsive under a burst.
+pub const BATCH: usize = 1024;
+/// Channel capacity; senders wait when it is full (back-pressure, never loss).
+pub const CAPACITY: usize = 4096;
+/// The clock tick (spinner, elapsed time).
+pub const TICK: Duration = Duration::from_millis(100);
+/// Shortest time between two frames.
+pub const FRAME: Duration = Duration::from_millis(16);
+/// How long exit waits for a task to notice the cancellation.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
+    mpsc::channel(CAPACITY)
+}
+
+/// Wait for the next worker messages and take up to [`BATCH`] of them; 0 when the channel closed.
+pub async fn recv_batch(rx: &mut Receiver<Msg>, buf: &mut Vec<Msg>) -> usize {
+    rx.recv_many(buf, BATCH).await
+}
+
+/// Give a batch to the app, in order. Providers are kept by the runtime, not the app.
+pub fn apply_batch(app: &mut App, provider: &mut Option<Provider>, buf: &mut Vec<Msg>) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for msg in buf.drain(..) {
+        match msg {
+            Msg::Action(a) => commands.extend(app.update(a)),
+            Msg::Provider(p) => *provider = Some(*p),
+        }
+    }
+    commands
+}
+
+/// Pass a provider's updates on, in order, until its sender is dropped (the call returned).
+pub async fn forward_updates(mut rx: Receiver<Update>, tx: Sender<Msg>) {
+    while let Some(u) = rx.recv().await {
+        if tx.send(Msg::Action(Action::Update(u))).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Runs commands as tasks; owns the connected provider.
+pub struct Executor {
+    tx: Sender<Msg>,
+    cancel: CancellationToken,
+    /// Child of `cancel`, for the running apply/revoke only.
+    run_cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    pub provider: Option<Provider>,
+    connect: ConnectOptions,
+    sandbox_only: bool,
+}
+
+fn not_connected() -> CloudError {
+    CloudError::failed("no account is connected", "Go back to the Account step (Esc) and choose an account.")
+}
+
+impl Executor {
+    pub fn new(tx: Sender<Msg>, connect: ConnectOptions, sandbox_only: bool) -> Self {
+        let cancel = CancellationToken::new();
+        let run_cancel = cancel.child_token();
+        Executor { tx, cancel, run_cancel, tasks: Vec::new(), provider: None, connect, sandbox_only }
+    }
+
+    /// Spawn `work`; it is dropped at its next await once the app exits.
+    fn spawn(&mut self, work: impl Future<Output = ()> + Send + 'static) {
+        let cancel = self.cancel.clone();
+        self.tasks.retain(|h| !h.is_finished());
+        self.tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = work => {}
+            }
+        }));
+    }
+
+    /// Spawn a task whose one result becomes an action.
+    fn spawn_result<F>(&mut self, work: F)
+    where
+        F: Future<Output = Action> + Send + 'static,
+    {
+        let tx = self.tx.clone();
+        self.spawn(async move {
+            let action = work.await;
+            // The loop has gone when this fails: nobody is left to tell.
+            let _ = tx.send(Msg::Action(action)).await;
+        });
+    }
+
+    pub fn execute(&mut self, cmd: Command) {
+        let provider = self.provider.clone();
+        match cmd {
+            Command::LoadTargets => {
+                let sandbox_only = self.sandbox_only;
+                self.spawn_result(async move { Action::Targets(cloud::targets(sandbox_only)) });
+            }
+            Command::LoadAccounts(target) => {
+                self.spawn_result(async move { Action::Accounts(cloud::accounts(&target)) })
+            }
+            Command::ConnectAccount { target, account } => {
+                let tx = self.tx.clone();
+                let options = self.connect.clone();
+                self.spawn(async move {
+                    let res = match cloud::connect(&target, &account, &options).await {
+                        Ok(p) => p.identity().await.map(|id| (p, id)),
+                        Err(e) => Err(e),
+                    };
+                    let action = match res {
+                        Ok((p, id)) => {
+                            // The provider first, so it is in place when the app moves on.
+                            let _ = tx.send(Msg::Provider(Box::new(p))).await;
+                            Action::Connected(Ok(id))
+                        }
+                        Err(e) => Action::Connected(Err(e)),
+                    };
+                    let _ = tx.send(Msg::Action(action)).await;
+                });
+            }
+            Command::BuildPlan(choices) => {
+                let vendor = self.connect.vendor.clone();
+                self.spawn_result(async move {
+                    let Some(p) = provider else { return Action::Planned(Err(not_connected())) };
+                    Action::Planned(p.plan(&vendor, &choices).await.map(Box::new))
+                });
+            }
+            Command::Discover => self.spawn_result(async move {
+                let Some(p) = provider else { return Action::Discovered(Err(not_connected())) };
+                Action::Discovered(p.discover(None).await)
+            }),
+            Command::BuildRevokePlan(inst) => self.spawn_result(async move {
+                let Some(p) = provider else { return Action::RevokePlanned(Err(not_connected())) };
+                Action::RevokePlanned(p.revoke_plan(&inst).await.map(Box::new))
+            }),
+            Command::Deploy(plan) => {
+                let token = self.new_run_token();
+                self.spawn_run(move |utx| async move {
+                    let Some(p) = provider else { return Action::ApplyDone(Err(not_connected())) };
+                    Action::ApplyDone(p.apply(&plan, utx, token).await.map(|_| ()))
+                });
+            }
+            Command::Revoke { plan, retain } => {
+                let token = self.new_run_token();
+                self.spawn_run(move |utx| async move {
+                    let Some(p) = provider else { return Action::RevokeDone(Err(not_connected())) };
+                    Action::RevokeDone(p.revoke(&plan, &retain, utx, token).await.map(|_| ()))
+                });
+            }
+            Command::CancelRun => self.run_cancel.cancel(),
+            Command::Quit => {}
+        }
+    }
+
+    fn new_run_token(&mut self) -> CancellationToken {
+        self.run_cancel = self.cancel.child_token();
+        self.run_cancel.clone()
+    }
+
+    /// An apply or revoke: its updates are forwarded in order, then its return value, so the
+    /// "done" action always comes after the last update. The provider watches the token itself
+    /// (to stop cleanly), so this task is not dropped on cancel.
+    fn spawn_run<F, Fut>(&mut self, work: F)
+    where
+        F: FnOnce(Sender<Update>) -> Fut + Send + 'static,
+        Fut: Future<Output = Action> + Send + 'static,
+    {
+        let tx = self.tx.clone();
+        let (utx, urx) = mpsc::channel(CAPACITY);
+        self.tasks.push(tokio::spawn(async move {
+            let (done, ()) = tokio::join!(work(utx), forward_updates(urx, tx.clone()));
+            let _ = tx.send(Msg::Action(done)).await;
+        }));
+    }
+
+    /// Cancel every task and wait (briefly) for each to finish.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        for h in self.tasks {
+            let _ = tokio::time::timeout(JOIN_TIMEOUT, h).await;
+        }
+    }
+}
+
+/// Run the UI until the user quits, drawing on `terminal` and reading `events`.
+pub async fn event_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    connect: ConnectOptions,
+    mut events: S,
+) -> color_eyre::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+{
+    let (tx, mut rx) = channel();
+    let mut exec = Executor::new(tx, connect, app.sandbox_only);
+    let start = Instant::now();
+    let size = terminal.size().map_err(|e| eyre!("cannot read the terminal size: {e}"))?;
+    app.update(Action::Resize(size.width, size.height));
+    for c in app.start() {
+        exec.execute(c);
+    }
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut buf = Vec::with_capacity(BATCH);
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let result = loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            if let Err(e) = terminal.draw(|f| screens::render(&app, f)) {
+                break Err(eyre!("cannot draw: {e}"));
+            }
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        if app.quit {
+            break Ok(());
+        }
+        let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
+        let commands = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    dirty = true;
+                    match ev {
+                        TermEvent::Key(k) => app.handle_key(k),
+                        TermEvent::Resize(w, h) => app.update(Action::Resize(w, h)),
+                        _ => Vec::new(),
+                    }
+                }
+                Some(Err(e)) => break Err(eyre!("cannot read the terminal: {e}")),
+                None => break Ok(()),
+            },
+            n = recv_batch(&mut rx, &mut buf) => {
+                if n == 0 {
+                    break Ok(());
+                }
+                dirty = true;
+                apply_batch(&mut app, &mut exec.provider, &mut buf)
+            }
+            _ = tick.tick() => {
+                app.update(Action::Tick(start.elapsed()));
+                dirty |= app.animating();
+                Vec::new()
+            }
+            _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
+        };
+        for c in commands {
+            exec.execute(c);
+        }
+    };
+    exec.shutdown().await;
+    result
+}

@@ -1,0 +1,142 @@
+//! Step 3, Account: which account of the chosen target. Choosing one connects in a worker task
+//! and shows who the tool is acting as (account id and principal) before going on.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{error_lines, waiting_lines, Screen};
+use crate::cloud::{AccountChoice, CloudError, Identity};
+use crate::tui::action::{Action, Command};
+use crate::tui::app::{App, Flow};
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccountState {
+    pub accounts: Vec<AccountChoice>,
+    pub selected: usize,
+    pub loading: bool,
+    /// The account being connected to.
+    pub connecting: Option<usize>,
+    /// The connected account and who we are there.
+    pub connected: Option<(usize, Identity)>,
+    pub error: Option<CloudError>,
+}
+
+impl AccountState {
+    pub(crate) fn reset_for_target(&mut self) {
+        *self = AccountState { loading: true, ..AccountState::default() };
+    }
+
+    pub(crate) fn receive(&mut self, accounts: Vec<AccountChoice>) {
+        self.loading = false;
+        self.accounts = accounts;
+        self.selected = 0;
+    }
+
+    pub(crate) fn connected(&mut self, res: Result<Identity, CloudError>) {
+        // A late answer for a connection the user moved away from is ignored.
+        let Some(i) = self.connecting.take() else { return };
+        match res {
+            Ok(id) => self.connected = Some((i, id)),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    pub fn waiting(&self) -> bool {
+        self.loading || self.connecting.is_some()
+    }
+
+    pub fn identity(&self) -> Option<&Identity> {
+        self.connected.as_ref().map(|(_, id)| id)
+    }
+}
+
+impl App {
+    pub(crate) fn update_account(&mut self, action: Action) -> Vec<Command> {
+        let a = &mut self.account;
+        let last = a.accounts.len().saturating_sub(1);
+        match action {
+            Action::Up if a.connecting.is_none() => a.selected = a.selected.saturating_sub(1),
+            Action::Down if a.connecting.is_none() => a.selected = (a.selected + 1).min(last),
+            Action::Select if a.connecting.is_none() => {
+                if a.connected.as_ref().is_some_and(|(i, _)| *i == a.selected) {
+                    return self.account_continue();
+                }
+                let (Some(target), Some(account)) = (self.cloud.chosen().cloned(), a.accounts.get(a.selected).cloned())
+                else {
+                    return Vec::new();
+                };
+                a.connecting = Some(a.selected);
+                a.connected = None;
+                a.error = None;
+                return vec![Command::ConnectAccount { target, account }];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn account_continue(&mut self) -> Vec<Command> {
+        match self.flow {
+            Flow::Onboard => {
+                self.go(Screen::Configure);
+                Vec::new()
+            }
+            Flow::Revoke => {
+                self.go(Screen::Installs);
+                self.installs.start_loading();
+                vec![Command::Discover]
+            }
+        }
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let a = &app.account;
+    let target = app.cloud.chosen().map_or("the target", |t| t.title.as_str());
+    let mut lines = vec![Line::raw(""), Line::styled(format!("Which account of {target}?"), t.heading), Line::raw("")];
+    if a.loading {
+        lines.extend(waiting_lines(app, "Looking for accounts…"));
+    } else if a.accounts.is_empty() {
+        let why = app.cloud.chosen().map(|t| format!(": {}", t.detail)).unwrap_or_default();
+        lines.push(Line::styled(format!("No accounts found{why}."), t.warn));
+        lines.push(Line::styled("Esc goes back to choose another target.", t.muted));
+    }
+    for (i, acc) in a.accounts.iter().enumerate() {
+        let chosen = i == a.selected;
+        let marker = if chosen { "> " } else { "  " };
+        let style = if chosen { t.selected } else { t.text };
+        let mut spans = vec![Span::styled(marker, t.key), Span::styled(format!(" {} ", acc.label), style)];
+        if a.connected.as_ref().is_some_and(|(c, _)| *c == i) {
+            spans.push(Span::styled("  ✓ connected", t.ok));
+        }
+        lines.push(Line::from(spans));
+        lines.push(Line::from(vec![Span::raw("     "), Span::styled(acc.detail.clone(), t.muted)]));
+    }
+    lines.push(Line::raw(""));
+    if let Some(i) = a.connecting {
+        let label = a.accounts.get(i).map_or("", |x| x.label.as_str());
+        lines.extend(waiting_lines(app, &format!("Connecting to {label}…")));
+    } else if let Some((_, id)) = &a.connected {
+        lines.push(Line::styled("Connected. cloudgrant will act as:", t.ok));
+        lines.push(kv(app, "account", &id.account));
+        lines.push(kv(app, "principal", &id.principal));
+        lines.push(kv(app, "credentials", &id.source));
+        lines.push(Line::raw(""));
+        let next = match app.flow {
+            Flow::Onboard => "Enter: continue to Configure (nothing is created yet).",
+            Flow::Revoke => "Enter: look for installs in this account.",
+        };
+        lines.push(Line::styled(next, t.heading));
+    } else if let Some(e) = &a.error {
+        lines.extend(error_lines(app, e, area.width));
+        lines.push(Line::styled("Enter tries again.", t.muted));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+fn kv<'a>(app: &App, k: &str, v: &str) -> Line<'a> {
+    Line::from(vec![Span::styled(format!("  {k:<13}"), app.theme.muted), Span::styled(v.to_string(), app.theme.text)])
+}

@@ -1,0 +1,104 @@
+//! Step 2, Cloud: where to install, from `cloud::targets`. Targets not built yet are listed with
+//! what was detected but cannot be chosen; the sandbox is selected by default.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{waiting_lines, Screen};
+use crate::cloud::Target;
+use crate::tui::action::{Action, Command};
+use crate::tui::app::App;
+use crate::tui::widgets::wrap;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CloudState {
+    pub targets: Vec<Target>,
+    pub selected: usize,
+    pub loading: bool,
+    /// Why the highlighted target cannot be chosen (after Enter on it).
+    pub message: Option<String>,
+    /// The target the Account screen works with.
+    pub chosen: Option<usize>,
+}
+
+impl CloudState {
+    pub(crate) fn receive(&mut self, targets: Vec<Target>) {
+        self.loading = false;
+        self.selected = targets.iter().position(|t| t.sandbox && t.available).unwrap_or(0);
+        self.targets = targets;
+    }
+
+    pub fn chosen(&self) -> Option<&Target> {
+        self.chosen.and_then(|i| self.targets.get(i))
+    }
+}
+
+impl App {
+    pub(crate) fn update_cloud(&mut self, action: Action) -> Vec<Command> {
+        let c = &mut self.cloud;
+        let last = c.targets.len().saturating_sub(1);
+        match action {
+            Action::Up => {
+                c.selected = c.selected.saturating_sub(1);
+                c.message = None;
+            }
+            Action::Down => {
+                c.selected = (c.selected + 1).min(last);
+                c.message = None;
+            }
+            Action::Select => {
+                let Some(target) = c.targets.get(c.selected).cloned() else { return Vec::new() };
+                if !target.available {
+                    c.message = Some(format!(
+                        "{} cannot be chosen yet: cloudgrant does not support it so far. Choose the sandbox to walk through the whole flow.",
+                        target.title
+                    ));
+                    return Vec::new();
+                }
+                c.message = None;
+                let changed = c.chosen != Some(c.selected);
+                c.chosen = Some(c.selected);
+                self.go(Screen::Account);
+                if changed || self.account.accounts.is_empty() {
+                    self.account.reset_for_target();
+                    return vec![Command::LoadAccounts(target)];
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let c = &app.cloud;
+    let mut lines =
+        vec![Line::raw(""), Line::styled("Where should cloudgrant create the access?", t.heading), Line::raw("")];
+    if c.loading && c.targets.is_empty() {
+        lines.extend(waiting_lines(app, "Looking for credentials…"));
+    }
+    for (i, target) in c.targets.iter().enumerate() {
+        let chosen = i == c.selected;
+        let marker = if chosen { "> " } else { "  " };
+        let base = if target.available { t.text } else { t.muted };
+        let style = if chosen { base.patch(t.selected) } else { base };
+        let mut spans = vec![Span::styled(marker, t.key), Span::styled(format!(" {} ", target.title), style)];
+        if !target.available {
+            spans.push(Span::styled("  coming", t.warn));
+        }
+        lines.push(Line::from(spans));
+        for part in wrap(&target.detail, (area.width as usize).saturating_sub(5)) {
+            lines.push(Line::from(vec![Span::raw("     "), Span::styled(part, t.muted)]));
+        }
+        lines.push(Line::raw(""));
+    }
+    if let Some(m) = &c.message {
+        lines.push(Line::styled(m.clone(), t.warn));
+    } else if app.sandbox_only {
+        lines.push(Line::styled("Started with --sandbox: only the sandbox is offered.", t.muted));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

@@ -1,0 +1,152 @@
+//! Step 4, Configure: org name and region, validated as they are typed (`validate::org`,
+//! `validate::aws_region`). Enter refuses to go on while a field is invalid.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::Screen;
+use crate::plan::Choices;
+use crate::tui::action::{Action, Command};
+use crate::tui::app::App;
+use crate::tui::widgets::input::{render_field, FieldView, TextInput, FIELD_HEIGHT};
+use crate::validate::{self, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Field {
+    #[default]
+    Org,
+    Region,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigureState {
+    pub org: TextInput,
+    pub region: TextInput,
+    pub focus: Field,
+    /// Enter was pressed: show every error, even on untouched fields.
+    pub submitted: bool,
+}
+
+impl ConfigureState {
+    pub fn new(default_region: &str) -> Self {
+        ConfigureState {
+            org: TextInput::default(),
+            region: TextInput::with_value(default_region),
+            focus: Field::Org,
+            submitted: false,
+        }
+    }
+
+    pub fn org_error(&self) -> Option<FieldError> {
+        validate::org(&self.org.value).err()
+    }
+
+    pub fn region_error(&self) -> Option<FieldError> {
+        validate::aws_region(&self.region.value).err()
+    }
+
+    /// The error to show under a field now (untouched fields stay quiet until Enter).
+    pub fn shown_error(&self, field: Field) -> Option<String> {
+        let (input, err) = match field {
+            Field::Org => (&self.org, self.org_error()),
+            Field::Region => (&self.region, self.region_error()),
+        };
+        err.filter(|_| input.touched || self.submitted).map(|e| e.to_string())
+    }
+
+    fn focused(&mut self) -> &mut TextInput {
+        match self.focus {
+            Field::Org => &mut self.org,
+            Field::Region => &mut self.region,
+        }
+    }
+}
+
+impl App {
+    pub(crate) fn update_configure(&mut self, action: Action) -> Vec<Command> {
+        let c = &mut self.configure;
+        match action {
+            Action::Input(ch) => c.focused().push(ch),
+            Action::Backspace => c.focused().backspace(),
+            Action::ClearInput => c.focused().clear(),
+            Action::NextTab | Action::PrevTab | Action::Up | Action::Down => {
+                c.focus = match c.focus {
+                    Field::Org => Field::Region,
+                    Field::Region => Field::Org,
+                }
+            }
+            Action::Select => {
+                c.submitted = true;
+                if let Some(bad) =
+                    [(Field::Org, c.org_error()), (Field::Region, c.region_error())].iter().find(|(_, e)| e.is_some())
+                {
+                    c.focus = bad.0;
+                    return Vec::new();
+                }
+                let choices = Choices {
+                    org: c.org.value.clone(),
+                    region: c.region.value.clone(),
+                    account: None,
+                    external_id: None,
+                };
+                self.go(Screen::Preview);
+                // The same choices as the plan on screen: nothing to rebuild.
+                let same =
+                    self.preview.plan.as_ref().is_some_and(|p| p.org == choices.org && p.region == choices.region);
+                if same && self.preview.error.is_none() {
+                    return Vec::new();
+                }
+                self.preview.start_loading(&choices);
+                return vec![Command::BuildPlan(choices)];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let c = &app.configure;
+    let [intro, org, region, note] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(FIELD_HEIGHT),
+        Constraint::Length(FIELD_HEIGHT),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    let intro_lines = vec![
+        Line::raw(""),
+        Line::styled("Name this install and choose its region.", t.heading),
+        Line::styled(
+            format!("The org name is part of every name cloudgrant creates ({}-<org>-auth, …).", app.vendor.vendor.id),
+            t.muted,
+        ),
+    ];
+    frame.render_widget(Paragraph::new(intro_lines).wrap(Wrap { trim: false }), intro);
+    let org_view = FieldView {
+        label: "Org name",
+        input: &c.org,
+        focused: c.focus == Field::Org,
+        error: c.shown_error(Field::Org),
+        help: "lowercase letters, digits and hyphens, e.g. acme-research",
+    };
+    render_field(frame, org, &org_view, t);
+    let region_view = FieldView {
+        label: "Region",
+        input: &c.region,
+        focused: c.focus == Field::Region,
+        error: c.shown_error(Field::Region),
+        help: "the AWS region for the network, bucket and key",
+    };
+    render_field(frame, region, &region_view, t);
+    let ready = c.org_error().is_none() && c.region_error().is_none();
+    let msg = if ready {
+        Line::styled("Enter: preview everything that will be created (nothing is created yet).", t.heading)
+    } else {
+        Line::styled("Fill in both fields to continue.", t.muted)
+    };
+    frame.render_widget(Paragraph::new(vec![msg]), note);
+}

@@ -1,0 +1,84 @@
+//! Step 6, Confirm: a summary of what will be created and where, with the ExternalId, and a
+//! confirm whose safe default is "No". Only Enter on "Create" starts the deploy.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use super::Screen;
+use crate::tui::action::{Action, Command};
+use crate::tui::app::App;
+use crate::tui::widgets::{buttons, centered};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConfirmState {
+    /// The highlighted button: false = "No, go back" (the default), true = "Create".
+    pub create: bool,
+}
+
+impl App {
+    pub(crate) fn update_confirm(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::NextTab | Action::PrevTab | Action::Left | Action::Right => {
+                self.confirm.create = !self.confirm.create
+            }
+            Action::Select if self.confirm.create => return self.start_deploy(),
+            Action::Select => self.go(Screen::Preview),
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some(plan) = &app.preview.plan else { return };
+    let kv =
+        |k: &str, v: String| Line::from(vec![Span::styled(format!("  {k:<14}"), t.muted), Span::styled(v, t.text)]);
+    let external = plan
+        .groups
+        .iter()
+        .flat_map(|g| g.parameters.iter())
+        .find(|p| p.name == "ExternalId")
+        .map_or_else(|| "(generated at install)".to_string(), |p| p.value.clone());
+    let mut lines = vec![
+        Line::styled(format!("Create access for {} in this account?", plan.vendor), t.heading),
+        Line::raw(""),
+        kv("account", plan.account.clone().unwrap_or_else(|| "<account>".into())),
+        kv("region", plan.region.clone()),
+        kv("org", plan.org.clone()),
+        kv("stacks", plan.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")),
+        kv(
+            "creates",
+            format!(
+                "{} resources, {} permission statements ({} trust)",
+                plan.resource_count(),
+                plan.permission_count(),
+                plan.trust().count()
+            ),
+        ),
+        kv("ExternalId", external),
+        Line::raw(""),
+        Line::styled(
+            "The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back.",
+            t.muted,
+        ),
+        Line::raw(""),
+        buttons(&["No, go back", "Create"], usize::from(app.confirm.create), t, None),
+    ];
+    if app.confirm.create {
+        lines.push(Line::styled("Enter creates the stacks now.", t.warn));
+    } else {
+        lines.push(Line::styled("Nothing has been created. ←/→ to choose, Enter to confirm.", t.muted));
+    }
+    let width = area.width.min(100);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let [_, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let rect = centered(rest, width, height);
+    let block = Block::bordered()
+        .title(Span::styled(" Confirm ", t.title))
+        .border_style(t.border)
+        .padding(ratatui::widgets::Padding::horizontal(1));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

@@ -1,0 +1,73 @@
+//! Step 8, Done: what to send the vendor (role ARN and ExternalId from the installation's
+//! outputs), what was created, and how to revoke later.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::app::App;
+
+/// The outputs the vendor needs, in the order to send them.
+const FOR_VENDOR: [&str; 2] = ["VendorRoleArn", "ExternalId"];
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some(inst) = &app.installation else { return };
+    let vendor = &app.vendor.vendor;
+    let mut lines = vec![
+        Line::raw(""),
+        Line::styled(format!("✓ Access for {} is in place.", vendor.name), t.ok),
+        Line::raw(""),
+        Line::styled(
+            match &vendor.support {
+                Some(s) => format!("Send these two values to {} ({s}):", vendor.name),
+                None => format!("Send these two values to {}:", vendor.name),
+            },
+            t.heading,
+        ),
+    ];
+    let key_w = inst.outputs.keys().map(|k| k.chars().count()).max().unwrap_or(0).max(14) + 2;
+    for key in FOR_VENDOR {
+        let value = inst.outputs.get(key).map_or("(missing: run `cloudgrant status` to read it)", String::as_str);
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<key_w$}"), t.muted),
+            Span::styled(value.to_string(), t.title),
+        ]));
+    }
+    let others: Vec<_> = inst.outputs.iter().filter(|(k, _)| !FOR_VENDOR.contains(&k.as_str())).collect();
+    if !others.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Also created (for your records):", t.heading));
+        for (k, v) in others {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {k:<key_w$}"), t.muted),
+                Span::styled(v.clone(), t.text),
+            ]));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!("What was created in account {} ({}), org {}:", inst.account, inst.region, inst.org),
+        t.heading,
+    ));
+    for g in &inst.groups {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<22}", g.name), t.text),
+            Span::styled(format!("{:>3} resources  ", g.resources.len()), t.text),
+            Span::styled(g.status.as_str(), t.status(Some(g.status))),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("To revoke later:", t.heading));
+    lines.push(Line::styled("  run `cloudgrant` and choose \"Revoke an existing install\", or:", t.text));
+    lines.push(Line::styled(
+        format!("  cloudgrant revoke --cloud {} --org {}{}", inst.cloud, inst.org, app.cli_flags(&inst.region)),
+        t.key,
+    ));
+    lines.push(Line::styled(
+        "  The vendor's access ends first; the data bucket is kept; the key is scheduled for deletion.",
+        t.muted,
+    ));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

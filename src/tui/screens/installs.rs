@@ -1,0 +1,121 @@
+//! Revoke step 4, Installs: the installs of this vendor found in the account (from tags and
+//! names, via `Provider::discover`), to choose the one to revoke.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{error_lines, waiting_lines, Screen};
+use crate::cloud::CloudError;
+use crate::model::Installation;
+use crate::tui::action::{Action, Command};
+use crate::tui::app::App;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InstallsState {
+    pub list: Vec<Installation>,
+    pub selected: usize,
+    pub loading: bool,
+    pub error: Option<CloudError>,
+}
+
+impl InstallsState {
+    pub(crate) fn start_loading(&mut self) {
+        *self = InstallsState { loading: true, ..InstallsState::default() };
+    }
+
+    pub(crate) fn receive(&mut self, res: Result<Vec<Installation>, CloudError>) {
+        self.loading = false;
+        match res {
+            Ok(list) => {
+                self.list = list;
+                self.selected = 0;
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+impl App {
+    pub(crate) fn update_installs(&mut self, action: Action) -> Vec<Command> {
+        let s = &mut self.installs;
+        match action {
+            Action::Up => s.selected = s.selected.saturating_sub(1),
+            Action::Down => s.selected = (s.selected + 1).min(s.list.len().saturating_sub(1)),
+            Action::Retry if !s.loading => {
+                s.start_loading();
+                return vec![Command::Discover];
+            }
+            Action::Select if !s.loading => {
+                let Some(inst) = s.list.get(s.selected).cloned() else { return Vec::new() };
+                self.review.start_loading(&inst.org);
+                self.go(Screen::Review);
+                return vec![Command::BuildRevokePlan(Box::new(inst))];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+/// "complete", or the first group status that is not.
+fn install_status(inst: &Installation) -> String {
+    if inst.is_complete() {
+        "complete".into()
+    } else {
+        inst.groups
+            .iter()
+            .find(|g| !matches!(g.status, crate::model::Status::CreateComplete | crate::model::Status::UpdateComplete))
+            .map_or_else(|| "empty".into(), |g| format!("incomplete ({} {})", g.key, g.status))
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let s = &app.installs;
+    let mut lines = vec![
+        Line::raw(""),
+        Line::styled(format!("Installs of {} found in this account", app.vendor.vendor.name), t.heading),
+        Line::styled("Found from the stacks' tags in the account, not from files on this computer.", t.muted),
+        Line::raw(""),
+    ];
+    if s.loading {
+        lines.extend(waiting_lines(app, "Looking for installs…"));
+    } else if let Some(e) = &s.error {
+        lines.extend(error_lines(app, e, area.width));
+        lines.push(Line::styled("r tries again.", t.muted));
+    } else if s.list.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "No install of {} was found in this account: there is nothing to revoke here.",
+                app.vendor.vendor.name
+            ),
+            t.warn,
+        ));
+        lines.push(Line::styled("Esc goes back to choose another account; r looks again.", t.muted));
+    }
+    if !s.list.is_empty() {
+        lines.push(Line::styled(
+            format!("  {:<4}{:<18}{:<14}{:<12}{:<8}{}", "", "org", "account", "region", "groups", "status"),
+            t.muted,
+        ));
+    }
+    for (i, inst) in s.list.iter().enumerate() {
+        let chosen = i == s.selected;
+        let style = if chosen { t.selected } else { t.text };
+        let status = install_status(inst);
+        let status_style = if inst.is_complete() { t.ok } else { t.warn };
+        lines.push(Line::from(vec![
+            Span::styled(if chosen { "  > " } else { "    " }, t.key),
+            Span::styled(format!("{:<18}", inst.org), style),
+            Span::styled(format!("{:<14}{:<12}{:<8}", inst.account, inst.region, inst.groups.len()), t.text),
+            Span::styled(status, status_style),
+        ]));
+        let names: Vec<&str> = inst.groups.iter().map(|g| g.name.as_str()).collect();
+        let created =
+            inst.created.map(|c| format!("created {} · ", c.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
+        lines.push(Line::styled(format!("      {created}{}", names.join(", ")), t.muted));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

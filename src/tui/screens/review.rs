@@ -1,0 +1,182 @@
+//! Revoke step 5, Review: what revoke will do to each resource — deleted, kept (and why),
+//! scheduled for deletion (date and the way back), soft-deleted, or will fail (and the fix) —
+//! with the warnings first, before anything is asked.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use super::{content_area, error_lines, waiting_lines, Screen};
+use crate::cloud::CloudError;
+use crate::model::{RevokeOutcome, RevokePlan};
+use crate::tui::action::{Action, Command};
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::wrap;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReviewState {
+    pub plan: Option<RevokePlan>,
+    pub loading: bool,
+    pub error: Option<CloudError>,
+    /// The org whose plan is being built; answers for another org are stale.
+    pub pending_org: Option<String>,
+    pub scroll: usize,
+}
+
+impl ReviewState {
+    pub(crate) fn start_loading(&mut self, org: &str) {
+        *self = ReviewState { loading: true, pending_org: Some(org.into()), ..ReviewState::default() };
+    }
+
+    pub(crate) fn receive(&mut self, res: Result<Box<RevokePlan>, CloudError>) {
+        match res {
+            Ok(plan) if self.pending_org.as_deref() == Some(plan.installation.org.as_str()) => {
+                self.plan = Some(*plan);
+                self.loading = false;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.error = Some(e);
+                self.loading = false;
+            }
+        }
+    }
+}
+
+fn content_rect(size: (u16, u16)) -> Rect {
+    let [_, content] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(content_area(size));
+    content
+}
+
+impl App {
+    pub(crate) fn update_review(&mut self, action: Action) -> Vec<Command> {
+        let rect = content_rect(self.size);
+        let h = rect.height.saturating_sub(2).max(1) as usize;
+        let Some(plan) = &self.review.plan else { return Vec::new() };
+        let max = review_lines(plan, rect.width.saturating_sub(2) as usize, &self.theme).len().saturating_sub(h);
+        let s = &mut self.review.scroll;
+        match action {
+            Action::Up => *s = s.saturating_sub(1),
+            Action::Down => *s = (*s + 1).min(max),
+            Action::PageUp => *s = s.saturating_sub(h.saturating_sub(1).max(1)),
+            Action::PageDown => *s = (*s + h.saturating_sub(1).max(1)).min(max),
+            Action::Home => *s = 0,
+            Action::End => *s = max,
+            Action::Select => {
+                self.type_confirm = Default::default();
+                self.go(Screen::TypeConfirm);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+pub fn outcome_style(o: &RevokeOutcome, t: &Theme) -> Style {
+    match o {
+        RevokeOutcome::Deleted => t.ok,
+        RevokeOutcome::Kept { .. } => t.kept,
+        RevokeOutcome::ScheduledDeletion { .. } | RevokeOutcome::SoftDeleted { .. } => t.warn,
+        RevokeOutcome::WillFail { .. } => t.danger,
+    }
+}
+
+fn outcome_icon(o: &RevokeOutcome) -> &'static str {
+    match o {
+        RevokeOutcome::Deleted => "✓",
+        RevokeOutcome::Kept { .. } => "◆",
+        RevokeOutcome::ScheduledDeletion { .. } => "◷",
+        RevokeOutcome::SoftDeleted { .. } => "◌",
+        RevokeOutcome::WillFail { .. } => "✗",
+    }
+}
+
+/// Every line of the review, wrapped to `width`: warnings, counts, then each group's items.
+pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if !plan.warnings.is_empty() {
+        out.push(Line::styled("Read this before you confirm:", t.danger));
+        for w in &plan.warnings {
+            for (i, part) in wrap(w, width.saturating_sub(4)).into_iter().enumerate() {
+                let head = if i == 0 { "  ! " } else { "    " };
+                out.push(Line::from(vec![Span::styled(head, t.danger), Span::styled(part, t.warn)]));
+            }
+        }
+        out.push(Line::raw(""));
+    }
+    let mut counts = [0usize; 5];
+    for item in plan.items() {
+        let i = match item.outcome {
+            RevokeOutcome::Deleted => 0,
+            RevokeOutcome::Kept { .. } => 1,
+            RevokeOutcome::ScheduledDeletion { .. } => 2,
+            RevokeOutcome::SoftDeleted { .. } => 3,
+            RevokeOutcome::WillFail { .. } => 4,
+        };
+        counts[i] += 1;
+    }
+    let mut summary = format!("{} deleted · {} kept · {} scheduled for deletion", counts[0], counts[1], counts[2]);
+    if counts[3] > 0 {
+        summary.push_str(&format!(" · {} soft-deleted", counts[3]));
+    }
+    summary.push_str(&format!(" · {} will fail", counts[4]));
+    out.push(Line::styled(summary, if counts[4] > 0 { t.danger } else { t.heading }));
+    out.push(Line::raw(""));
+    for (n, g) in plan.groups.iter().enumerate() {
+        let order = if n == 0 { " · deleted first: the vendor's access ends here" } else { "" };
+        out.push(Line::styled(format!("{}. {}{order}", n + 1, g.name), t.heading));
+        for item in &g.resources {
+            let style = outcome_style(&item.outcome, t);
+            out.push(Line::from(vec![
+                Span::styled(format!("  {} {:<22} ", outcome_icon(&item.outcome), item.id), style),
+                Span::styled(format!("{:<38} ", item.type_), t.muted),
+                Span::styled(item.outcome.label(), style),
+            ]));
+            if !matches!(item.outcome, RevokeOutcome::Deleted) {
+                for part in wrap(&item.outcome.detail(), width.saturating_sub(6)) {
+                    out.push(Line::from(vec![Span::raw("      "), Span::styled(part, style)]));
+                }
+            }
+        }
+        out.push(Line::raw(""));
+    }
+    out
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let r = &app.review;
+    let [head, content] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
+    let Some(plan) = &r.plan else {
+        let lines = match &r.error {
+            Some(e) => error_lines(app, e, area.width),
+            None => waiting_lines(app, "Checking every resource against the account…"),
+        };
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    };
+    let inst = &plan.installation;
+    let head_lines = vec![
+        Line::styled(format!("What revoking org {} will do, resource by resource", inst.org), t.heading),
+        Line::styled(
+            format!(
+                "account {} · region {} · checked against the account just now · nothing deleted yet",
+                inst.account, inst.region
+            ),
+            t.muted,
+        ),
+    ];
+    frame.render_widget(Paragraph::new(head_lines), head);
+    let h = content.height.saturating_sub(2) as usize;
+    let lines = review_lines(plan, content.width.saturating_sub(2) as usize, t);
+    let top = r.scroll.min(lines.len().saturating_sub(h));
+    let end = (top + h).min(lines.len());
+    let title = format!(" lines {}-{} of {} ", top + 1, end, lines.len());
+    let border = if plan.will_fail() { t.danger } else { t.border };
+    let block = Block::bordered().title_bottom(Span::styled(title, t.muted)).border_style(border);
+    let visible: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
+    frame.render_widget(Paragraph::new(visible).block(block), content);
+}

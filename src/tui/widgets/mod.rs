@@ -1,0 +1,162 @@
+//! Widgets shared by several screens: the live run view, text inputs, buttons, overlays and small
+//! layout and text helpers. Renderers here only draw; they never change state.
+
+pub mod input;
+pub mod overlay;
+pub mod run;
+pub mod run_view;
+
+use std::time::Duration;
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::theme::Theme;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// The spinner frame for this moment (advances every 100 ms tick).
+pub fn spinner(clock: Duration) -> &'static str {
+    SPINNER[(clock.as_millis() / 100) as usize % SPINNER.len()]
+}
+
+/// `mm:ss`, or `h:mm:ss` past an hour.
+pub fn format_elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A `width` × `height` rectangle centred in `area` (clipped to it).
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(row);
+    rect
+}
+
+/// A row of buttons, the chosen one highlighted: `[ No ]  [ Create ]`.
+pub fn buttons<'a>(labels: &[&'a str], chosen: usize, theme: &Theme, danger: Option<usize>) -> Line<'a> {
+    let mut spans = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("   "));
+        }
+        let base = if danger == Some(i) { theme.danger } else { theme.text };
+        let style = if i == chosen { base.patch(theme.selected) } else { base };
+        let marker = if i == chosen { ">" } else { " " };
+        spans.push(Span::styled(format!("{marker} {label} "), style));
+    }
+    Line::from(spans)
+}
+
+/// Split `text` into lines of at most `width` characters, at spaces where possible. Words longer
+/// than a line (ARNs, JSON) are cut after punctuation (`,` `:` `/` `{`) where possible.
+/// Every character is kept.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut len = 0;
+        for word in para.split(' ') {
+            let wlen = word.chars().count();
+            if len > 0 && len + 1 + wlen > width {
+                out.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            if len > 0 {
+                line.push(' ');
+                len += 1;
+            }
+            let mut rest = word;
+            while len + rest.chars().count() > width {
+                let cut = long_word_cut(rest, width - len);
+                line.push_str(&rest[..cut]);
+                out.push(std::mem::take(&mut line));
+                len = 0;
+                rest = &rest[cut..];
+            }
+            line.push_str(rest);
+            len += rest.chars().count();
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// Byte index at which to cut `word` to fit `room` characters: after the last punctuation in
+/// that room, else at the room's end.
+fn long_word_cut(word: &str, room: usize) -> usize {
+    let end = word.char_indices().nth(room).map_or(word.len(), |(i, _)| i);
+    word[..end]
+        .char_indices()
+        .rev()
+        .find(|(i, c)| *i > 0 && matches!(c, ',' | ':' | '/' | '{'))
+        .map(|(i, c)| i + c.len_utf8())
+        .filter(|&i| i >= end / 3)
+        .unwrap_or(end.max(1))
+}
+
+/// `label  value` lines, the value wrapped under itself.
+pub fn field_lines(
+    label: &str,
+    label_width: usize,
+    value: &str,
+    width: usize,
+    label_style: Style,
+    value_style: Style,
+) -> Vec<Line<'static>> {
+    let pad = " ".repeat(label_width);
+    wrap(value, width.saturating_sub(label_width))
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let head = if i == 0 { format!("{label:<label_width$}") } else { pad.clone() };
+            Line::from(vec![Span::styled(head, label_style), Span::styled(part, value_style)])
+        })
+        .collect()
+}
+
+/// Thousands separators for counts shown to people.
+pub fn count(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_every_character() {
+        let text = "arn:aws:ec2:eu-west-1:123456789012:network-interface/* and a few words";
+        let lines = wrap(text, 20);
+        assert!(lines.iter().all(|l| l.chars().count() <= 20), "{lines:?}");
+        assert_eq!(lines.join("").replace(' ', ""), text.replace(' ', ""));
+        assert_eq!(wrap("short", 20), vec!["short".to_string()]);
+        let json = r#"{"StringEquals":{"sts:ExternalId":"fixed-external-id-0123456789"}}"#;
+        let lines = wrap(json, 40);
+        assert_eq!(lines.concat(), json);
+        assert!(lines.iter().any(|l| l.contains("fixed-external-id-0123456789")), "{lines:?}");
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(format_elapsed(Duration::from_secs(75)), "01:15");
+        assert_eq!(format_elapsed(Duration::from_secs(3725)), "1:02:05");
+        assert_eq!(count(10000), "10,000");
+        assert_eq!(count(999), "999");
+        assert_eq!(centered(Rect::new(0, 0, 100, 30), 40, 10), Rect::new(30, 10, 40, 10));
+    }
+}

@@ -1,0 +1,295 @@
+//! Snapshots of every screen on a 100x30 TestBackend (text only, so NO_COLOR does not matter),
+//! with fixed data, timestamps and clock.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod tui_support;
+
+use cloudgrant::model::Status;
+use cloudgrant::tui::{Action, Screen};
+use tui_support::*;
+
+fn snap(app: &cloudgrant::tui::App) -> String {
+    screen_text(app)
+}
+
+#[test]
+fn welcome() {
+    let app = new_app();
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn cloud_with_unavailable_target_refused() {
+    let mut app = new_app();
+    app.start();
+    feed(&mut app, [Action::Targets(targets()), Action::Select]);
+    insta::assert_snapshot!("cloud_default", snap(&app));
+    feed(&mut app, [Action::Down, Action::Select]);
+    assert_eq!(app.screen, Screen::Cloud);
+    insta::assert_snapshot!("cloud_refused", snap(&app));
+}
+
+#[test]
+fn account_connecting_and_connected() {
+    let mut app = new_app();
+    app.start();
+    feed(
+        &mut app,
+        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts()), Action::Select],
+    );
+    insta::assert_snapshot!("account_connecting", snap(&app));
+    feed(&mut app, [Action::Connected(Ok(identity()))]);
+    insta::assert_snapshot!("account_connected", snap(&app));
+}
+
+#[test]
+fn account_error_shows_next_step() {
+    let mut app = new_app();
+    app.start();
+    feed(
+        &mut app,
+        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts()), Action::Select],
+    );
+    let err = cloudgrant::cloud::CloudError::failed(
+        "the sandbox state file /tmp/x/state.json is not readable",
+        "Check the permissions of /tmp/x, or set CLOUDGRANT_SANDBOX_DIR to a writable directory.",
+    );
+    feed(&mut app, [Action::Connected(Err(err))]);
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn configure_invalid_org() {
+    let mut app = app_connected();
+    feed(&mut app, [Action::Select]);
+    type_text(&mut app, "Acme");
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn preview_tabs() {
+    let mut app = app_preview();
+    insta::assert_snapshot!("preview_resources", snap(&app));
+    feed(&mut app, [Action::NextTab]);
+    insta::assert_snapshot!("preview_permissions", snap(&app));
+    feed(&mut app, [Action::NextTab]);
+    insta::assert_snapshot!("preview_trust", snap(&app));
+    feed(&mut app, [Action::NextTab]);
+    insta::assert_snapshot!("preview_parameters", snap(&app));
+}
+
+#[test]
+fn preview_loading() {
+    let mut app = app_connected();
+    feed(&mut app, [Action::Select]);
+    type_text(&mut app, "demo");
+    feed(&mut app, [Action::Select]);
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn confirm() {
+    let mut app = app_preview();
+    feed(&mut app, [Action::Select]);
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn deploy_in_progress() {
+    let mut app = app_deploying();
+    let events = create_events(&plan());
+    // Part-way: the network and the bucket done, the access stack under way.
+    for e in events.into_iter().take(32) {
+        app.update(Action::Update(e));
+    }
+    app.update(Action::Tick(std::time::Duration::from_millis(42_300 + 95_000)));
+    insta::assert_snapshot!(snap(&app));
+}
+
+fn failed_deploy() -> cloudgrant::tui::App {
+    let mut app = app_deploying();
+    let p = plan();
+    for e in create_events(&p).into_iter().take(30) {
+        app.update(Action::Update(e));
+    }
+    let auth = "acmeml-demo-auth";
+    for u in [
+        event(40, auth, "DataKey", "AWS::KMS::Key", Status::CreateFailed, Some("Resource handler returned message: \"User is not authorized to perform: kms:CreateKey\" (HandlerErrorCode: AccessDenied)")),
+        event(40, auth, "VendorRole", "AWS::IAM::Role", Status::CreateFailed, Some("Resource creation cancelled")),
+        event(41, auth, auth, "AWS::CloudFormation::Stack", Status::RollbackInProgress, Some("The following resource(s) failed to create: [DataKey, VendorRole].")),
+        event(42, auth, "VendorRole", "AWS::IAM::Role", Status::DeleteComplete, None),
+        event(43, auth, auth, "AWS::CloudFormation::Stack", Status::RollbackComplete, None),
+    ] {
+        app.update(Action::Update(u));
+    }
+    let mut inst = installation(&p);
+    inst.outputs.clear();
+    app.update(Action::Update(cloudgrant::model::Update::Applied {
+        installation: inst,
+        ok: false,
+        root_cause: Some("DataKey: not authorized".into()),
+    }));
+    app.update(Action::ApplyDone(Ok(())));
+    app
+}
+
+#[test]
+fn deploy_failed_root_cause_first() {
+    let app = failed_deploy();
+    let text = snap(&app);
+    let cause = text.find("Root cause: DataKey").expect("root cause shown");
+    let log = text.find("Events (").expect("log shown");
+    assert!(cause < log, "root cause above the log");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn done() {
+    let mut app = app_deploying();
+    let p = plan();
+    for e in create_events(&p) {
+        app.update(Action::Update(e));
+    }
+    app.update(Action::Update(cloudgrant::model::Update::Applied {
+        installation: installation(&p),
+        ok: true,
+        root_cause: None,
+    }));
+    app.update(Action::ApplyDone(Ok(())));
+    insta::assert_snapshot!("deploy_succeeded", snap(&app));
+    app.update(Action::Select);
+    assert_eq!(app.screen, Screen::Done);
+    insta::assert_snapshot!("done", snap(&app));
+}
+
+#[test]
+fn installs() {
+    let app = app_installs();
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn revoke_review_kept_scheduled_will_fail() {
+    let mut app = app_review();
+    let text = snap(&app);
+    for needle in [
+        "Read this before you confirm",
+        "will fail",
+        "kept",
+        "scheduled for deletion on 2026-02-14",
+        "cancel-key-deletion",
+    ] {
+        assert!(text.contains(needle), "{needle}");
+    }
+    insta::assert_snapshot!("review_top", text);
+    feed(&mut app, [Action::End]);
+    insta::assert_snapshot!("review_bottom", snap(&app));
+}
+
+#[test]
+fn type_to_confirm_wrong_name() {
+    let mut app = app_review();
+    feed(&mut app, [Action::Select]);
+    type_text(&mut app, "dem0");
+    feed(&mut app, [Action::Select]);
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn revoke_delete_failed_offers_retry() {
+    let mut app = app_revoking();
+    let inst = installation(&plan());
+    let vpc = "acmeml-demo-vpc";
+    let auth = "acmeml-demo-auth";
+    let mut s = 0;
+    app.update(Action::Update(event(
+        s,
+        auth,
+        auth,
+        "AWS::CloudFormation::Stack",
+        Status::DeleteInProgress,
+        Some("User Initiated"),
+    )));
+    for r in &inst.group("auth").expect("auth").resources {
+        s += 1;
+        app.update(Action::Update(event(s, auth, &r.id, &r.type_, Status::DeleteInProgress, None)));
+        app.update(Action::Update(event(s, auth, &r.id, &r.type_, Status::DeleteComplete, None)));
+    }
+    app.update(Action::Update(event(s, auth, auth, "AWS::CloudFormation::Stack", Status::DeleteComplete, None)));
+    app.update(Action::Update(event(
+        s,
+        vpc,
+        vpc,
+        "AWS::CloudFormation::Stack",
+        Status::DeleteInProgress,
+        Some("User Initiated"),
+    )));
+    for r in &inst.group("vpc").expect("vpc").resources {
+        s += 1;
+        app.update(Action::Update(event(s, vpc, &r.id, &r.type_, Status::DeleteInProgress, None)));
+        let (st, why) = if r.id == "Vpc" {
+            (
+                Status::DeleteFailed,
+                Some("The vpc 'vpc-phys' has dependencies and cannot be deleted. (DependencyViolation)"),
+            )
+        } else {
+            (Status::DeleteComplete, None)
+        };
+        app.update(Action::Update(event(s, vpc, &r.id, &r.type_, st, why)));
+    }
+    app.update(Action::Update(event(
+        s,
+        vpc,
+        vpc,
+        "AWS::CloudFormation::Stack",
+        Status::DeleteFailed,
+        Some("The following resource(s) failed to delete: [Vpc]."),
+    )));
+    app.update(Action::Update(cloudgrant::model::Update::Revoked {
+        residue: residue(),
+        ok: false,
+        root_cause: Some("Vpc".into()),
+    }));
+    app.update(Action::RevokeDone(Ok(())));
+    let text = snap(&app);
+    assert!(text.contains("Press r to finish revoking and leave Vpc in place"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn residue_report() {
+    let mut app = app_revoking();
+    app.update(Action::Update(cloudgrant::model::Update::Revoked { residue: residue(), ok: true, root_cause: None }));
+    app.update(Action::RevokeDone(Ok(())));
+    app.update(Action::Select);
+    assert_eq!(app.screen, Screen::Residue);
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app_preview();
+    feed(&mut app, [Action::ToggleHelp]);
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn ctrl_c_modal_during_deploy() {
+    let mut app = app_deploying();
+    for e in create_events(&plan()).into_iter().take(20) {
+        app.update(Action::Update(e));
+    }
+    feed(&mut app, [Action::Interrupt]);
+    assert!(app.modal.is_some());
+    insta::assert_snapshot!(snap(&app));
+}
+
+#[test]
+fn deploy_120x40() {
+    let mut app = app_deploying();
+    app.update(Action::Resize(120, 40));
+    for e in create_events(&plan()).into_iter().take(40) {
+        app.update(Action::Update(e));
+    }
+    insta::assert_snapshot!(snap(&app));
+}

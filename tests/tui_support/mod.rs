@@ -1,0 +1,394 @@
+//! Fixtures for the TUI tests: a fixed plan, installation, revoke plan, residue and events (fixed
+//! timestamps and clock, so snapshots are stable), an app driven to any screen through `update`,
+//! and a plain-text rendering of a frame (no styles, so NO_COLOR does not matter).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use cloudgrant::cloud::{AccountChoice, Identity, Target};
+use cloudgrant::model::{
+    Check, Cloud, Event, Installation, InstalledGroup, InstalledResource, Plan, Residue, ResidueItem, RevokeGroup,
+    RevokeItem, RevokeOutcome, RevokePlan, Status, Update,
+};
+use cloudgrant::plan::{aws, Choices};
+use cloudgrant::tui::{render, Action, App, Command, Screen, Theme};
+use cloudgrant::vendor::VendorProfile;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const EXTERNAL_ID: &str = "fixed-external-id-0123456789abcdef";
+
+pub fn vendor() -> VendorProfile {
+    VendorProfile::bundled().expect("bundled vendor profile")
+}
+
+pub fn choices() -> Choices {
+    Choices {
+        org: "demo".into(),
+        region: "eu-west-1".into(),
+        account: Some(ACCOUNT.into()),
+        external_id: Some(EXTERNAL_ID.into()),
+    }
+}
+
+pub fn plan() -> Plan {
+    aws::build(&vendor(), &choices()).expect("plan builds")
+}
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 15, 10, 0, 0).single().expect("valid time")
+}
+
+pub fn at(seconds: i64) -> DateTime<Utc> {
+    t0() + chrono::Duration::seconds(seconds)
+}
+
+pub fn targets() -> Vec<Target> {
+    vec![
+        Target {
+            cloud: Cloud::Aws,
+            sandbox: true,
+            available: true,
+            title: "AWS sandbox (simulated, nothing real is created)".into(),
+            detail: "A built-in simulated AWS account: try the whole flow, rehearse with a customer, or demo.".into(),
+        },
+        Target {
+            cloud: Cloud::Aws,
+            sandbox: false,
+            available: false,
+            title: "AWS (your account)".into(),
+            detail: "no credentials found (environment, ~/.aws/config, ~/.aws/credentials)".into(),
+        },
+        Target {
+            cloud: Cloud::Gcp,
+            sandbox: false,
+            available: false,
+            title: "Google Cloud".into(),
+            detail: "coming: use the sandbox to see the flow".into(),
+        },
+        Target {
+            cloud: Cloud::Azure,
+            sandbox: false,
+            available: false,
+            title: "Azure".into(),
+            detail: "coming: use the sandbox to see the flow".into(),
+        },
+    ]
+}
+
+pub fn accounts() -> Vec<AccountChoice> {
+    vec![
+        AccountChoice {
+            key: "sandbox-dev".into(),
+            label: format!("sandbox-dev ({ACCOUNT})"),
+            detail: "Simulated: a development account. Nothing real is created.".into(),
+            sandbox: true,
+        },
+        AccountChoice {
+            key: "sandbox-prod".into(),
+            label: "sandbox-prod (310987654321)".into(),
+            detail: "Simulated: a production account. Nothing real is created.".into(),
+            sandbox: true,
+        },
+    ]
+}
+
+pub fn identity() -> Identity {
+    Identity {
+        cloud: Cloud::Aws,
+        account: ACCOUNT.into(),
+        principal: format!("arn:aws:sts::{ACCOUNT}:assumed-role/SandboxAdmin/you"),
+        source: "sandbox account sandbox-dev".into(),
+    }
+}
+
+pub fn installation(plan: &Plan) -> Installation {
+    let groups = plan
+        .groups
+        .iter()
+        .map(|g| InstalledGroup {
+            key: g.key.clone(),
+            name: g.name.clone(),
+            id: format!("arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/{}/0f0f", g.name),
+            status: Status::CreateComplete,
+            status_reason: None,
+            resources: g
+                .resources
+                .iter()
+                .map(|r| InstalledResource {
+                    id: r.id.clone(),
+                    type_: r.type_.clone(),
+                    physical_id: Some(r.name.clone().unwrap_or_else(|| format!("{}-phys", r.id.to_lowercase()))),
+                    status: Status::CreateComplete,
+                })
+                .collect(),
+            outputs: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+        })
+        .collect();
+    let mut outputs = BTreeMap::new();
+    outputs.insert("VendorRoleArn".to_string(), format!("arn:aws:iam::{ACCOUNT}:role/acmeml-demo-vendor"));
+    outputs.insert("ExternalId".to_string(), EXTERNAL_ID.to_string());
+    outputs.insert("BucketName".to_string(), format!("acmeml-demo-data-{ACCOUNT}"));
+    outputs.insert("DataKeyArn".to_string(), format!("arn:aws:kms:eu-west-1:{ACCOUNT}:key/1111-2222"));
+    Installation {
+        cloud: Cloud::Aws,
+        vendor_id: "acmeml".into(),
+        org: "demo".into(),
+        account: ACCOUNT.into(),
+        region: "eu-west-1".into(),
+        created: Some(t0()),
+        groups,
+        outputs,
+    }
+}
+
+pub fn key_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 2, 14).expect("valid date")
+}
+
+/// Revoke order auth, vpc, s3; the bucket kept, the key scheduled, the VPC will fail.
+pub fn revoke_plan(inst: &Installation) -> RevokePlan {
+    let order = ["auth", "vpc", "s3"];
+    let groups = order
+        .iter()
+        .filter_map(|k| inst.group(k))
+        .map(|g| RevokeGroup {
+            key: g.key.clone(),
+            name: g.name.clone(),
+            id: g.id.clone(),
+            resources: g
+                .resources
+                .iter()
+                .map(|r| {
+                    let outcome = match r.id.as_str() {
+                        "DataBucket" => RevokeOutcome::Kept {
+                            reason: format!("DeletionPolicy: Retain. Bucket acmeml-demo-data-{ACCOUNT} stays with your data (12 objects, 3.4 MB)"),
+                        },
+                        "DataKey" => RevokeOutcome::ScheduledDeletion {
+                            date: key_date(),
+                            days: 30,
+                            way_back: "aws kms cancel-key-deletion --key-id datakey-phys".into(),
+                        },
+                        "Vpc" => RevokeOutcome::WillFail {
+                            reason: "2 instances still run in the VPC".into(),
+                            fix: "stop the vendor's instances first (tag managed-by=acmeml)".into(),
+                        },
+                        _ => RevokeOutcome::Deleted,
+                    };
+                    RevokeItem { id: r.id.clone(), type_: r.type_.clone(), physical_id: r.physical_id.clone(), outcome }
+                })
+                .collect(),
+        })
+        .collect();
+    RevokePlan {
+        installation: inst.clone(),
+        groups,
+        warnings: vec![
+            format!("The data key datakey-phys is scheduled for deletion on {} (30 days). Anything encrypted with it, including objects in the kept bucket, becomes unreadable then. To keep it: aws kms cancel-key-deletion --key-id datakey-phys", key_date()),
+            format!("The data bucket acmeml-demo-data-{ACCOUNT} is kept (12 objects, 3.4 MB). Delete it yourself when you no longer need the data."),
+        ],
+    }
+}
+
+pub fn residue() -> Residue {
+    Residue {
+        cloud: Cloud::Aws,
+        org: "demo".into(),
+        account: ACCOUNT.into(),
+        finished: at(600),
+        items: vec![
+            ResidueItem {
+                type_: "AWS::KMS::Key".into(),
+                physical_id: "datakey-phys".into(),
+                state: "pending_deletion".into(),
+                note: format!(
+                    "deleted by AWS on {}; to keep it: aws kms cancel-key-deletion --key-id datakey-phys",
+                    key_date()
+                ),
+            },
+            ResidueItem {
+                type_: "AWS::S3::Bucket".into(),
+                physical_id: format!("acmeml-demo-data-{ACCOUNT}"),
+                state: "kept".into(),
+                note: "kept with your data (12 objects, 3.4 MB); delete it yourself when no longer needed".into(),
+            },
+        ],
+        checks: vec![
+            Check {
+                what: "role acmeml-demo-vendor no longer exists".into(),
+                ok: true,
+                detail: "GetRole: NoSuchEntity".into(),
+            },
+            Check {
+                what: "role acmeml-demo-instance no longer exists".into(),
+                ok: true,
+                detail: "GetRole: NoSuchEntity".into(),
+            },
+            Check {
+                what: "key datakey-phys is pending deletion".into(),
+                ok: false,
+                detail: "KeyState Enabled: the key was not scheduled".into(),
+            },
+        ],
+    }
+}
+
+pub fn event(second: i64, group: &str, resource: &str, type_: &str, status: Status, reason: Option<&str>) -> Update {
+    Update::Event(Event {
+        time: at(second),
+        group: group.into(),
+        resource: resource.into(),
+        resource_type: type_.into(),
+        status,
+        reason: reason.map(String::from),
+        physical_id: None,
+    })
+}
+
+/// A CloudFormation-like create sequence for every resource of `plan` (group start, each
+/// resource in progress then complete, group complete), with fixed timestamps.
+pub fn create_events(plan: &Plan) -> Vec<Update> {
+    let mut out = Vec::new();
+    let mut s = 0;
+    for g in &plan.groups {
+        out.push(event(
+            s,
+            &g.name,
+            &g.name,
+            "AWS::CloudFormation::Stack",
+            Status::CreateInProgress,
+            Some("User Initiated"),
+        ));
+        for r in &g.resources {
+            s += 1;
+            out.push(event(s, &g.name, &r.id, &r.type_, Status::CreateInProgress, None));
+            out.push(event(s, &g.name, &r.id, &r.type_, Status::CreateComplete, None));
+        }
+        out.push(event(s, &g.name, &g.name, "AWS::CloudFormation::Stack", Status::CreateComplete, None));
+    }
+    out
+}
+
+pub fn new_app() -> App {
+    let mut app = App::new(vendor(), false, Theme::plain());
+    app.update(Action::Resize(100, 30));
+    app.update(Action::Tick(Duration::from_millis(42_300)));
+    app
+}
+
+/// Feed actions, returning every command emitted.
+pub fn feed(app: &mut App, actions: impl IntoIterator<Item = Action>) -> Vec<Command> {
+    actions.into_iter().flat_map(|a| app.update(a)).collect()
+}
+
+pub fn type_text(app: &mut App, text: &str) -> Vec<Command> {
+    feed(app, text.chars().map(Action::Input))
+}
+
+/// Onboarding up to the Account screen, connected.
+pub fn app_connected() -> App {
+    let mut app = new_app();
+    app.start();
+    feed(
+        &mut app,
+        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts()), Action::Select],
+    );
+    feed(&mut app, [Action::Connected(Ok(identity()))]);
+    assert_eq!(app.screen, Screen::Account);
+    app
+}
+
+/// Onboarding at the Preview screen with the fixture plan.
+pub fn app_preview() -> App {
+    let mut app = app_connected();
+    feed(&mut app, [Action::Select]);
+    type_text(&mut app, "demo");
+    let cmds = feed(&mut app, [Action::Select]);
+    assert!(matches!(cmds.as_slice(), [Command::BuildPlan(_)]), "{cmds:?}");
+    feed(&mut app, [Action::Planned(Ok(Box::new(plan())))]);
+    assert_eq!(app.screen, Screen::Preview);
+    app
+}
+
+/// Onboarding at the Deploy screen, nothing received yet.
+pub fn app_deploying() -> App {
+    let mut app = app_preview();
+    let cmds = feed(&mut app, [Action::Select, Action::Right, Action::Select]);
+    assert!(matches!(cmds.as_slice(), [Command::Deploy(_)]), "{cmds:?}");
+    assert_eq!(app.screen, Screen::Deploy);
+    app
+}
+
+/// Revoke flow at the Installs screen with the fixture installation listed.
+pub fn app_installs() -> App {
+    let mut app = new_app();
+    app.start();
+    feed(
+        &mut app,
+        [
+            Action::Down,
+            Action::Select,
+            Action::Targets(targets()),
+            Action::Select,
+            Action::Accounts(accounts()),
+            Action::Select,
+        ],
+    );
+    feed(&mut app, [Action::Connected(Ok(identity()))]);
+    let cmds = feed(&mut app, [Action::Select]);
+    assert_eq!(cmds, vec![Command::Discover]);
+    feed(&mut app, [Action::Discovered(Ok(vec![installation(&plan())]))]);
+    assert_eq!(app.screen, Screen::Installs);
+    app
+}
+
+/// Revoke flow at the Review screen.
+pub fn app_review() -> App {
+    let mut app = app_installs();
+    let cmds = feed(&mut app, [Action::Select]);
+    assert!(matches!(cmds.as_slice(), [Command::BuildRevokePlan(_)]), "{cmds:?}");
+    feed(&mut app, [Action::RevokePlanned(Ok(Box::new(revoke_plan(&installation(&plan())))))]);
+    assert_eq!(app.screen, Screen::Review);
+    app
+}
+
+/// Revoke flow at the Revoke-run screen, started.
+pub fn app_revoking() -> App {
+    let mut app = app_review();
+    feed(&mut app, [Action::Select]);
+    type_text(&mut app, "demo");
+    let cmds = feed(&mut app, [Action::Select]);
+    assert!(matches!(cmds.as_slice(), [Command::Revoke { .. }]), "{cmds:?}");
+    app
+}
+
+/// The text of a buffer, one line per row, trailing spaces removed.
+pub fn buffer_text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        for x in area.left()..area.right() {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn draw(app: &App, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|f| render(app, f)).expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+/// Render at the app's own size and return the plain text.
+pub fn screen_text(app: &App) -> String {
+    buffer_text(&draw(app, app.size.0, app.size.1))
+}
