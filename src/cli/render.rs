@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::model::{Installation, Plan, Residue, RevokePlan};
+use crate::permissions::{self, Risk, Severity};
 
 fn conditions(c: &serde_json::Value) -> String {
     match c.as_object() {
@@ -29,6 +30,7 @@ pub fn plan_text(plan: &Plan) -> String {
         plan.resource_count(),
         plan.permission_count()
     );
+    let _ = writeln!(s, "risk flags: {}", risk_counts(plan));
     let tags: Vec<String> = plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(s, "tags on every stack: {}", tags.join(", "));
     for g in &plan.groups {
@@ -56,12 +58,37 @@ pub fn plan_text(plan: &Plan) -> String {
             if !c.is_empty() {
                 let _ = writeln!(s, "       when: {c}");
             }
+            let level = p.access_level.map(|l| l.title()).unwrap_or("unknown");
+            let _ = writeln!(s, "       access level: {level}");
+            for a in p.access.iter().filter(|a| a.wildcard || a.unknown) {
+                let what = match (a.unknown, a.matches) {
+                    (true, _) => "unknown".to_string(),
+                    (false, Some(n)) => format!("{n} actions"),
+                    (false, None) => "an unknown number of actions".to_string(),
+                };
+                let _ = writeln!(
+                    s,
+                    "       {} = {what}{}",
+                    a.action,
+                    a.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+                );
+            }
+            for r in &p.risks {
+                let _ = writeln!(s, "       ! {} {}: {}", r.severity, r.kind, r.explanation);
+            }
+            if let Some(src) = &p.source {
+                let _ = writeln!(s, "       at: {src}");
+            }
         }
     }
     s
 }
 
+/// The review a support person pastes into a ticket: trust first, then who can do what (principal
+/// → service → access level) with every risk flag explained, then the protections (Deny), then
+/// what gets created.
 pub fn plan_markdown(plan: &Plan) -> String {
+    let review = permissions::review(plan);
     let mut s = String::new();
     let _ = writeln!(s, "# cloudgrant plan: {} access for {}\n", plan.cloud.title(), plan.vendor);
     let _ = writeln!(
@@ -73,25 +100,109 @@ pub fn plan_markdown(plan: &Plan) -> String {
     );
     let _ = writeln!(
         s,
-        "- {} groups, {} resources, {} permission statements\n",
+        "- {} groups, {} resources, {} permission statements",
         plan.groups.len(),
         plan.resource_count(),
         plan.permission_count()
     );
+    let _ = writeln!(s, "- Risk flags: {}\n", risk_counts(plan));
     let _ = writeln!(s, "## Trust: who can act in your account\n");
-    let _ = writeln!(s, "| Principal | May assume | Condition |\n|---|---|---|");
-    for (_, p) in plan.trust() {
-        let _ = writeln!(
-            s,
-            "| `{}` | {} ({}) | `{}` |",
-            p.principal,
-            p.holder,
-            p.actions.join(", "),
-            conditions(&p.conditions)
-        );
+    if review.trust.is_empty() {
+        let _ = writeln!(s, "Nobody: no role can be assumed.\n");
     }
+    for t in &review.trust {
+        let _ = writeln!(s, "### {} → role `{}`\n", t.label, t.role);
+        let _ = writeln!(s, "- Principal: `{}`", t.principal);
+        let _ = writeln!(s, "- May: {}", code_list(&t.actions));
+        if let Some(c) = &t.conditions {
+            let _ = writeln!(s, "- Only when: {c}");
+        }
+        if let Some(src) = &t.source {
+            let _ = writeln!(s, "- Written at: `{src}`");
+        }
+        for r in &t.risks {
+            let _ = writeln!(s, "- {}", flag(r));
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## Permissions: who can do what\n");
+    for pa in &review.principals {
+        let by = if pa.assumed_by.is_empty() {
+            String::new()
+        } else {
+            format!(" — assumed by {}", pa.assumed_by.join(", "))
+        };
+        let _ = writeln!(s, "### {}{by}\n", pa.label);
+        for svc in &pa.services {
+            let _ = writeln!(s, "#### {} (`{}`)\n", svc.name, svc.service);
+            let _ = writeln!(s, "| Access level | Actions | On | Only when | Statement |\n|---|---|---|---|---|");
+            for l in &svc.levels {
+                let level = l.level.map(|l| l.title()).unwrap_or("Unknown");
+                // One row per statement at this level.
+                let mut seen: Vec<permissions::PermissionRef> = Vec::new();
+                for g in &l.grants {
+                    if seen.contains(&g.at) {
+                        continue;
+                    }
+                    seen.push(g.at);
+                    let actions: Vec<String> = l
+                        .grants
+                        .iter()
+                        .filter(|x| x.at == g.at)
+                        .map(|x| match x.count {
+                            Some(n) if x.action.contains('*') || x.action.contains('?') => {
+                                format!("`{}` ({n} {level} actions)", x.action)
+                            }
+                            _ => format!("`{}`", x.action),
+                        })
+                        .collect();
+                    let on = match g.resources.as_slice() {
+                        [] => String::new(),
+                        // In a key policy `*` is the key itself: say so.
+                        [star] if star == "*" && g.on.starts_with("this key") => format!("`*` = {}", g.on),
+                        r => code_list(r),
+                    };
+                    let at = match (&g.sid, &g.source) {
+                        (Some(sid), Some(src)) => format!("{sid} (`{src}`)"),
+                        (None, Some(src)) => format!("`{src}`"),
+                        (Some(sid), None) => sid.clone(),
+                        (None, None) => String::new(),
+                    };
+                    let _ = writeln!(
+                        s,
+                        "| {level} | {} | {} | {} | {} |",
+                        cell(&actions.join(" ")),
+                        cell(&on),
+                        cell(g.conditions.as_deref().unwrap_or("")),
+                        cell(&at)
+                    );
+                }
+            }
+            let risks = svc.risks();
+            if !risks.is_empty() {
+                s.push('\n');
+                for (at, r) in risks {
+                    let sid = at.get(plan).and_then(|p| p.sid.clone()).map(|x| format!(" ({x})")).unwrap_or_default();
+                    let _ = writeln!(s, "- {}{sid}", flag(r));
+                }
+            }
+            s.push('\n');
+        }
+    }
+    if !review.protections.is_empty() {
+        let _ = writeln!(s, "## Protections: what is refused\n");
+        for d in &review.protections {
+            let src = d.source.as_ref().map(|x| format!(" (`{x}`)")).unwrap_or_default();
+            let _ = writeln!(s, "- Deny {} to {} on {}{src}", code_list(&d.actions), d.label, code_list(&d.resources));
+            for r in &d.risks {
+                let _ = writeln!(s, "  - {}", flag(r));
+            }
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## What gets created");
     for g in &plan.groups {
-        let _ = writeln!(s, "\n## {} — {}\n", g.name, g.title);
+        let _ = writeln!(s, "\n### {} — {}\n", g.name, g.title);
         let _ = writeln!(s, "| Resource | Type | Name | On revoke | Why |\n|---|---|---|---|---|");
         for r in &g.resources {
             let _ = writeln!(
@@ -101,25 +212,38 @@ pub fn plan_markdown(plan: &Plan) -> String {
                 r.type_,
                 r.name.as_deref().unwrap_or(""),
                 r.on_revoke.as_str(),
-                r.why
+                cell(&r.why)
             );
-        }
-        if !g.permissions.is_empty() {
-            let _ = writeln!(s, "\n| Who | Effect | Actions | Resources | Condition |\n|---|---|---|---|---|");
-            for p in &g.permissions {
-                let _ = writeln!(
-                    s,
-                    "| `{}` | {:?} | {} | {} | `{}` |",
-                    p.principal,
-                    p.effect,
-                    p.actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(" "),
-                    p.resources.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(" "),
-                    conditions(&p.conditions)
-                );
-            }
         }
     }
     s
+}
+
+fn code_list(items: &[String]) -> String {
+    items.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// A table cell: no line breaks, no column separators.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn flag(r: &Risk) -> String {
+    let sev = match r.severity {
+        Severity::High | Severity::Medium => format!("**{}**", r.severity),
+        _ => r.severity.to_string(),
+    };
+    format!("{sev} · {}: {}", r.kind, r.explanation)
+}
+
+/// "1 high, 6 medium, 1 low, 5 info".
+fn risk_counts(plan: &Plan) -> String {
+    let all: Vec<&Risk> = plan.permissions().flat_map(|(_, p)| &p.risks).collect();
+    [Severity::High, Severity::Medium, Severity::Low, Severity::Info]
+        .iter()
+        .map(|sev| format!("{} {sev}", all.iter().filter(|r| r.severity == *sev).count()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn installs_text(installs: &[Installation]) -> String {

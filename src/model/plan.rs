@@ -211,4 +211,17 @@ pub struct Permission {
     pub resources: Vec<String>,
     /// Condition block as written, with values resolved.
     pub conditions: serde_json::Value,
+    /// The strongest access level among the actions (`None` when every action is unknown);
+    /// filled in by [`crate::permissions::annotate`].
+    #[serde(default)]
+    pub access_level: Option<crate::permissions::AccessLevel>,
+    /// What each action, as written, stands for: level(s), wildcard expansion count, unknown.
+    #[serde(default)]
+    pub access: Vec<crate::permissions::ActionAccess>,
+    /// Risk flags, each with a severity and a one-line explanation.
+    #[serde(default)]
+    pub risks: Vec<crate::permissions::Risk>,
+    /// The template file and line the statement was written at.
+    #[serde(default)]
+    pub source: Option<crate::permissions::SourceLocation>,
 }

@@ -10,6 +10,7 @@ use super::template::{partition, scalar_string, Context, ResourceIds, Template};
 use super::{Choices, PlanError};
 use crate::assets;
 use crate::model::{Cloud, Group, OnRevoke, Parameter, ParameterSource, PermissionKind, Plan, Resource};
+use crate::permissions::{self, source::Anchor};
 use crate::validate;
 use crate::vendor::VendorProfile;
 
@@ -215,7 +216,7 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
                 pending_window_days: if r.type_ == "AWS::KMS::Key" { Some(pending.unwrap_or(30)) } else { None },
                 depends_on: r.depends_on.clone(),
             });
-            permissions.extend(resource_permissions(file, &r.id, &r.type_, &props)?);
+            permissions.extend(resource_permissions(file, spec.template.text, &r.id, &r.type_, &props)?);
         }
         let mut group_outputs = BTreeMap::new();
         for (out, v) in &spec.template.outputs {
@@ -235,7 +236,7 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
             permissions,
         });
     }
-    Ok(Plan {
+    let mut plan = Plan {
         cloud: Cloud::Aws,
         vendor: vendor.vendor.name.clone(),
         vendor_id: vendor.vendor.id.clone(),
@@ -244,7 +245,10 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
         account: choices.account.clone(),
         tags: stack_tags(vendor, &choices.org),
         groups,
-    })
+    };
+    // Access levels and risk flags need the whole plan (who may pass which role, what it may do).
+    permissions::annotate(&mut plan, vendor);
+    Ok(plan)
 }
 
 pub fn stack_tags(vendor: &VendorProfile, org: &str) -> Vec<(String, String)> {
@@ -310,9 +314,11 @@ fn stack_context(
     Ok((ctx, parameters))
 }
 
-/// Every statement of every policy a resource carries.
+/// Every statement of every policy a resource carries, each with the template line it was
+/// written at (`text` is the template's text).
 fn resource_permissions(
     file: &str,
+    text: &str,
     id: &str,
     type_: &str,
     props: &Value,
@@ -320,7 +326,15 @@ fn resource_permissions(
     let mut out = Vec::new();
     let mut doc = |doc: &Value, policy: &str, kind: PermissionKind, identity: Option<&str>| -> Result<(), PlanError> {
         let site = DocumentSite { file, holder: id, policy, kind, identity };
-        out.extend(policy::statements(doc, &site).map_err(PlanError::Invalid)?);
+        let mut perms = policy::statements(doc, &site).map_err(PlanError::Invalid)?;
+        let anchor = match (type_, kind) {
+            (_, PermissionKind::Trust) => Anchor::key("AssumeRolePolicyDocument"),
+            ("AWS::IAM::Role", _) => Anchor::item("PolicyName", policy),
+            ("AWS::KMS::Key", _) => Anchor::key("KeyPolicy"),
+            _ => Anchor::key("PolicyDocument"),
+        };
+        permissions::source::attach(&mut perms, doc, text, file, id, anchor);
+        out.extend(perms);
         Ok(())
     };
     match type_ {

@@ -77,6 +77,11 @@ pub fn statements(doc: &Value, site: &DocumentSite<'_>) -> Result<Vec<Permission
                 actions: actions.clone(),
                 resources: resources.clone(),
                 conditions: conditions.clone(),
+                // Filled in once the whole plan is known (crate::permissions).
+                access_level: None,
+                access: Vec::new(),
+                risks: Vec::new(),
+                source: None,
             });
         }
     }
