@@ -9,13 +9,14 @@ venv=.venv
 if [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/parliament" ]; then
   echo "== installing moto[server], cfn-lint and parliament into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5" cfn-lint parliament
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==5.2.5" cfn-lint "parliament==1.6.4"
 fi
 export PATH="$PWD/$venv/bin:$PATH"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 log=$(mktemp)
-moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto serves one request at a time here: its backends are not thread-safe (tests/support/moto_serial.py).
+python tests/support/moto_serial.py 127.0.0.1 "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 100); do

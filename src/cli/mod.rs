@@ -225,10 +225,7 @@ fn cancel_on_ctrl_c() -> CancellationToken {
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let Some(command) = cli.command else {
-        return Err(bad_input(
-            "no command",
-            "Run `cloudgrant` on a terminal for the wizard, or see `cloudgrant --help`.",
-        ));
+        return wizard(&cli.global).await;
     };
     let global = cli.global;
     let vendor = load_vendor(&global)?;
@@ -413,6 +410,26 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
     }
+}
+
+/// The full-screen wizard (no subcommand). It needs a terminal; scripts use the plain commands.
+async fn wizard(global: &Global) -> Result<(), Failure> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(bad_input(
+            "the wizard needs a terminal",
+            "Run `cloudgrant` in a terminal, or use the plain commands: cloudgrant plan | init | status | revoke (see --help).",
+        ));
+    }
+    let vendor = load_vendor(global)?;
+    let connect = connect_options(global, &vendor)?;
+    // The panic and error hooks go in before the terminal is switched, so a panic restores it first.
+    let _ = color_eyre::install();
+    let options = crate::tui::TuiOptions { vendor, sandbox_only: global.sandbox, connect };
+    crate::tui::run(options).await.map_err(|e| Failure {
+        message: format!("{e}"),
+        next_step: "The terminal was restored. Run `cloudgrant status` to see what exists.".into(),
+        code: 1,
+    })
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {

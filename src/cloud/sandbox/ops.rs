@@ -609,7 +609,7 @@ impl Sandbox {
                         l.physical_id
                     ),
                 },
-                None => ResidueItem {
+                None if l.type_ == "AWS::S3::Bucket" => ResidueItem {
                     type_: l.type_.clone(),
                     physical_id: l.physical_id.clone(),
                     state: "kept".into(),
@@ -617,6 +617,15 @@ impl Sandbox {
                         "kept with your data ({} objects, {}); delete it yourself when no longer needed",
                         l.objects,
                         common::human_bytes(l.bytes)
+                    ),
+                },
+                None => ResidueItem {
+                    type_: l.type_.clone(),
+                    physical_id: l.physical_id.clone(),
+                    state: "kept".into(),
+                    note: format!(
+                        "left in place (retained from stack {}); delete it yourself once it is free",
+                        l.stack
                     ),
                 },
             })
@@ -650,10 +659,15 @@ impl Sandbox {
                     ok: true,
                     detail: format!("KeyState PendingDeletion, deletion date {d}"),
                 },
-                None => Check {
+                None if l.type_ == "AWS::S3::Bucket" => Check {
                     what: format!("bucket {} is still there", l.physical_id),
                     ok: true,
                     detail: "kept with your data".into(),
+                },
+                None => Check {
+                    what: format!("{} {} left in place", l.type_, l.physical_id),
+                    ok: true,
+                    detail: "retained as asked".into(),
                 },
             });
         }

@@ -1,0 +1,166 @@
+//! The real binary in a pseudo-terminal, read through a terminal emulator (vt100): onboard on the
+//! sandbox from Welcome to Done, then, in a second process, revoke down to the residue report.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ROWS: u16 = 40;
+const COLS: u16 = 120;
+
+struct Term {
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Term {
+    fn start(dir: &std::path::Path, args: &[&str]) -> Term {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cloudgrant"));
+        cmd.args(args);
+        cmd.env("CLOUDGRANT_SANDBOX_DIR", dir);
+        cmd.env("CLOUDGRANT_SANDBOX_SPEED", "40");
+        cmd.env("TERM", "xterm-256color");
+        let child = pty.slave.spawn_command(cmd).expect("spawn");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let feed = screen.clone();
+        std::thread::spawn(move || {
+            let _keep_master = pty.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Term { screen, writer, child }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Wait until the screen shows `needle`; fail with the screen if it never does.
+    fn wait_for(&self, needle: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let t = self.text();
+            if t.contains(needle) {
+                return t;
+            }
+            if Instant::now() > deadline {
+                panic!("waited {secs}s for `{needle}`; the screen shows:\n{t}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn wait_exit(&mut self, secs: u64) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the wizard did not exit; the screen shows:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+const ENTER: &str = "\r";
+
+/// Press Enter until `needle` shows (the run screens accept Enter once everything settled).
+fn wait_then_enter(t: &mut Term, needle: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !t.text().contains(needle) {
+        if Instant::now() > deadline {
+            panic!("waited {secs}s for `{needle}`; the screen shows:\n{}", t.text());
+        }
+        t.keys(ENTER);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+const TAB: &str = "\t";
+
+#[test]
+fn onboard_then_revoke_on_the_sandbox_through_the_real_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Term::start(dir.path(), &["--sandbox"]);
+    t.wait_for("Step 1 of 8 · Welcome", 20);
+    t.keys(ENTER);
+    t.wait_for("Step 2 of 8 · Cloud", 10);
+    t.keys(ENTER);
+    t.wait_for("Step 3 of 8 · Account", 10);
+    t.keys(ENTER);
+    t.wait_for("210987654321", 10);
+    t.wait_for("Connected", 10);
+    t.keys(ENTER);
+    t.wait_for("Step 4 of 8 · Configure", 10);
+    t.keys("Bad");
+    t.wait_for("uppercase", 10);
+    t.keys("\u{15}"); // Ctrl-U clears the field
+    t.keys("e2e");
+    t.keys(ENTER);
+    let preview = t.wait_for("Step 5 of 8 · Preview", 10);
+    assert!(preview.contains("Resources (19)"), "{preview}");
+    t.keys(ENTER);
+    let confirm = t.wait_for("Step 6 of 8 · Confirm", 10);
+    assert!(confirm.contains("acmeml-e2e-auth"), "{confirm}");
+    // The safe default is not to create: switch to the create button, then confirm.
+    t.keys(TAB);
+    t.keys(ENTER);
+    t.wait_for("Step 7 of 8 · Deploy", 10);
+    // The deploy screen stays on the finished log until the user goes on.
+    t.wait_for("CREATE_COMPLETE", 60);
+    wait_then_enter(&mut t, "Step 8 of 8 · Done", 60);
+    let done = t.text();
+    assert!(done.contains("arn:aws:iam::210987654321:role/acmeml-e2e-vendor"), "{done}");
+    t.keys(ENTER);
+    assert!(t.wait_exit(10).success());
+
+    // A second process finds the install in the sandbox and revokes it.
+    let mut t = Term::start(dir.path(), &["--sandbox"]);
+    t.wait_for("Step 1 of 8 · Welcome", 20);
+    t.keys("j");
+    t.keys(ENTER);
+    t.wait_for("Cloud", 10);
+    t.keys(ENTER);
+    t.wait_for("Account", 10);
+    t.keys(ENTER);
+    t.wait_for("Connected", 10);
+    t.keys(ENTER);
+    t.wait_for("e2e", 10);
+    t.keys(ENTER);
+    let review = t.wait_for("Review", 10);
+    assert!(review.to_lowercase().contains("kept"), "{review}");
+    t.keys(ENTER);
+    t.wait_for("Confirm", 10);
+    t.keys("e2e");
+    t.keys(ENTER);
+    t.wait_for("DELETE_SKIPPED", 60);
+    wait_then_enter(&mut t, "Step 8 of 8 · Report", 60);
+    let report = t.text();
+    assert!(report.contains("acmeml-e2e-data-210987654321"), "{report}");
+    assert!(report.contains("cancel-key-deletion"), "{report}");
+    t.keys(ENTER);
+    assert!(t.wait_exit(10).success());
+}
