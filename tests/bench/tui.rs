@@ -3,7 +3,7 @@
 //! own channel, forwarder and batch drain into the app, checking afterwards that none was lost.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // benches: a panic is the failure report
 
-#[path = "../tests/tui_support/mod.rs"]
+#[path = "../tui_support/mod.rs"]
 mod tui_support;
 
 use std::hint::black_box;
