@@ -293,3 +293,32 @@ fn deploy_120x40() {
     }
     insta::assert_snapshot!(snap(&app));
 }
+
+#[test]
+fn confirm_shows_the_change_sets_of_existing_stacks() {
+    use cloudgrant::model::{ChangeKind, GroupChanges, ResourceChange};
+    let mut app = app_preview();
+    let p = plan();
+    let changes = vec![
+        GroupChanges { group: p.groups[0].name.clone(), kind: ChangeKind::NoChanges, changes: vec![], note: None },
+        GroupChanges { group: p.groups[1].name.clone(), kind: ChangeKind::NoChanges, changes: vec![], note: None },
+        GroupChanges {
+            group: p.groups[2].name.clone(),
+            kind: ChangeKind::Update,
+            changes: vec![ResourceChange {
+                action: "Modify".into(),
+                id: "VendorRole".into(),
+                type_: "AWS::IAM::Role".into(),
+                replacement: Some("False".into()),
+            }],
+            note: None,
+        },
+    ];
+    app.update(Action::Changes(Ok(changes)));
+    feed(&mut app, [Action::Select]);
+    let screen = snap(&app);
+    assert!(screen.contains("acmeml-demo-vpc: no changes"), "{screen}");
+    assert!(screen.contains("acmeml-demo-auth: 0 to add, 1 to modify (0 replaced), 0 to remove"), "{screen}");
+    assert!(screen.contains("Modify VendorRole AWS::IAM::Role"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

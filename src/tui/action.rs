@@ -49,6 +49,8 @@ pub enum Action {
     Accounts(Vec<AccountChoice>),
     Connected(Result<Identity, CloudError>),
     Planned(Result<Box<Plan>, CloudError>),
+    /// What applying the plan would change in groups that exist (change sets), after `Planned`.
+    Changes(Result<Vec<crate::model::GroupChanges>, CloudError>),
     /// One message of a running apply or revoke, in order.
     Update(Update),
     /// `Provider::apply` returned (after every `Update` it sent).

@@ -238,6 +238,7 @@ impl App {
             | Action::Accounts(_)
             | Action::Connected(_)
             | Action::Planned(_)
+            | Action::Changes(_)
             | Action::Update(_)
             | Action::ApplyDone(_)
             | Action::Discovered(_)
@@ -292,6 +293,7 @@ impl App {
             Action::Accounts(list) => self.account.receive(list),
             Action::Connected(res) => self.account.connected(res),
             Action::Planned(res) => self.preview.receive(res),
+            Action::Changes(res) => self.preview.changes = Some(res),
             Action::Discovered(res) => self.installs.receive(res),
             Action::RevokePlanned(res) => self.review.receive(res),
             Action::Update(u) => self.on_update(u),

@@ -144,9 +144,19 @@ impl Executor {
             }
             Command::BuildPlan(choices) => {
                 let vendor = self.connect.vendor.clone();
-                self.spawn_result(async move {
-                    let Some(p) = provider else { return Action::Planned(Err(not_connected())) };
-                    Action::Planned(p.plan(&vendor, &choices).await.map(Box::new))
+                let tx = self.tx.clone();
+                self.spawn(async move {
+                    let Some(p) = provider else {
+                        let _ = tx.send(Msg::Action(Action::Planned(Err(not_connected())))).await;
+                        return;
+                    };
+                    let planned = p.plan(&vendor, &choices).await;
+                    let plan = planned.as_ref().ok().cloned();
+                    let _ = tx.send(Msg::Action(Action::Planned(planned.map(Box::new)))).await;
+                    // Then what it would change where stacks exist already (change sets on AWS).
+                    if let Some(plan) = plan {
+                        let _ = tx.send(Msg::Action(Action::Changes(p.preview_changes(&plan).await))).await;
+                    }
                 });
             }
             Command::Discover => self.spawn_result(async move {

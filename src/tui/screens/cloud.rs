@@ -1,5 +1,5 @@
 //! Step 2, Cloud: where to install, from `cloud::targets`. Targets not built yet are listed with
-//! what was detected but cannot be chosen; the sandbox is selected by default.
+//! what was detected but cannot be chosen; the first available one is selected: your account when credentials were found, else the sandbox.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -26,7 +26,8 @@ pub struct CloudState {
 impl CloudState {
     pub(crate) fn receive(&mut self, targets: Vec<Target>) {
         self.loading = false;
-        self.selected = targets.iter().position(|t| t.sandbox && t.available).unwrap_or(0);
+        // The first offered target: the real account when credentials were found, else the sandbox.
+        self.selected = targets.iter().position(|t| t.available).unwrap_or(0);
         self.targets = targets;
     }
 

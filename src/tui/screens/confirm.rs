@@ -59,6 +59,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ),
         ),
         kv("ExternalId", external),
+    ];
+    // The change sets, once known: new stacks, updates (with replacements), or nothing to do.
+    match &app.preview.changes {
+        Some(Ok(changes)) => {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("  What changes in the account:", t.heading));
+            for c in changes {
+                lines.push(Line::styled(format!("    {}", c.summary()), t.text));
+                for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
+                    let replace = if ch.replacement.as_deref() == Some("True") { " (replaced)" } else { "" };
+                    let style = if replace.is_empty() { t.muted } else { t.warn };
+                    lines.push(Line::styled(format!("      {} {} {}{replace}", ch.action, ch.id, ch.type_), style));
+                }
+            }
+            if changes.iter().all(|c| c.kind == crate::model::ChangeKind::NoChanges) {
+                lines.push(Line::styled("    Nothing to change: the install is up to date.", t.ok));
+            }
+        }
+        Some(Err(e)) => {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(format!("  Could not preview the changes: {e}"), t.warn));
+        }
+        None => {}
+    }
+    lines.extend([
         Line::raw(""),
         Line::styled(
             "The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back.",
@@ -66,7 +91,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
         Line::raw(""),
         buttons(&["No, go back", "Create"], usize::from(app.confirm.create), t, None),
-    ];
+    ]);
     if app.confirm.create {
         lines.push(Line::styled("Enter creates the stacks now.", t.warn));
     } else {

@@ -57,6 +57,8 @@ pub struct PreviewState {
     pub tab: Tab,
     /// First visible line, per tab.
     pub scroll: [usize; 4],
+    /// What applying would change where stacks exist already; `None` until known.
+    pub changes: Option<Result<Vec<crate::model::GroupChanges>, CloudError>>,
 }
 
 impl PreviewState {

@@ -211,6 +211,11 @@ impl RunState {
         if e.is_group_event() {
             g.status = Some(e.status);
             g.reason.clone_from(&e.reason);
+            // A stack that completed has settled every resource, even those no event named
+            // (some endpoints report only stack-level events).
+            if matches!(e.status, Status::CreateComplete | Status::UpdateComplete | Status::DeleteComplete) {
+                g.done = g.rows.len();
+            }
         } else {
             let ri = g.row(&e.resource, &e.resource_type);
             let row = &mut g.rows[ri];
@@ -363,6 +368,17 @@ mod tests {
     fn one_group() -> RunState {
         let g = GroupRun::new("s3", "x-s3", "Data", [("A".into(), "t".into()), ("B".into(), "t".into())]);
         RunState::new(RunKind::Deploy, "demo", vec![g], Duration::ZERO)
+    }
+
+    #[test]
+    fn a_completed_stack_settles_resources_no_event_named() {
+        // Endpoints that report only stack-level events (moto) still fill the progress bar.
+        let mut r = one_group();
+        r.apply_event(ev("x-s3", "x-s3", Status::CreateInProgress, Some("User Initiated")));
+        assert_eq!(r.groups[0].done, 0);
+        r.apply_event(ev("x-s3", "x-s3", Status::CreateComplete, None));
+        assert_eq!(r.groups[0].done, r.groups[0].total());
+        assert!(r.groups[0].finished());
     }
 
     #[test]

@@ -205,7 +205,10 @@ fn render_tree(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
             if show_type {
                 spans.push(Span::styled(format!("{:<TYPE_W$}", r.type_.trim_start_matches("AWS::")), theme.muted));
             }
-            spans.push(Span::styled(status_words(r.status), theme.status(r.status)));
+            let settled_with_stack = r.status.is_none()
+                && matches!(g.status, Some(Status::CreateComplete | Status::UpdateComplete | Status::DeleteComplete));
+            let words = if settled_with_stack { "settled" } else { status_words(r.status) };
+            spans.push(Span::styled(words, theme.status(if settled_with_stack { g.status } else { r.status })));
             lines.push(Line::from(spans));
         }
     }
