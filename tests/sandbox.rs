@@ -121,8 +121,19 @@ async fn injected_fault_rolls_back_and_dependents_never_start() {
         }
         other => panic!("last update: {other:?}"),
     }
-    // A re-run without the fault deletes the rolled-back stack first and then completes.
+    // The preview says so before anything is done.
     let p = provider(dir.path(), &[]);
+    let vendor = VendorProfile::bundled().expect("vendor");
+    let plan = p.plan(&vendor, &choices("boom")).await.expect("plan");
+    let changes = p.preview_changes(&plan).await.expect("changes");
+    let vpc = changes.iter().find(|c| c.group.ends_with("-vpc")).expect("vpc");
+    assert!(
+        vpc.note.as_deref().is_some_and(|n| n.contains("ROLLBACK_COMPLETE") && n.contains("deleted first")),
+        "{vpc:?}"
+    );
+    let s3 = changes.iter().find(|c| c.group.ends_with("-s3")).expect("s3");
+    assert_eq!(s3.kind, cloudgrant::model::ChangeKind::NoChanges);
+    // A re-run without the fault deletes the rolled-back stack first and then completes.
     let (result, updates) = apply(&p, "boom").await;
     assert!(result.expect("rerun").is_complete());
     assert!(updates.iter().any(|u| matches!(u, Update::Log { text } if text.contains("ROLLBACK_COMPLETE"))));

@@ -155,9 +155,29 @@ impl Aws {
                     .collect()
             };
             let existing = self.classify(&c, g, &plan.org).await?;
-            let Existing::Settled(stack) = existing else {
-                out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Create, changes: adds(), note: None });
-                continue;
+            let stack = match existing {
+                Existing::Settled(stack) => stack,
+                Existing::RolledBack(stack) => {
+                    let status = stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
+                    let note =
+                        format!("left in {status} by an earlier attempt: it is deleted first, then created again");
+                    out.push(GroupChanges {
+                        group: g.name.clone(),
+                        kind: ChangeKind::Create,
+                        changes: adds(),
+                        note: Some(note),
+                    });
+                    continue;
+                }
+                Existing::None => {
+                    out.push(GroupChanges {
+                        group: g.name.clone(),
+                        kind: ChangeKind::Create,
+                        changes: adds(),
+                        note: None,
+                    });
+                    continue;
+                }
             };
             outputs.insert(g.key.clone(), stack_outputs(&stack));
             let name = format!("cloudgrant-preview-{}", Utc::now().timestamp_millis());

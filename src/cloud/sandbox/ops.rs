@@ -419,7 +419,14 @@ impl Sandbox {
                     )
             });
             let (Some(stack), Some(spec)) = (settled, self.inner.blueprint.stack(&g.key)) else {
-                out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Create, changes: adds, note: None });
+                let left = acct
+                    .stacks
+                    .iter()
+                    .find(|s| s.name == g.name && !s.is_deleted_at(now))
+                    .and_then(|s| s.status_at(now));
+                let note = left
+                    .map(|st| format!("left in {st} by an earlier attempt: it is deleted first, then created again"));
+                out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Create, changes: adds, note });
                 continue;
             };
             let mut params = BTreeMap::new();

@@ -67,6 +67,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::styled("  What changes in the account:", t.heading));
             for c in changes {
                 lines.push(Line::styled(format!("    {}", c.summary()), t.text));
+                if let Some(note) = &c.note {
+                    lines.push(Line::styled(format!("      {note}"), t.warn));
+                }
                 for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
                     let replace = if ch.replacement.as_deref() == Some("True") { " (replaced)" } else { "" };
                     let style = if replace.is_empty() { t.muted } else { t.warn };
