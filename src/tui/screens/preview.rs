@@ -274,8 +274,32 @@ fn permission_lines(plan: &Plan, width: usize, t: &Theme) -> Vec<Line<'static>> 
             if has_conditions(p) {
                 out.extend(field_lines("    conditions ", 15, &compact(&p.conditions), width, t.muted, t.warn));
             }
+            out.extend(analysis_lines(p, width, t));
         }
         out.push(Line::raw(""));
+    }
+    out
+}
+
+/// The permission analysis of one statement: its access level, where it is written, and each
+/// risk flag with its plain explanation (high in the danger colour, medium as a warning).
+fn analysis_lines(p: &crate::model::Permission, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    use crate::permissions::Severity;
+    let mut out = Vec::new();
+    if let Some(level) = p.access_level {
+        out.extend(field_lines("    access     ", 15, level.title(), width, t.muted, t.text));
+    }
+    if let Some(src) = &p.source {
+        out.extend(field_lines("    written at ", 15, &src.to_string(), width, t.muted, t.muted));
+    }
+    for r in &p.risks {
+        let style = match r.severity {
+            Severity::High => t.danger,
+            Severity::Medium => t.warn,
+            Severity::Low | Severity::Info => t.muted,
+        };
+        let text = format!("{} · {}: {}", r.severity.as_str(), r.kind.label(), r.explanation);
+        out.extend(field_lines("    ! flag     ", 15, &text, width, t.muted, style));
     }
     out
 }
@@ -305,6 +329,7 @@ fn trust_lines(plan: &Plan, width: usize, t: &Theme) -> Vec<Line<'static>> {
         ));
         let cond = if has_conditions(p) { compact(&p.conditions) } else { "no condition".into() };
         out.extend(field_lines("    only when  ", 15, &cond, width, t.muted, t.warn));
+        out.extend(analysis_lines(p, width, t));
         out.push(Line::raw(""));
     }
     out
