@@ -279,3 +279,16 @@ fn unknown_fault_ids_and_accounts_are_refused() {
     let err = Sandbox::connect(config, "prod", &vendor).expect_err("bad account");
     assert!(err.next_step().contains("sandbox-dev"), "{}", err.next_step());
 }
+
+#[tokio::test]
+async fn a_plan_rendered_for_another_account_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = provider(dir.path(), &[]);
+    let vendor = VendorProfile::bundled().expect("vendor");
+    let mut plan = p.plan(&vendor, &choices("other")).await.expect("plan");
+    plan.account = Some("999999999999".into());
+    let (tx, _rx) = mpsc::channel(8);
+    let err = p.apply(&plan, tx, CancellationToken::new()).await.expect_err("other account");
+    assert!(err.to_string().contains("made for account 999999999999, not 210987654321"), "{err}");
+    assert!(p.discover(Some("other")).await.expect("discover").is_empty(), "nothing created");
+}

@@ -153,6 +153,18 @@ impl Provider {
         tx: mpsc::Sender<Update>,
         cancel: CancellationToken,
     ) -> Result<Installation, CloudError> {
+        // A plan renders ARNs for one account: applying it anywhere else would grant something
+        // other than what was previewed.
+        let account = self.identity().await?.account;
+        if plan.account.as_deref() != Some(account.as_str()) {
+            return Err(CloudError::failed(
+                format!(
+                    "this plan was made for account {}, not {account}",
+                    plan.account.as_deref().unwrap_or("<none>")
+                ),
+                "Build the plan again for this account.",
+            ));
+        }
         match self {
             Provider::Sandbox(s) => s.apply(plan, tx, cancel).await,
             Provider::Aws(a) => a.apply(plan, tx, cancel).await,

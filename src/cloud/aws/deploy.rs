@@ -273,16 +273,6 @@ impl Aws {
         tx: mpsc::Sender<Update>,
         cancel: CancellationToken,
     ) -> Result<Installation, CloudError> {
-        if plan.account.as_deref() != Some(self.inner.identity.account.as_str()) {
-            return Err(CloudError::failed(
-                format!(
-                    "this plan was made for account {}, not {}",
-                    plan.account.as_deref().unwrap_or("<none>"),
-                    self.inner.identity.account
-                ),
-                "Build the plan again for this account.",
-            ));
-        }
         let c = self.clients(&plan.region);
         // Refuse before changing anything: stacks we did not make, or that are busy.
         let mut existing = BTreeMap::new();

@@ -212,16 +212,6 @@ impl Sandbox {
         tx: mpsc::Sender<Update>,
         cancel: CancellationToken,
     ) -> Result<Installation, CloudError> {
-        if plan.account.as_deref() != Some(self.inner.account.as_str()) {
-            return Err(CloudError::failed(
-                format!(
-                    "this plan was made for account {}, not {}",
-                    plan.account.as_deref().unwrap_or("<none>"),
-                    self.inner.account
-                ),
-                "Build the plan again for this account.",
-            ));
-        }
         let (state, mut acct) = self.load_account()?;
         let now = Utc::now();
         let clock = self.clock();
