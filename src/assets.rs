@@ -19,7 +19,9 @@ pub const AWS_TEMPLATES: [Asset; 3] = [
     Asset { path: "aws/auth.yaml", text: include_str!("../assets/aws/auth.yaml") },
 ];
 
+pub const GCP_INSTALL: Asset = Asset { path: "gcp/install.yaml", text: include_str!("../assets/gcp/install.yaml") };
+
 /// The bundled template at `path` (relative to `assets/`).
 pub fn find(path: &str) -> Option<Asset> {
-    AWS_TEMPLATES.iter().copied().find(|a| a.path == path)
+    AWS_TEMPLATES.iter().copied().chain([GCP_INSTALL]).find(|a| a.path == path)
 }

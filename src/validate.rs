@@ -107,6 +107,55 @@ pub fn external_id(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A Google Cloud project id: 6-30 characters, lowercase letters, digits and hyphens, starting
+/// with a letter and not ending with a hyphen.
+pub fn gcp_project_id(value: &str) -> Result<(), FieldError> {
+    const EXPECTED: &str =
+        "a project id: 6-30 lowercase letters, digits and hyphens, starting with a letter (e.g. `acme-prod-123`); the id, not the display name or number";
+    let e = |p: &str| Err(err("project id", value, p, EXPECTED));
+    if value.is_empty() {
+        return e("it is empty");
+    }
+    if !(6..=30).contains(&value.len()) {
+        return e(&format!("it is {} characters long", value.len()));
+    }
+    if value.chars().all(|c| c.is_ascii_digit()) {
+        return e("it is a project number");
+    }
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return e(&format!("`{c}` is not allowed"));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return e("it must start with a letter");
+    }
+    if value.ends_with('-') {
+        return e("it ends with a hyphen");
+    }
+    Ok(())
+}
+
+/// A Google Cloud region as Google names them: `<area>-<direction><n>` (`us-central1`,
+/// `europe-west4`, `northamerica-northeast2`).
+pub fn gcp_region(value: &str) -> Result<(), FieldError> {
+    const EXPECTED: &str = "a Google Cloud region such as `us-central1` or `europe-west4`";
+    let ok = value.split_once('-').is_some_and(|(area, rest)| {
+        let digits = rest.trim_start_matches(|c: char| c.is_ascii_lowercase());
+        let dir = &rest[..rest.len() - digits.len()];
+        !area.is_empty()
+            && area.chars().all(|c| c.is_ascii_lowercase())
+            && !dir.is_empty()
+            && (1..=2).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+    });
+    if value.is_empty() {
+        return Err(err("region", value, "it is empty", EXPECTED));
+    }
+    if !ok {
+        return Err(err("region", value, "it is not a Google Cloud region name", EXPECTED));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +201,32 @@ mod tests {
         assert!(external_id("x", "abc-DEF_123").is_ok());
         assert!(external_id("x", "a").is_err());
         assert!(external_id("x", "has space").is_err());
+    }
+
+    #[test]
+    fn gcp_project_ids_and_regions() {
+        for good in ["acme-prod-123", "abcdef", "a23456789012345678901234567890"] {
+            assert_eq!(gcp_project_id(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("abc", "3 characters"),
+            ("123456789012", "project number"),
+            ("Acme-prod", "`A` is not allowed"),
+            ("acme_prod", "`_` is not allowed"),
+            ("1acme-prod", "start with a letter"),
+            ("acme-prod-", "ends with a hyphen"),
+            ("a234567890123456789012345678901", "31 characters"),
+        ] {
+            let e = gcp_project_id(bad).expect_err(bad);
+            assert!(e.problem.contains(why), "{bad}: {}", e.problem);
+            assert_eq!(e.field, "project id");
+        }
+        for good in ["us-central1", "europe-west4", "northamerica-northeast2", "me-central2", "asia-south1"] {
+            assert_eq!(gcp_region(good), Ok(()), "{good}");
+        }
+        for bad in ["", "us", "us-central", "eu-west-1", "US-CENTRAL1", "us-central123", "-central1"] {
+            assert!(gcp_region(bad).is_err(), "{bad}");
+        }
     }
 }

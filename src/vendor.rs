@@ -44,6 +44,13 @@ fn default_region() -> String {
 #[serde(deny_unknown_fields)]
 pub struct GcpVendor {
     pub service_account: String,
+    /// Region offered for the key ring and the bucket.
+    #[serde(default = "default_gcp_region")]
+    pub default_region: String,
+}
+
+fn default_gcp_region() -> String {
+    "us-central1".to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -158,6 +165,10 @@ impl VendorProfile {
                 "`NAME@PROJECT.iam.gserviceaccount.com` (NAME: 6-30 lowercase letters, digits, hyphens)",
             ));
         }
+        validate::gcp_region(&self.gcp.default_region).map_err(|mut e| {
+            e.field = "gcp.default_region".into();
+            e
+        })?;
         if !is_guid(&self.azure.app_id) {
             return Err(bad(
                 "azure.app_id",

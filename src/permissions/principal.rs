@@ -65,11 +65,12 @@ pub fn describe_principal(principal: &str, ctx: &Context) -> PrincipalInfo {
         account: account.map(String::from),
         key: key.to_string(),
     };
-    if principal == "*" {
+    if principal == "*" || principal == "allUsers" || principal == "allAuthenticatedUsers" {
         return info(PrincipalKind::Anyone, "anyone (any account, or none)".into(), None, "*");
     }
     if let Some(role) = ctx.roles.iter().find(|r| r.name == principal || r.arn == principal) {
-        return info(PrincipalKind::Role, format!("role {}", role.name), ctx.account.as_deref(), &role.name);
+        let what = if role.arn.starts_with("serviceAccount:") { "service account" } else { "role" };
+        return info(PrincipalKind::Role, format!("{what} {}", role.name), ctx.account.as_deref(), &role.name);
     }
     if principal.contains(":saml-provider/")
         || principal.contains(":oidc-provider/")

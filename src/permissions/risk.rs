@@ -73,10 +73,15 @@ impl Context {
             .groups
             .iter()
             .flat_map(|g| &g.resources)
-            .filter(|r| r.type_ == "AWS::IAM::Role")
             .filter_map(|r| {
                 let name = r.name.clone()?;
-                let arn = format!("arn:{partition}:iam::{account}:role/{name}");
+                // The identities the plan creates: IAM roles on AWS, service accounts on GCP
+                // (bindings name them as `serviceAccount:<e-mail>`).
+                let arn = match r.type_.as_str() {
+                    "AWS::IAM::Role" => format!("arn:{partition}:iam::{account}:role/{name}"),
+                    crate::plan::gcp::TYPE_SERVICE_ACCOUNT => format!("serviceAccount:{name}"),
+                    _ => return None,
+                };
                 Some(RoleSummary { name, arn, holder: r.id.clone(), actions: Vec::new() })
             })
             .collect();
@@ -103,17 +108,19 @@ impl Context {
                 }
             }
         }
-        let vendor_aws_account = plan
-            .groups
-            .iter()
-            .flat_map(|g| &g.parameters)
-            .find(|p| p.name == "VendorAccountId" && p.source == ParameterSource::Tool)
-            .map(|p| p.value.clone());
+        let tool_parameter = |name: &str| {
+            plan.groups
+                .iter()
+                .flat_map(|g| &g.parameters)
+                .find(|p| p.name == name && p.source == ParameterSource::Tool)
+                .map(|p| p.value.clone())
+        };
+        let vendor_aws_account = tool_parameter("VendorAccountId");
         Context {
             cloud: plan.cloud,
             vendor_name: plan.vendor.clone(),
             vendor_aws_account,
-            vendor_gcp_service_account: None,
+            vendor_gcp_service_account: tool_parameter("VendorServiceAccount"),
             vendor_azure_app_id: None,
             account: plan.account.clone(),
             roles,
@@ -211,6 +218,11 @@ pub fn analyze(p: &Permission, ctx: &Context) -> (Vec<ActionAccess>, Vec<Risk>) 
 
 /// The statement's resources in words (for trust: the role it guards).
 pub(super) fn on_phrase(p: &Permission, ctx: &Context) -> String {
+    if p.kind == PermissionKind::Trust && ctx.cloud == Cloud::Gcp {
+        // A binding on a service account: whom the member may act as.
+        let sa = p.resources.iter().find_map(|r| r.rsplit_once("/serviceAccounts/").map(|(_, e)| e));
+        return sa.map(|e| format!("service account {e}")).unwrap_or_else(|| resources::phrases(&p.resources));
+    }
     if p.kind == PermissionKind::Trust {
         return ctx.role_of_holder(&p.holder).map(|r| format!("role {}", r.name)).unwrap_or_else(|| p.holder.clone());
     }

@@ -6,12 +6,16 @@ use super::conditions;
 use super::principal::{PrincipalInfo, PrincipalKind};
 use super::risk::{is_key_policy, list, on_phrase, risk, when, Context};
 use super::{glob_match, ActionAccess, Risk, RiskKind, Severity};
-use crate::model::Permission;
+use crate::model::{Cloud, Permission};
 
 pub(super) fn trust_risks(p: &Permission, who: &PrincipalInfo, ctx: &Context, risks: &mut Vec<Risk>) {
     let role = on_phrase(p, ctx);
     let vendor = &ctx.vendor_name;
     let cond = when(p);
+    if ctx.cloud == Cloud::Gcp {
+        gcp_trust_risks(p, who, ctx, &role, &cond, risks);
+        return;
+    }
     match who.kind {
         PrincipalKind::Anyone => risks.push(risk(
             RiskKind::PublicPrincipal,
@@ -107,6 +111,33 @@ pub(super) fn trust_risks(p: &Permission, who: &PrincipalInfo, ctx: &Context, ri
             )),
         }
     }
+}
+
+/// GCP's form of trust: a binding on a service account lets its member act as it
+/// (`iam.serviceAccounts.actAs`: start machines that run as it). There is no ExternalId on GCP: the
+/// vendor is named by its own service account, which only the vendor can act as.
+fn gcp_trust_risks(p: &Permission, who: &PrincipalInfo, ctx: &Context, sa: &str, cond: &str, risks: &mut Vec<Risk>) {
+    let acts = p.actions.iter().any(|a| glob_match(a, "iam.serviceAccounts.actAs"));
+    let what = if acts {
+        format!("may act as {sa}{cond}: it can start machines that run as it, with everything that service account is granted (listed under it)")
+    } else {
+        format!("is granted {} on {sa}{cond}", list(&p.actions, 4))
+    };
+    let (kind, severity, tail) = match who.kind {
+        PrincipalKind::Anyone => {
+            (RiskKind::PublicPrincipal, Severity::High, "; check that a condition really narrows it.".to_string())
+        }
+        PrincipalKind::Vendor => {
+            (RiskKind::CrossAccount, Severity::Medium, ". This is the access you are granting.".to_string())
+        }
+        PrincipalKind::Role | PrincipalKind::OwnAccount => (RiskKind::SameAccount, Severity::Info, ".".to_string()),
+        _ => (
+            RiskKind::CrossAccount,
+            Severity::High,
+            format!(": it is not {}'s service account; check who this is.", ctx.vendor_name),
+        ),
+    };
+    risks.push(risk(kind, severity, Vec::new(), format!("{} {what}{tail}", who.label)));
 }
 
 /// Flags on who a resource policy names. Returns whether the action rules apply as well (not for

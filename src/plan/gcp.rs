@@ -1,0 +1,750 @@
+//! The Google Cloud install, read from `assets/gcp/install.yaml`: the definitions are parsed, their
+//! `${…}` placeholders filled in for this install, names checked against Google's rules, and the
+//! result — a [`Spec`] — is both what the preview shows (through [`build`]) and what the GCP
+//! provider creates. There is no second list.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
+
+use super::{Choices, PlanError};
+use crate::assets::{self, Asset};
+use crate::model::Resource;
+use crate::model::{Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan};
+use crate::permissions::SourceLocation;
+use crate::validate;
+use crate::vendor::VendorProfile;
+
+pub const LABEL_MANAGED_BY: &str = "managed-by";
+pub const LABEL_INSTALL: &str = "cloudgrant-install";
+/// What role and service-account descriptions start with (they have no labels).
+pub const DESCRIPTION_MARK: &str = "managed-by=cloudgrant";
+
+pub const TYPE_API: &str = "serviceusage.googleapis.com/Service";
+pub const TYPE_ROLE: &str = "iam.googleapis.com/Role";
+pub const TYPE_SERVICE_ACCOUNT: &str = "iam.googleapis.com/ServiceAccount";
+pub const TYPE_KEY_RING: &str = "cloudkms.googleapis.com/KeyRing";
+pub const TYPE_CRYPTO_KEY: &str = "cloudkms.googleapis.com/CryptoKey";
+pub const TYPE_BUCKET: &str = "storage.googleapis.com/Bucket";
+pub const TYPE_BINDING: &str = "IAM binding";
+
+/// Placeholder for the project before one is chosen (`plan` without an account).
+pub const NO_PROJECT: &str = "<project>";
+
+/// The definitions file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub labels: BTreeMap<String, String>,
+    pub apis: Vec<Api>,
+    pub roles: Vec<CustomRole>,
+    #[serde(default)]
+    pub predefined_roles: Vec<PredefinedRole>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub key_rings: Vec<KeyRing>,
+    pub crypto_keys: Vec<CryptoKey>,
+    pub buckets: Vec<Bucket>,
+    pub bindings: Vec<Binding>,
+    /// Filled in by [`Spec::render`]: the project and location the names were rendered for.
+    #[serde(skip)]
+    pub project: String,
+    #[serde(skip)]
+    pub location: String,
+    #[serde(skip)]
+    pub install: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    pub id: String,
+    pub service: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomRole {
+    pub id: String,
+    pub role_id: String,
+    pub title: String,
+    pub why: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredefinedRole {
+    pub role: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccount {
+    pub id: String,
+    pub account_id: String,
+    pub display_name: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRing {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoKey {
+    pub id: String,
+    pub key_ring: String,
+    pub name: String,
+    pub purpose: String,
+    pub destroy_scheduled_days: u32,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub uniform_bucket_level_access: bool,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Binding {
+    pub id: String,
+    /// A custom role's logical id, or a predefined `roles/…` listed under `predefined_roles`.
+    pub role: String,
+    /// `serviceAccount:…` / `user:…` / `group:…`, or a service account's logical id.
+    pub member: String,
+    /// `project`, or the logical id of a service account, bucket, key ring or key.
+    pub on: String,
+    pub why: String,
+}
+
+/// What a binding is set on: the resource whose IAM policy holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Project,
+    ServiceAccount { email: String },
+    Bucket { name: String },
+    KeyRing { name: String },
+    CryptoKey { name: String },
+}
+
+impl Target {
+    /// Google's full resource name (`//storage.googleapis.com/projects/_/buckets/b`).
+    pub fn full_name(&self, project: &str) -> String {
+        match self {
+            Target::Project => format!("//cloudresourcemanager.googleapis.com/projects/{project}"),
+            Target::ServiceAccount { email } => {
+                format!("//iam.googleapis.com/projects/{project}/serviceAccounts/{email}")
+            }
+            Target::Bucket { name } => format!("//storage.googleapis.com/projects/_/buckets/{name}"),
+            Target::KeyRing { name } | Target::CryptoKey { name } => format!("//cloudkms.googleapis.com/{name}"),
+        }
+    }
+}
+
+/// The values the placeholders stand for.
+#[derive(Debug, Clone)]
+pub struct Vars {
+    pub project: String,
+    pub location: String,
+    pub org: String,
+    pub vendor_id: String,
+    pub vendor_name: String,
+    pub vendor_sa: String,
+}
+
+impl Vars {
+    pub fn new(vendor: &VendorProfile, choices: &Choices) -> Vars {
+        Vars {
+            project: choices.account.clone().unwrap_or_else(|| NO_PROJECT.into()),
+            location: choices.region.clone(),
+            org: choices.org.clone(),
+            vendor_id: vendor.vendor.id.clone(),
+            vendor_name: vendor.vendor.name.clone(),
+            vendor_sa: vendor.gcp.service_account.clone(),
+        }
+    }
+
+    pub fn install(&self) -> String {
+        install_id(&self.vendor_id, &self.org)
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "project" => self.project.clone(),
+            "location" => self.location.clone(),
+            "org" => self.org.clone(),
+            "org_" => self.org.replace('-', "_"),
+            "vendor_id" => self.vendor_id.clone(),
+            "vendor_name" => self.vendor_name.clone(),
+            "vendor_sa" => self.vendor_sa.clone(),
+            "install" => self.install(),
+            _ => return None,
+        })
+    }
+}
+
+/// The install id: labels `cloudgrant-install=<id>` and names the key ring.
+pub fn install_id(vendor_id: &str, org: &str) -> String {
+    format!("{vendor_id}-{org}")
+}
+
+fn bad(file: &str, what: &str, message: impl std::fmt::Display) -> PlanError {
+    PlanError::Invalid(format!("{file}: {what}: {message}"))
+}
+
+/// Fill `${name}` placeholders in every string of `v`; `path` names the place in errors.
+fn fill(v: &mut Value, vars: &Vars, file: &str, path: &str) -> Result<(), PlanError> {
+    match v {
+        Value::String(s) => {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find("${") {
+                out.push_str(&rest[..at]);
+                let after = &rest[at + 2..];
+                let end = after.find('}').ok_or_else(|| bad(file, path, format!("`{s}` has an unclosed `${{`")))?;
+                let name = &after[..end];
+                let value = vars.get(name).ok_or_else(|| {
+                    bad(
+                        file,
+                        path,
+                        format!("unknown placeholder `${{{name}}}`; use project, location, org, org_, vendor_id, vendor_name, vendor_sa or install"),
+                    )
+                })?;
+                out.push_str(&value);
+                rest = &after[end + 1..];
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                fill(item, vars, file, &format!("{path}[{i}]"))?;
+            }
+        }
+        Value::Mapping(m) => {
+            for (k, item) in m.iter_mut() {
+                let key = k.as_str().unwrap_or("?");
+                let sub = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+                fill(item, vars, file, &sub)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+impl Spec {
+    /// The bundled definitions.
+    pub fn asset() -> Asset {
+        assets::GCP_INSTALL
+    }
+
+    /// Parse `text` (named `file` in errors) and fill in the placeholders.
+    pub fn render(text: &str, file: &str, vars: &Vars) -> Result<Spec, PlanError> {
+        let mut value: Value = serde_yaml::from_str(text).map_err(|e| bad(file, "not valid YAML", e.to_string()))?;
+        fill(&mut value, vars, file, "")?;
+        let mut spec: Spec = serde_yaml::from_value(value).map_err(|e| {
+            bad(file, "does not match the expected shape", format!("{e}; see assets/gcp/install.yaml for the fields"))
+        })?;
+        spec.project = vars.project.clone();
+        spec.location = vars.location.clone();
+        spec.install = vars.install();
+        spec.check(file)?;
+        Ok(spec)
+    }
+
+    /// The bundled definitions rendered for these choices.
+    pub fn bundled(vendor: &VendorProfile, choices: &Choices) -> Result<Spec, PlanError> {
+        let a = Self::asset();
+        Spec::render(a.text, a.path, &Vars::new(vendor, choices))
+    }
+
+    fn ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        ids.extend(self.apis.iter().map(|x| x.id.as_str()));
+        ids.extend(self.roles.iter().map(|x| x.id.as_str()));
+        ids.extend(self.service_accounts.iter().map(|x| x.id.as_str()));
+        ids.extend(self.key_rings.iter().map(|x| x.id.as_str()));
+        ids.extend(self.crypto_keys.iter().map(|x| x.id.as_str()));
+        ids.extend(self.buckets.iter().map(|x| x.id.as_str()));
+        ids.extend(self.bindings.iter().map(|x| x.id.as_str()));
+        ids
+    }
+
+    /// Names checked against Google's rules, references checked to point somewhere.
+    fn check(&self, file: &str) -> Result<(), PlanError> {
+        let ids = self.ids();
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(bad(file, &format!("id `{id}`"), "is used twice; every entry needs its own id"));
+            }
+        }
+        for r in &self.roles {
+            let ok = (3..=64).contains(&r.role_id.len())
+                && r.role_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            if !ok {
+                return Err(bad(
+                    file,
+                    &format!("role {} role_id `{}`", r.id, r.role_id),
+                    "is not a custom role id: 3-64 letters, digits, `_` and `.`",
+                ));
+            }
+            if r.permissions.is_empty() {
+                return Err(bad(file, &format!("role {}", r.id), "lists no permissions"));
+            }
+            for p in &r.permissions {
+                if crate::permissions::verbs::gcp_parts(p).is_none() {
+                    return Err(bad(
+                        file,
+                        &format!("role {} permission `{p}`", r.id),
+                        "is not a permission of the form `service.resource.verb`",
+                    ));
+                }
+            }
+        }
+        for s in &self.service_accounts {
+            let a = &s.account_id;
+            let ok = (6..=30).contains(&a.len())
+                && a.starts_with(|c: char| c.is_ascii_lowercase())
+                && !a.ends_with('-')
+                && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok {
+                return Err(bad(
+                    file,
+                    &format!("service account {} account_id `{a}`", s.id),
+                    "is not a service account id: 6-30 lowercase letters, digits and hyphens, starting with a letter",
+                ));
+            }
+        }
+        for k in &self.crypto_keys {
+            if !self.key_rings.iter().any(|r| r.id == k.key_ring) {
+                return Err(bad(
+                    file,
+                    &format!("key {} key_ring `{}`", k.id, k.key_ring),
+                    "names no key ring of the file",
+                ));
+            }
+            if !(1..=120).contains(&k.destroy_scheduled_days) {
+                return Err(bad(file, &format!("key {} destroy_scheduled_days", k.id), "Google accepts 1 to 120 days"));
+            }
+        }
+        if self.project != NO_PROJECT {
+            for b in &self.buckets {
+                let n = &b.name;
+                let ok = (3..=63).contains(&n.len())
+                    && n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+                    && !n.starts_with("goog")
+                    && !n.contains("google");
+                if !ok {
+                    return Err(bad(
+                        file,
+                        &format!("bucket {} name `{n}`", b.id),
+                        "is not a bucket name: 3-63 lowercase letters, digits, `-`, `_`, `.`, without `goog`/`google`",
+                    ));
+                }
+            }
+        }
+        for b in &self.bindings {
+            self.role_permissions(&b.role).ok_or_else(|| {
+                bad(
+                    file,
+                    &format!("binding {} role `{}`", b.id, b.role),
+                    "is neither a role of the file nor listed under predefined_roles with its permissions",
+                )
+            })?;
+            self.member(&b.member).ok_or_else(|| {
+                bad(
+                    file,
+                    &format!("binding {} member `{}`", b.id, b.member),
+                    "is neither `serviceAccount:…`, `user:…`, `group:…` nor a service account of the file",
+                )
+            })?;
+            self.target(&b.on).ok_or_else(|| {
+                bad(
+                    file,
+                    &format!("binding {} on `{}`", b.id, b.on),
+                    "is neither `project` nor a service account, bucket, key ring or key of the file",
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn service_account_email(&self, sa: &ServiceAccount) -> String {
+        format!("{}@{}.iam.gserviceaccount.com", sa.account_id, self.project)
+    }
+
+    pub fn role_name(&self, r: &CustomRole) -> String {
+        format!("projects/{}/roles/{}", self.project, r.role_id)
+    }
+
+    pub fn key_ring_name(&self, r: &KeyRing) -> String {
+        format!("projects/{}/locations/{}/keyRings/{}", self.project, r.location, r.name)
+    }
+
+    pub fn crypto_key_name(&self, k: &CryptoKey) -> String {
+        match self.key_rings.iter().find(|r| r.id == k.key_ring) {
+            Some(r) => format!("{}/cryptoKeys/{}", self.key_ring_name(r), k.name),
+            None => format!("<no key ring {}>/cryptoKeys/{}", k.key_ring, k.name),
+        }
+    }
+
+    /// The role's full name and its permissions.
+    pub fn role_permissions(&self, role: &str) -> Option<(String, Vec<String>)> {
+        if let Some(r) = self.roles.iter().find(|r| r.id == role) {
+            return Some((self.role_name(r), r.permissions.clone()));
+        }
+        self.predefined_roles.iter().find(|p| p.role == role).map(|p| (p.role.clone(), p.permissions.clone()))
+    }
+
+    /// The IAM member a binding names.
+    pub fn member(&self, member: &str) -> Option<String> {
+        if let Some(sa) = self.service_accounts.iter().find(|s| s.id == member) {
+            return Some(format!("serviceAccount:{}", self.service_account_email(sa)));
+        }
+        let (kind, who) = member.split_once(':')?;
+        (["serviceAccount", "user", "group"].contains(&kind) && who.contains('@')).then(|| member.to_string())
+    }
+
+    pub fn target(&self, on: &str) -> Option<Target> {
+        if on == "project" {
+            return Some(Target::Project);
+        }
+        if let Some(sa) = self.service_accounts.iter().find(|s| s.id == on) {
+            return Some(Target::ServiceAccount { email: self.service_account_email(sa) });
+        }
+        if let Some(b) = self.buckets.iter().find(|b| b.id == on) {
+            return Some(Target::Bucket { name: b.name.clone() });
+        }
+        if let Some(r) = self.key_rings.iter().find(|r| r.id == on) {
+            return Some(Target::KeyRing { name: self.key_ring_name(r) });
+        }
+        self.crypto_keys.iter().find(|k| k.id == on).map(|k| Target::CryptoKey { name: self.crypto_key_name(k) })
+    }
+
+    /// The description roles and service accounts carry (they have no labels).
+    pub fn description(&self, why: &str) -> String {
+        format!("{DESCRIPTION_MARK} {LABEL_INSTALL}={} | {why}", self.install)
+    }
+}
+
+/// The line an entry with `id: <id>` starts at.
+fn line_of(text: &str, id: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim();
+            t.strip_prefix("id:").is_some_and(|v| v.trim() == id)
+        })
+        .map(|i| i + 1)
+}
+
+/// The plan for these choices from the bundled definitions. `choices.account` is the project id
+/// (`<project>` in names when not chosen yet); `choices.region` the location.
+pub fn build(vendor: &VendorProfile, choices: &Choices) -> Result<Plan, PlanError> {
+    let a = Spec::asset();
+    build_from(a.text, a.path, vendor, choices)
+}
+
+/// The plan from definitions `text` (named `file`).
+pub fn build_from(text: &str, file: &str, vendor: &VendorProfile, choices: &Choices) -> Result<Plan, PlanError> {
+    validate::org(&choices.org)?;
+    validate::gcp_region(&choices.region)?;
+    if let Some(p) = &choices.account {
+        validate::gcp_project_id(p)?;
+    }
+    let vars = Vars::new(vendor, choices);
+    let spec = Spec::render(text, file, &vars)?;
+    let mut plan = plan_of(&spec, &vars, file, text);
+    crate::permissions::annotate(&mut plan, vendor);
+    Ok(plan)
+}
+
+fn resource(id: &str, type_: &str, name: String, why: &str, on_revoke: OnRevoke, depends_on: Vec<String>) -> Resource {
+    Resource {
+        id: id.to_string(),
+        type_: type_.to_string(),
+        name: Some(name),
+        why: why.to_string(),
+        on_revoke,
+        pending_window_days: None,
+        depends_on,
+    }
+}
+
+fn api_for(spec: &Spec, service: &str) -> Vec<String> {
+    spec.apis.iter().filter(|a| a.service == service).map(|a| a.id.clone()).collect()
+}
+
+/// The logical ids a binding waits for: its role, its member and its target where they are ours.
+fn binding_needs(spec: &Spec, b: &Binding) -> Vec<String> {
+    let ids = spec.ids();
+    [b.role.as_str(), b.member.as_str(), b.on.as_str()]
+        .into_iter()
+        .filter(|x| ids.contains(x))
+        .map(str::to_string)
+        .collect()
+}
+
+fn plan_of(spec: &Spec, vars: &Vars, file: &str, text: &str) -> Plan {
+    let p = &spec.project;
+    let mut resources = Vec::new();
+    for a in &spec.apis {
+        resources.push(resource(&a.id, TYPE_API, a.service.clone(), &a.why, OnRevoke::Keep, Vec::new()));
+    }
+    for r in &spec.roles {
+        resources.push(resource(
+            &r.id,
+            TYPE_ROLE,
+            spec.role_name(r),
+            &r.why,
+            OnRevoke::SoftDelete,
+            api_for(spec, "iam.googleapis.com"),
+        ));
+    }
+    for s in &spec.service_accounts {
+        resources.push(resource(
+            &s.id,
+            TYPE_SERVICE_ACCOUNT,
+            spec.service_account_email(s),
+            &s.why,
+            OnRevoke::Delete,
+            api_for(spec, "iam.googleapis.com"),
+        ));
+    }
+    for r in &spec.key_rings {
+        resources.push(resource(
+            &r.id,
+            TYPE_KEY_RING,
+            spec.key_ring_name(r),
+            &r.why,
+            OnRevoke::Keep,
+            api_for(spec, "cloudkms.googleapis.com"),
+        ));
+    }
+    for k in &spec.crypto_keys {
+        let mut r = resource(
+            &k.id,
+            TYPE_CRYPTO_KEY,
+            spec.crypto_key_name(k),
+            &k.why,
+            OnRevoke::ScheduledDeletion,
+            vec![k.key_ring.clone()],
+        );
+        r.pending_window_days = Some(k.destroy_scheduled_days);
+        resources.push(r);
+    }
+    for b in &spec.buckets {
+        resources.push(resource(
+            &b.id,
+            TYPE_BUCKET,
+            b.name.clone(),
+            &b.why,
+            OnRevoke::Keep,
+            api_for(spec, "storage.googleapis.com"),
+        ));
+    }
+    let mut permissions = Vec::new();
+    for b in &spec.bindings {
+        // `check` made sure role, member and target resolve.
+        let (role, actions) = spec.role_permissions(&b.role).unwrap_or_default();
+        let member = spec.member(&b.member).unwrap_or_default();
+        let target = spec.target(&b.on).unwrap_or(Target::Project);
+        let kind = match target {
+            // Who may act as a service account: GCP's form of assuming a role.
+            Target::ServiceAccount { .. } => PermissionKind::Trust,
+            Target::Project => PermissionKind::Identity,
+            _ => PermissionKind::Resource,
+        };
+        let full = target.full_name(p);
+        resources.push(resource(
+            &b.id,
+            TYPE_BINDING,
+            format!("{role} → {member} on {full}"),
+            &b.why,
+            OnRevoke::Delete,
+            binding_needs(spec, b),
+        ));
+        permissions.push(Permission {
+            principal: member,
+            kind,
+            holder: b.id.clone(),
+            policy: role,
+            sid: None,
+            effect: Effect::Allow,
+            actions,
+            resources: vec![full],
+            conditions: serde_json::Value::Null,
+            access_level: None,
+            access: Vec::new(),
+            risks: Vec::new(),
+            source: line_of(text, &b.id).map(|line| SourceLocation { file: file.to_string(), line }),
+        });
+    }
+    let tool =
+        |name: &str, value: &str| Parameter { name: name.into(), value: value.into(), source: ParameterSource::Tool };
+    let install = vars.install();
+    let group = Group {
+        key: "install".into(),
+        name: install.clone(),
+        title: "Labelled resource set".into(),
+        template: file.to_string(),
+        description: format!(
+            "Everything below carries the label {LABEL_INSTALL}={install} (roles and service accounts: in their description)."
+        ),
+        depends_on: Vec::new(),
+        parameters: vec![
+            tool("Project", p),
+            tool("Location", &spec.location),
+            tool("Org", &vars.org),
+            tool("VendorServiceAccount", &vars.vendor_sa),
+            tool("InstallId", &install),
+        ],
+        resources,
+        permissions,
+    };
+    Plan {
+        cloud: Cloud::Gcp,
+        vendor: vars.vendor_name.clone(),
+        vendor_id: vars.vendor_id.clone(),
+        org: vars.org.clone(),
+        region: spec.location.clone(),
+        account: (p != NO_PROJECT).then(|| p.clone()),
+        tags: spec.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        groups: vec![group],
+    }
+}
+
+/// The rendered definitions a plan was built from: the provider creates from these, after checking
+/// that they give exactly the plan the user saw.
+pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> {
+    let choices = Choices {
+        org: plan.org.clone(),
+        region: plan.region.clone(),
+        account: plan.account.clone(),
+        external_id: None,
+    };
+    let spec = Spec::bundled(vendor, &choices)?;
+    let again = build(vendor, &choices)?;
+    if again.groups != plan.groups || again.tags != plan.tags {
+        return Err(PlanError::Invalid(
+            "the plan differs from what the bundled definitions give for it (built by another version of cloudgrant?)"
+                .into(),
+        ));
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vendor() -> VendorProfile {
+        VendorProfile::bundled().expect("bundled vendor")
+    }
+
+    fn choices(project: Option<&str>) -> Choices {
+        Choices {
+            org: "acme-research".into(),
+            region: "europe-west1".into(),
+            account: project.map(Into::into),
+            external_id: None,
+        }
+    }
+
+    #[test]
+    fn bundled_definitions_render_for_a_project() {
+        let plan = build(&vendor(), &choices(Some("acme-prod-123"))).expect("plan");
+        assert_eq!(plan.cloud, Cloud::Gcp);
+        assert_eq!(plan.account.as_deref(), Some("acme-prod-123"));
+        let g = &plan.groups[0];
+        assert_eq!(g.name, "acmeml-acme-research");
+        let name = |id: &str| g.resources.iter().find(|r| r.id == id).and_then(|r| r.name.clone()).expect(id);
+        assert_eq!(name("ManagerRole"), "projects/acme-prod-123/roles/acmeml_acme_research_manager");
+        assert_eq!(name("InstanceServiceAccount"), "cg-acme-research-vm@acme-prod-123.iam.gserviceaccount.com");
+        assert_eq!(
+            name("DataKey"),
+            "projects/acme-prod-123/locations/europe-west1/keyRings/acmeml-acme-research/cryptoKeys/data"
+        );
+        assert_eq!(name("DataBucket"), "acme-prod-123-acme-research-data");
+        let vendor_binding = g.permissions.iter().find(|p| p.holder == "VendorManagerBinding").expect("binding");
+        assert_eq!(vendor_binding.principal, "serviceAccount:acmeml-control@acmeml-prod.iam.gserviceaccount.com");
+        assert_eq!(vendor_binding.resources, ["//cloudresourcemanager.googleapis.com/projects/acme-prod-123"]);
+        assert!(vendor_binding.actions.contains(&"compute.instances.start".to_string()));
+        let act_as = g.permissions.iter().find(|p| p.holder == "VendorActAsBinding").expect("act as");
+        assert_eq!(act_as.kind, PermissionKind::Trust);
+        assert_eq!(act_as.source.as_ref().map(|s| s.file.as_str()), Some("gcp/install.yaml"));
+        assert!(plan.tags.contains(&("cloudgrant-install".into(), "acmeml-acme-research".into())));
+    }
+
+    #[test]
+    fn without_a_project_names_say_so() {
+        let plan = build(&vendor(), &choices(None)).expect("plan");
+        assert_eq!(plan.account, None);
+        assert!(plan.groups[0].resources.iter().any(|r| r.name.as_deref() == Some("<project>-acme-research-data")));
+    }
+
+    #[test]
+    fn bad_choices_name_the_field() {
+        let e = build(&vendor(), &choices(Some("Acme_Prod"))).expect_err("bad project").to_string();
+        assert!(e.contains("project id `Acme_Prod`"), "{e}");
+        let mut c = choices(None);
+        c.region = "eu-west-1".into();
+        let e = build(&vendor(), &c).expect_err("bad region").to_string();
+        assert!(e.contains("region `eu-west-1`") && e.contains("us-central1"), "{e}");
+    }
+
+    #[test]
+    fn malformed_definitions_name_the_entry_and_the_fix() {
+        let text = Spec::asset().text;
+        let cases = [
+            (
+                text.replace("member: serviceAccount:${vendor_sa}\n    on: project", "member: robot\n    on: project"),
+                "binding VendorManagerBinding member `robot`",
+            ),
+            (
+                text.replace("role: roles/iam.serviceAccountUser\n    member", "role: roles/owner\n    member"),
+                "binding VendorActAsBinding role `roles/owner`",
+            ),
+            (text.replace("on: DataKey", "on: Nowhere"), "binding InstanceKeyBinding on `Nowhere`"),
+            (text.replace("${install}\n    location", "${instal}\n    location"), "unknown placeholder `${instal}`"),
+            (text.replace("- compute.zones.list", "- compute zones list"), "permission `compute zones list`"),
+            (text.replace("account_id: cg-${org}-vm", "account_id: CG-${org}"), "account_id `CG-acme-research`"),
+            (text.replace("destroy_scheduled_days: 30", "destroy_scheduled_days: 400"), "1 to 120 days"),
+            (text.replace("    why: The data bucket.\n", ""), "missing field `why`"),
+            (text.replace("  - id: KmsApi", "  - id: IamApi"), "id `IamApi`: is used twice"),
+        ];
+        for (t, want) in cases {
+            let Err(e) = build_from(&t, "gcp/install.yaml", &vendor(), &choices(Some("acme-prod-123"))) else {
+                panic!("accepted, wanted an error saying `{want}`");
+            };
+            let e = e.to_string();
+            assert!(e.starts_with("gcp/install.yaml: "), "{e}");
+            assert!(e.contains(want), "want `{want}` in: {e}");
+        }
+    }
+
+    #[test]
+    fn spec_for_refuses_a_plan_it_would_not_build() {
+        let v = vendor();
+        let mut plan = build(&v, &choices(Some("acme-prod-123"))).expect("plan");
+        assert!(spec_for(&plan, &v).is_ok());
+        plan.groups[0].permissions[0].actions.push("compute.instances.setIamPolicy".into());
+        assert!(spec_for(&plan, &v).is_err());
+    }
+}
