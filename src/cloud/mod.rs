@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod common;
+pub mod gcp;
 pub mod sandbox;
 
 use tokio::sync::mpsc;
