@@ -59,7 +59,7 @@ pub enum Output {
 
 #[derive(Debug, Args, Clone)]
 pub struct Target {
-    /// The cloud: aws (gcp and azure are coming).
+    /// The cloud: aws or gcp (azure is coming).
     #[arg(long, default_value = "aws")]
     pub cloud: Cloud,
     /// Your organisation's name; part of every resource name.
@@ -73,8 +73,8 @@ pub enum Command {
     Plan {
         #[command(flatten)]
         target: Target,
-        /// Render ARNs for this 12-digit account id.
-        #[arg(long = "account-id")]
+        /// Render names for this account: AWS: the 12-digit account id; Google Cloud: the project id.
+        #[arg(long = "account-id", visible_alias = "project")]
         account_id: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -170,10 +170,6 @@ async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Resu
     Ok(cloud::connect(&target, &account, &options).await?)
 }
 
-fn region(global: &Global, vendor: &VendorProfile) -> String {
-    global.region.clone().unwrap_or_else(|| vendor.aws.default_region.clone())
-}
-
 /// Ask a yes/no question on the terminal; without a terminal, refuse with how to confirm.
 fn confirm(question: &str, flag: &str) -> Result<bool, Failure> {
     if !std::io::stdin().is_terminal() {
@@ -231,19 +227,13 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let vendor = load_vendor(&global)?;
     match command {
         Command::Plan { target, account_id, output } => {
-            if target.cloud != Cloud::Aws {
-                return Err(bad_input(
-                    format!("{} plans are not supported yet", target.cloud.title()),
-                    "Use --cloud aws.",
-                ));
-            }
             let choices = Choices {
                 org: target.org.clone(),
-                region: region(&global, &vendor),
+                region: global.region.clone().unwrap_or_else(|| plan::default_region(target.cloud, &vendor)),
                 account: account_id,
                 external_id: None,
             };
-            let plan = plan::aws::build(&vendor, &choices)
+            let plan = plan::build(target.cloud, &vendor, &choices)
                 .map_err(|e| bad_input(e.to_string(), "Fix the value named above and run again."))?;
             match output {
                 Output::Text => print!("{}", render::plan_text(&plan)),

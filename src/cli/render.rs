@@ -9,6 +9,7 @@ use crate::permissions::{self, Risk, Severity};
 fn conditions(c: &serde_json::Value) -> String {
     match c.as_object() {
         Some(m) if m.is_empty() => String::new(),
+        None if c.is_null() => String::new(),
         _ => c.to_string(),
     }
 }
@@ -32,7 +33,11 @@ pub fn plan_text(plan: &Plan) -> String {
     );
     let _ = writeln!(s, "risk flags: {}", risk_counts(plan));
     let tags: Vec<String> = plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let _ = writeln!(s, "tags on every stack: {}", tags.join(", "));
+    let on_every = match plan.cloud {
+        crate::model::Cloud::Gcp => "labels on every resource (roles and service accounts: in their description)",
+        _ => "tags on every stack",
+    };
+    let _ = writeln!(s, "{on_every}: {}", tags.join(", "));
     for g in &plan.groups {
         let _ = writeln!(s, "\n== {} ({}) from {}", g.name, g.title, g.template);
         if !g.depends_on.is_empty() {

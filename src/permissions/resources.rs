@@ -62,6 +62,9 @@ pub fn phrase(resource: &str) -> String {
         let id = inner.split('.').next().unwrap_or(inner);
         return format!("{id} (created by this plan)");
     }
+    if let Some(full) = resource.strip_prefix("//") {
+        return gcp_phrase(full).unwrap_or_else(|| resource.to_string());
+    }
     let Some((service, region, _, rest)) = arn_parts(resource) else { return resource.to_string() };
     let where_ = if region.is_empty() || region == "*" { String::new() } else { format!(" in {region}") };
     match service {
@@ -78,6 +81,22 @@ pub fn phrase(resource: &str) -> String {
             None => resource.to_string(),
         },
     }
+}
+
+/// A Google full resource name (without the leading `//`) in words.
+fn gcp_phrase(full: &str) -> Option<String> {
+    let (host, path) = full.split_once('/')?;
+    let parts: Vec<&str> = path.split('/').collect();
+    Some(match (host, parts.as_slice()) {
+        ("cloudresourcemanager.googleapis.com", ["projects", p]) => format!("the whole project {p}"),
+        ("storage.googleapis.com", ["projects", "_", "buckets", b]) => format!("bucket {b}"),
+        ("iam.googleapis.com", ["projects", _, "serviceAccounts", e]) => format!("service account {e}"),
+        ("cloudkms.googleapis.com", ["projects", _, "locations", l, "keyRings", r, "cryptoKeys", k]) => {
+            format!("key {k} (key ring {r}, {l})")
+        }
+        ("cloudkms.googleapis.com", ["projects", _, "locations", l, "keyRings", r]) => format!("key ring {r} ({l})"),
+        _ => return None,
+    })
 }
 
 /// Phrases for a list of resources, joined.
@@ -106,6 +125,17 @@ mod tests {
         assert_eq!(phrase("arn:aws:ec2:eu-west-1::image/*"), "every image in eu-west-1");
         assert_eq!(phrase("<DataKey.Arn>"), "DataKey (created by this plan)");
         assert_eq!(phrase("arn:aws:kms:eu-west-1:123456789012:key/abcd"), "key abcd");
+        assert_eq!(phrase("//cloudresourcemanager.googleapis.com/projects/p-123"), "the whole project p-123");
+        assert_eq!(phrase("//storage.googleapis.com/projects/_/buckets/b"), "bucket b");
+        assert_eq!(
+            phrase("//iam.googleapis.com/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com"),
+            "service account a@p.iam.gserviceaccount.com"
+        );
+        assert_eq!(
+            phrase("//cloudkms.googleapis.com/projects/p/locations/eu/keyRings/r/cryptoKeys/data"),
+            "key data (key ring r, eu)"
+        );
+        assert_eq!(phrase("//example.googleapis.com/x"), "//example.googleapis.com/x");
     }
 
     #[test]

@@ -173,12 +173,16 @@ pub fn review(plan: &Plan) -> Review {
                 continue;
             }
             if p.kind == PermissionKind::Trust {
-                let role = g
-                    .resources
-                    .iter()
-                    .find(|r| r.id == p.holder)
-                    .and_then(|r| r.name.clone())
-                    .unwrap_or_else(|| p.holder.clone());
+                // GCP: a binding on a service account; the account is what may be acted as.
+                let service_account =
+                    p.resources.iter().find_map(|r| r.rsplit_once("/serviceAccounts/").map(|(_, e)| e.to_string()));
+                let role = service_account.unwrap_or_else(|| {
+                    g.resources
+                        .iter()
+                        .find(|r| r.id == p.holder)
+                        .and_then(|r| r.name.clone())
+                        .unwrap_or_else(|| p.holder.clone())
+                });
                 out.trust.push(TrustEntry {
                     at,
                     principal: p.principal.clone(),

@@ -27,6 +27,28 @@ pub struct Choices {
     pub external_id: Option<String>,
 }
 
+/// The plan for `cloud` from its bundled definitions.
+pub fn build(
+    cloud: crate::model::Cloud,
+    vendor: &crate::vendor::VendorProfile,
+    choices: &Choices,
+) -> Result<crate::model::Plan, PlanError> {
+    use crate::model::Cloud;
+    match cloud {
+        Cloud::Aws => aws::build(vendor, choices),
+        Cloud::Gcp => gcp::build(vendor, choices),
+        Cloud::Azure => Err(PlanError::Invalid("Azure plans are not built yet; use --cloud aws or --cloud gcp".into())),
+    }
+}
+
+/// The region offered when the user names none: the vendor profile's for that cloud.
+pub fn default_region(cloud: crate::model::Cloud, vendor: &crate::vendor::VendorProfile) -> String {
+    match cloud {
+        crate::model::Cloud::Gcp => vendor.gcp.default_region.clone(),
+        _ => vendor.aws.default_region.clone(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error(transparent)]
