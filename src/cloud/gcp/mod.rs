@@ -154,8 +154,7 @@ pub async fn signed_in_transport(project: Option<&str>) -> Result<(SharedTranspo
     }
     let provider = gcp_auth::provider().await.map_err(|e| no_credentials(&e.to_string()))?;
     let info = credentials_info();
-    let user_project =
-        if info.user { info.quota_project.clone().or_else(|| project.map(String::from)) } else { None };
+    let user_project = if info.user { info.quota_project.clone().or_else(|| project.map(String::from)) } else { None };
     let t = HttpTransport::new(endpoints, TokenSource::Provider(provider)).with_user_project(user_project);
     Ok((Arc::new(t), info))
 }
@@ -208,7 +207,8 @@ pub async fn projects(transport: &SharedTransport) -> Result<Vec<ProjectInfo>, C
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let mut req = ApiRequest::new(Service::ResourceManager, Method::Get, "/v3/projects:search").query("pageSize", "100");
+        let mut req =
+            ApiRequest::new(Service::ResourceManager, Method::Get, "/v3/projects:search").query("pageSize", "100");
         if let Some(t) = &token {
             req = req.query("pageToken", t.clone());
         }
@@ -311,7 +311,12 @@ impl Gcp {
     }
 
     /// Send with retries on 429/5xx; any other answer comes back as it is.
-    pub(crate) async fn call(&self, notes: &Notes, step: &Step, request: ApiRequest) -> Result<ApiResponse, CloudError> {
+    pub(crate) async fn call(
+        &self,
+        notes: &Notes,
+        step: &Step,
+        request: ApiRequest,
+    ) -> Result<ApiResponse, CloudError> {
         send_retrying(&self.inner.transport, notes, step, request, self.inner.options.poll_interval).await
     }
 

@@ -1,0 +1,625 @@
+//! Creating or updating the install, in the order of the definitions: APIs, custom roles,
+//! service accounts, key ring, key, bucket, bindings. One event per call; a re-run changes only
+//! what differs and says "exists, unchanged" for the rest. The manifest is written after every
+//! step.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::errors::{self, GoogleError};
+use super::iam_policy::{Change, Outcome};
+use super::manifest::{Manifest, PlannedItem};
+use super::survey::{self, account_path, binding_name, binding_parts, marked, role_path, Survey};
+use super::transport::{ApiRequest, Method, Service};
+use super::{Gcp, Notes};
+use crate::cloud::CloudError;
+use crate::model::{Event, Installation, InstalledResource, Plan, Status, Update};
+use crate::plan::gcp::{
+    Bucket, CryptoKey, CustomRole, KeyRing, ServiceAccount, Spec, TYPE_API, TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY,
+    TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
+};
+
+/// The type group-level events carry.
+pub const TYPE_GROUP: &str = "cloudgrant/LabelledSet";
+
+/// Tries of a GET that may 404 right after a create (IAM is eventually consistent).
+const VISIBLE_TRIES: u32 = 6;
+
+/// One running apply or revoke: events, notes, the manifest, and what exists so far.
+pub(crate) struct Run<'a> {
+    pub spec: &'a Spec,
+    pub notes: Notes,
+    pub cancel: CancellationToken,
+    pub rerun: bool,
+    manifest: Manifest,
+    dir: Option<PathBuf>,
+    saved_error: bool,
+    /// Logical id → (Google name, latest status).
+    pub state: BTreeMap<String, (String, String, Status)>,
+    /// The resources whose call is under way: on an error they get the failed status.
+    current: Vec<(String, String, String, Status)>,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(gcp: &Gcp, spec: &'a Spec, org: &str, tx: &mpsc::Sender<Update>, cancel: CancellationToken) -> Run<'a> {
+        let dir = gcp.manifest_dir();
+        let plan = planned(spec);
+        let manifest = dir
+            .as_deref()
+            .and_then(|d| Manifest::load(d, &spec.install))
+            .map(|mut m| {
+                m.plan.clone_from(&plan);
+                m.location.clone_from(&spec.location);
+                m
+            })
+            .unwrap_or_else(|| Manifest::new(spec, org, &gcp.inner.vendor.vendor.id, plan));
+        Run {
+            spec,
+            notes: Notes::to(tx),
+            cancel,
+            rerun: false,
+            manifest,
+            dir,
+            saved_error: false,
+            state: BTreeMap::new(),
+            current: Vec::new(),
+        }
+    }
+
+    pub fn cancelled(&self) -> Result<(), CloudError> {
+        if self.cancel.is_cancelled() {
+            Err(CloudError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub async fn save(&mut self) {
+        let Some(dir) = self.dir.clone() else { return };
+        if let Err(e) = self.manifest.save(&dir) {
+            if !self.saved_error {
+                self.saved_error = true;
+                self.notes
+                    .log(format!("the local manifest was not written ({e}); the install itself is not affected"))
+                    .await;
+            }
+        }
+    }
+
+    /// One event; terminal statuses are recorded in the manifest, which is written.
+    pub async fn event(&mut self, id: &str, type_: &str, name: &str, status: Status, reason: Option<String>) {
+        let group = self.spec.install.clone();
+        self.notes
+            .send(Update::Event(Event {
+                time: Utc::now(),
+                group: group.clone(),
+                resource: id.to_string(),
+                resource_type: type_.to_string(),
+                status,
+                reason: reason.clone(),
+                physical_id: (!name.is_empty()).then(|| name.to_string()),
+            }))
+            .await;
+        self.manifest.record(id, name, status, reason);
+        if status.is_terminal() {
+            self.current.retain(|c| c.0 != id);
+        }
+        if id != group {
+            self.state.insert(id.to_string(), (type_.to_string(), name.to_string(), status));
+        }
+        if status.is_terminal() {
+            self.save().await;
+        }
+    }
+
+    pub async fn group_event(&mut self, status: Status, reason: Option<String>) {
+        let group = self.spec.install.clone();
+        self.event(&group, TYPE_GROUP, &group, status, reason).await;
+    }
+
+    /// A call starts for this resource.
+    pub async fn begin(&mut self, id: &str, type_: &str, name: &str, status: Status, reason: &str) {
+        let failed = match status {
+            Status::CreateInProgress => Status::CreateFailed,
+            Status::UpdateInProgress => Status::UpdateFailed,
+            _ => Status::DeleteFailed,
+        };
+        self.current.retain(|c| c.0 != id);
+        self.current.push((id.to_string(), type_.to_string(), name.to_string(), failed));
+        self.event(id, type_, name, status, Some(reason.to_string())).await;
+    }
+
+    /// The calls for the current resources are done.
+    pub async fn done(&mut self, status: Status, reason: &str) {
+        for (id, type_, name, _) in std::mem::take(&mut self.current) {
+            self.event(&id, &type_, &name, status, Some(reason.to_string())).await;
+        }
+    }
+
+    /// The current resources failed with `e`.
+    pub async fn fail_current(&mut self, e: &CloudError) {
+        let reason = format!("{e}. Fix: {}", e.next_step());
+        for (id, type_, name, failed) in std::mem::take(&mut self.current) {
+            self.event(&id, &type_, &name, failed, Some(reason.clone())).await;
+        }
+    }
+
+    fn settled(&self) -> Status {
+        if self.rerun {
+            Status::UpdateComplete
+        } else {
+            Status::CreateComplete
+        }
+    }
+
+    /// An existing resource that needs nothing.
+    async fn unchanged(&mut self, id: &str, type_: &str, name: &str, reason: &str) {
+        let st = self.settled();
+        self.event(id, type_, name, st, Some(reason.to_string())).await;
+    }
+
+    pub fn resources(&self) -> Vec<InstalledResource> {
+        planned(self.spec)
+            .into_iter()
+            .filter_map(|p| {
+                let (type_, name, status) = self.state.get(&p.id)?.clone();
+                Some(InstalledResource { id: p.id, type_, physical_id: Some(name), status })
+            })
+            .collect()
+    }
+}
+
+/// Every resource of the definitions, in order, with its Google name.
+pub(crate) fn planned(spec: &Spec) -> Vec<PlannedItem> {
+    let item = |id: &str, type_: &str, name: String| PlannedItem { id: id.into(), type_: type_.into(), name };
+    let mut out = Vec::new();
+    out.extend(spec.apis.iter().map(|a| item(&a.id, TYPE_API, a.service.clone())));
+    out.extend(spec.roles.iter().map(|r| item(&r.id, TYPE_ROLE, spec.role_name(r))));
+    out.extend(spec.service_accounts.iter().map(|s| item(&s.id, TYPE_SERVICE_ACCOUNT, spec.service_account_email(s))));
+    out.extend(spec.key_rings.iter().map(|k| item(&k.id, TYPE_KEY_RING, spec.key_ring_name(k))));
+    out.extend(spec.crypto_keys.iter().map(|k| item(&k.id, TYPE_CRYPTO_KEY, spec.crypto_key_name(k))));
+    out.extend(spec.buckets.iter().map(|b| item(&b.id, TYPE_BUCKET, b.name.clone())));
+    out.extend(spec.bindings.iter().map(|b| item(&b.id, TYPE_BINDING, binding_name(spec, b))));
+    out
+}
+
+impl Gcp {
+    /// Create or update everything in `plan`; sends events and a final [`Update::Applied`].
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        tx: mpsc::Sender<Update>,
+        cancel: CancellationToken,
+    ) -> Result<Installation, CloudError> {
+        let spec = self.spec_for_plan(plan)?;
+        let notes = Notes::to(&tx);
+        let found = self.survey(&notes, &spec).await?;
+        found.refuse_foreign(&spec)?;
+        let mut run = Run::new(self, &spec, &plan.org, &tx, cancel);
+        run.rerun = found.anything(&spec);
+        let (start, ok_status, failed) = if run.rerun {
+            (Status::UpdateInProgress, Status::UpdateComplete, Status::UpdateFailed)
+        } else {
+            (Status::CreateInProgress, Status::CreateComplete, Status::CreateFailed)
+        };
+        let n = planned(&spec).len();
+        let what = if run.rerun { "updating the existing install" } else { "creating" };
+        run.group_event(start, Some(format!("{what}: {n} resources in project {}", spec.project))).await;
+        let result = self.apply_all(&mut run, &found).await;
+        match result {
+            Ok(()) => {
+                let reason = if run.rerun { "every resource is as defined" } else { "every resource was created" };
+                run.group_event(ok_status, Some(reason.into())).await;
+                let inst = self.installation_of(&spec, &plan.org, run.resources(), ok_status, None, Some(Utc::now()));
+                notes.send(Update::Applied { installation: inst.clone(), ok: true, root_cause: None }).await;
+                Ok(inst)
+            }
+            Err(CloudError::Cancelled) => {
+                run.save().await;
+                Err(CloudError::Cancelled)
+            }
+            Err(e) => {
+                run.fail_current(&e).await;
+                let cause = format!("{e}. Fix: {}", e.next_step());
+                run.group_event(failed, Some(cause.clone())).await;
+                let inst = self.installation_of(
+                    &spec,
+                    &plan.org,
+                    run.resources(),
+                    failed,
+                    Some(cause.clone()),
+                    Some(Utc::now()),
+                );
+                notes.send(Update::Applied { installation: inst, ok: false, root_cause: Some(cause) }).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply_all(&self, run: &mut Run<'_>, found: &Survey) -> Result<(), CloudError> {
+        let spec = run.spec;
+        self.apply_apis(run, found).await?;
+        for r in &spec.roles {
+            run.cancelled()?;
+            self.apply_role(run, r, found.role(&r.id)).await?;
+        }
+        for a in &spec.service_accounts {
+            run.cancelled()?;
+            self.apply_account(run, a, found.account(&a.id)).await?;
+        }
+        for k in &spec.key_rings {
+            run.cancelled()?;
+            self.apply_key_ring(run, k, found.key_ring(&k.id)).await?;
+        }
+        for k in &spec.crypto_keys {
+            run.cancelled()?;
+            self.apply_key(run, k, found.key(&k.id)).await?;
+        }
+        for b in &spec.buckets {
+            run.cancelled()?;
+            self.apply_bucket(run, b, found.bucket(&b.id)).await?;
+        }
+        for b in &spec.bindings {
+            run.cancelled()?;
+            let name = binding_name(spec, b);
+            if found.binding_present(spec, b) {
+                run.unchanged(&b.id, TYPE_BINDING, &name, "exists, unchanged").await;
+                continue;
+            }
+            let (role, member, target) = binding_parts(spec, b)?;
+            run.begin(&b.id, TYPE_BINDING, &name, Status::CreateInProgress, "adding the member to the IAM policy")
+                .await;
+            match self.update_policy(&run.notes, &target, &role, &member, Change::Add).await? {
+                Outcome::Unchanged => run.done(Status::CreateComplete, "already in the policy").await,
+                Outcome::Written { retries: 0 } => run.done(Status::CreateComplete, "added to the IAM policy").await,
+                Outcome::Written { retries } => {
+                    let why = format!("added to the IAM policy (after {retries} retries: the policy was changed meanwhile; every other binding was kept)");
+                    run.done(Status::CreateComplete, &why).await
+                }
+                Outcome::NoResource => {
+                    return Err(CloudError::failed(
+                        format!("binding {}: {} does not exist (any more)", b.id, target.full_name(&spec.project)),
+                        "Run init again: it creates what is missing first.",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_apis(&self, run: &mut Run<'_>, found: &Survey) -> Result<(), CloudError> {
+        let spec = run.spec;
+        let missing: Vec<_> = spec.apis.iter().filter(|a| !found.enabled.contains(&a.service)).collect();
+        for a in spec.apis.iter().filter(|a| found.enabled.contains(&a.service)) {
+            run.unchanged(&a.id, TYPE_API, &a.service, "already enabled").await;
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        run.cancelled()?;
+        for a in &missing {
+            run.begin(&a.id, TYPE_API, &a.service, Status::CreateInProgress, "enabling (services:batchEnable)").await;
+        }
+        let ids: Vec<&str> = missing.iter().map(|a| a.service.as_str()).collect();
+        let p = &spec.project;
+        let req =
+            ApiRequest::new(Service::ServiceUsage, Method::Post, format!("/v1/projects/{p}/services:batchEnable"))
+                .body(json!({"serviceIds": ids}));
+        let step = self.step(&format!("enable {}", ids.join(", ")), &req, "serviceusage.services.enable");
+        let r = self.call(&run.notes, &step, req).await?;
+        let mut op = self.ok(&step, r)?;
+        while op["done"].as_bool() != Some(true) {
+            let Some(name) = op["name"].as_str().map(String::from) else {
+                return Err(errors::unexpected(&step, "`done` or an operation `name`", &op));
+            };
+            run.cancelled()?;
+            tokio::time::sleep(self.inner.options.poll_interval).await;
+            let req = ApiRequest::new(Service::ServiceUsage, Method::Get, format!("/v1/{name}"));
+            let poll = self.step(&format!("wait for {}", ids.join(", ")), &req, "serviceusage.services.enable");
+            let r = self.call(&run.notes, &poll, req).await?;
+            op = self.ok(&poll, r)?;
+        }
+        if op["error"].is_object() {
+            return Err(errors::google_error(&step, &GoogleError::from_operation(&op["error"]), p));
+        }
+        run.done(Status::CreateComplete, "enabled").await;
+        Ok(())
+    }
+
+    async fn apply_role(&self, run: &mut Run<'_>, r: &CustomRole, found: Option<Value>) -> Result<(), CloudError> {
+        let spec = run.spec;
+        let name = spec.role_name(r);
+        let found = match found {
+            Some(f) => f,
+            None => {
+                run.begin(&r.id, TYPE_ROLE, &name, Status::CreateInProgress, "creating").await;
+                let req = ApiRequest::new(Service::Iam, Method::Post, format!("/v1/projects/{}/roles", spec.project))
+                    .body(json!({"roleId": r.role_id, "role": survey::role_body(spec, r)}));
+                let step = self.step(&format!("create custom role {name}"), &req, "iam.roles.create");
+                let resp = self.call(&run.notes, &step, req).await?;
+                if resp.status != 409 {
+                    self.ok(&step, resp)?;
+                    run.done(Status::CreateComplete, "created").await;
+                    return Ok(());
+                }
+                // Made meanwhile, or soft-deleted (its id stays taken): see what it is.
+                let req = ApiRequest::new(Service::Iam, Method::Get, role_path(&name));
+                let again = self.get_opt(&run.notes, &format!("read custom role {name}"), req, "iam.roles.get").await?;
+                match again {
+                    Some(f) => f,
+                    None => {
+                        return Err(CloudError::failed(
+                            format!(
+                                "create custom role {name}: Google answered 409 (exists) but reading it answers 404"
+                            ),
+                            "Wait a minute and run again.",
+                        ))
+                    }
+                }
+            }
+        };
+        if !marked(found["description"].as_str().unwrap_or_default(), &spec.install) {
+            return Err(CloudError::failed(
+                format!("custom role {name} exists but was not made by cloudgrant for install {}", spec.install),
+                format!("Choose another org name, or delete the role yourself if it is a leftover: `gcloud iam roles delete {} --project {}`.", r.role_id, spec.project),
+            ));
+        }
+        let patch = |body: Value| {
+            ApiRequest::new(Service::Iam, Method::Patch, role_path(&name))
+                .query("updateMask", "title,description,includedPermissions,stage")
+                .body(body)
+        };
+        if found["deleted"].as_bool() == Some(true) {
+            run.begin(
+                &r.id,
+                TYPE_ROLE,
+                &name,
+                Status::CreateInProgress,
+                "soft-deleted by an earlier revoke: restoring it (undelete), then updating it",
+            )
+            .await;
+            let req = ApiRequest::new(Service::Iam, Method::Post, format!("{}:undelete", role_path(&name)))
+                .body(json!({"etag": found["etag"]}));
+            let step = self.step(&format!("undelete custom role {name}"), &req, "iam.roles.undelete");
+            let resp = self.call(&run.notes, &step, req).await?;
+            self.ok(&step, resp)?;
+            let req = patch(survey::role_body(spec, r));
+            let step = self.step(&format!("update custom role {name}"), &req, "iam.roles.update");
+            let resp = self.call(&run.notes, &step, req).await?;
+            self.ok(&step, resp)?;
+            run.done(Status::CreateComplete, "restored (undeleted) and updated to the definitions").await;
+            return Ok(());
+        }
+        let diff = survey::role_diff(spec, r, &found);
+        if diff.is_empty() {
+            run.unchanged(&r.id, TYPE_ROLE, &name, "exists, unchanged").await;
+            return Ok(());
+        }
+        run.begin(&r.id, TYPE_ROLE, &name, Status::UpdateInProgress, &format!("updating: {}", diff.join("; "))).await;
+        let req = patch(survey::role_body(spec, r));
+        let step = self.step(&format!("update custom role {name}"), &req, "iam.roles.update");
+        let resp = self.call(&run.notes, &step, req).await?;
+        self.ok(&step, resp)?;
+        run.done(Status::UpdateComplete, &format!("updated: {}", diff.join("; "))).await;
+        Ok(())
+    }
+
+    /// GET a service account, retrying 404s for a while (right after creating it).
+    async fn wait_visible(&self, notes: &Notes, email: &str) -> Result<Value, CloudError> {
+        let path = account_path(&self.inner.project, email);
+        for attempt in 1..=VISIBLE_TRIES {
+            let req = ApiRequest::new(Service::Iam, Method::Get, path.clone());
+            let what = format!("read service account {email}");
+            if let Some(v) = self.get_opt(notes, &what, req, "iam.serviceAccounts.get").await? {
+                return Ok(v);
+            }
+            if attempt < VISIBLE_TRIES {
+                let wait = self.backoff(attempt);
+                notes.log(format!("service account {email}: not visible yet (IAM is eventually consistent); reading it again in {} ms ({attempt}/{})", wait.as_millis(), VISIBLE_TRIES - 1)).await;
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(CloudError::failed(
+            format!(
+                "service account {email} was created, but GET {path} still answers 404 after {VISIBLE_TRIES} tries"
+            ),
+            "IAM is eventually consistent: wait a minute and run init again (it reuses what exists).",
+        ))
+    }
+
+    async fn apply_account(
+        &self,
+        run: &mut Run<'_>,
+        a: &ServiceAccount,
+        found: Option<Value>,
+    ) -> Result<(), CloudError> {
+        let spec = run.spec;
+        let email = spec.service_account_email(a);
+        if found.is_some() {
+            run.unchanged(&a.id, TYPE_SERVICE_ACCOUNT, &email, "exists, unchanged").await;
+            return Ok(());
+        }
+        run.begin(&a.id, TYPE_SERVICE_ACCOUNT, &email, Status::CreateInProgress, "creating").await;
+        let req = ApiRequest::new(Service::Iam, Method::Post, format!("/v1/projects/{}/serviceAccounts", spec.project))
+            .body(json!({"accountId": a.account_id, "serviceAccount": {"displayName": a.display_name, "description": spec.description(&a.why)}}));
+        let step = self.step(&format!("create service account {email}"), &req, "iam.serviceAccounts.create");
+        let resp = self.call(&run.notes, &step, req).await?;
+        let existed = resp.status == 409;
+        if !existed {
+            self.ok(&step, resp)?;
+        }
+        let got = self.wait_visible(&run.notes, &email).await?;
+        if existed && !marked(got["description"].as_str().unwrap_or_default(), &spec.install) {
+            return Err(CloudError::failed(
+                format!("service account {email} exists but was not made by cloudgrant for install {}", spec.install),
+                format!("Choose another org name, or delete it yourself if it is a leftover: `gcloud iam service-accounts delete {email} --project {}`.", spec.project),
+            ));
+        }
+        run.done(Status::CreateComplete, if existed { "exists already (made meanwhile): reused" } else { "created" })
+            .await;
+        Ok(())
+    }
+
+    async fn apply_key_ring(&self, run: &mut Run<'_>, k: &KeyRing, found: Option<Value>) -> Result<(), CloudError> {
+        let spec = run.spec;
+        let name = spec.key_ring_name(k);
+        if found.is_some() {
+            run.unchanged(&k.id, TYPE_KEY_RING, &name, "exists, reused (Google never deletes key rings)").await;
+            return Ok(());
+        }
+        run.begin(&k.id, TYPE_KEY_RING, &name, Status::CreateInProgress, "creating").await;
+        let req = ApiRequest::new(
+            Service::Kms,
+            Method::Post,
+            format!("/v1/projects/{}/locations/{}/keyRings", spec.project, k.location),
+        )
+        .query("keyRingId", k.name.clone())
+        .body(json!({}));
+        let step = self.step(&format!("create key ring {name}"), &req, "cloudkms.keyRings.create");
+        let resp = self.call(&run.notes, &step, req).await?;
+        if resp.status == 409 {
+            run.done(Status::CreateComplete, "exists already: reused").await;
+            return Ok(());
+        }
+        self.ok(&step, resp)?;
+        run.done(Status::CreateComplete, "created").await;
+        Ok(())
+    }
+
+    async fn apply_key(&self, run: &mut Run<'_>, k: &CryptoKey, found: Option<Value>) -> Result<(), CloudError> {
+        let spec = run.spec;
+        let name = spec.crypto_key_name(k);
+        let ring = name.rsplit_once("/cryptoKeys/").map_or(name.clone(), |(r, _)| r.to_string());
+        let duration = format!("{}s", u64::from(k.destroy_scheduled_days) * 86_400);
+        let Some(found) = found else {
+            run.begin(&k.id, TYPE_CRYPTO_KEY, &name, Status::CreateInProgress, "creating").await;
+            let req = ApiRequest::new(Service::Kms, Method::Post, format!("/v1/{ring}/cryptoKeys"))
+                .query("cryptoKeyId", k.name.clone())
+                .body(json!({"purpose": k.purpose, "labels": survey::labels_json(spec), "destroyScheduledDuration": duration}));
+            let step = self.step(&format!("create key {name}"), &req, "cloudkms.cryptoKeys.create");
+            let resp = self.call(&run.notes, &step, req).await?;
+            if resp.status == 409 {
+                return Err(CloudError::failed(
+                    format!(
+                        "create key {name}: Google answered 409 (exists) although reading it answered 404 a moment ago"
+                    ),
+                    "Something else is creating it; wait a minute and run again.",
+                ));
+            }
+            self.ok(&step, resp)?;
+            run.done(
+                Status::CreateComplete,
+                &format!(
+                    "created; versions are destroyed {} days after a revoke schedules it",
+                    k.destroy_scheduled_days
+                ),
+            )
+            .await;
+            return Ok(());
+        };
+        if found["destroyScheduledDuration"].as_str().is_some_and(|d| d != duration) {
+            run.notes.log(format!("key {name}: destroyScheduledDuration is {} (the definitions say {duration}); Google does not allow changing it", found["destroyScheduledDuration"].as_str().unwrap_or_default())).await;
+        }
+        let primary = &found["primary"];
+        if primary["state"].as_str() != Some("ENABLED") {
+            run.begin(&k.id, TYPE_CRYPTO_KEY, &name, Status::UpdateInProgress, "checking its primary version").await;
+            let version = primary["name"].as_str().and_then(|n| n.rsplit('/').next()).unwrap_or("VERSION");
+            let (ring_id, loc) = spec
+                .key_rings
+                .iter()
+                .find(|r| r.id == k.key_ring)
+                .map_or((String::new(), String::new()), |r| (r.name.clone(), r.location.clone()));
+            let flags = format!("--key {} --keyring {ring_id} --location {loc} --project {}", k.name, spec.project);
+            return Err(CloudError::failed(
+                format!("key {name} has no usable primary version (version {version} is {}; an earlier revoke scheduled its destruction)", primary["state"].as_str().unwrap_or("missing")),
+                format!("Restore it before the destruction date: `gcloud kms keys versions restore {version} {flags}` then `gcloud kms keys versions enable {version} {flags}`, and run init again. After the date, use another org name."),
+            ));
+        }
+        if survey::labels_cover(&found["labels"], spec) {
+            run.unchanged(&k.id, TYPE_CRYPTO_KEY, &name, "exists, unchanged").await;
+            return Ok(());
+        }
+        run.begin(&k.id, TYPE_CRYPTO_KEY, &name, Status::UpdateInProgress, "setting its labels").await;
+        let req = ApiRequest::new(Service::Kms, Method::Patch, format!("/v1/{name}"))
+            .query("updateMask", "labels")
+            .body(json!({"labels": survey::merged_labels(&found["labels"], spec)}));
+        let step = self.step(&format!("label key {name}"), &req, "cloudkms.cryptoKeys.update");
+        let resp = self.call(&run.notes, &step, req).await?;
+        self.ok(&step, resp)?;
+        run.done(Status::UpdateComplete, "labels set").await;
+        Ok(())
+    }
+
+    async fn apply_bucket(&self, run: &mut Run<'_>, b: &Bucket, found: Option<Value>) -> Result<(), CloudError> {
+        let spec = run.spec;
+        let name = b.name.clone();
+        let found = match found {
+            Some(f) => f,
+            None => {
+                run.begin(&b.id, TYPE_BUCKET, &name, Status::CreateInProgress, "creating").await;
+                let req = ApiRequest::new(Service::Storage, Method::Post, "/storage/v1/b")
+                    .query("project", spec.project.clone())
+                    .body(json!({"name": name, "location": b.location, "labels": survey::labels_json(spec),
+                        "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": b.uniform_bucket_level_access}}}));
+                let step = self.step(&format!("create bucket {name}"), &req, "storage.buckets.create");
+                let resp = self.call(&run.notes, &step, req).await?;
+                if resp.status != 409 {
+                    self.ok(&step, resp)?;
+                    run.done(Status::CreateComplete, "created").await;
+                    return Ok(());
+                }
+                let g = GoogleError::parse(&resp);
+                if !g.message.to_lowercase().contains("already own") {
+                    let org = spec
+                        .install
+                        .strip_prefix(&format!("{}-", self.inner.vendor.vendor.id))
+                        .unwrap_or(&spec.install);
+                    return Err(CloudError::failed(
+                        format!("create bucket {name}: {} answered {}: the name is taken by a bucket in another project (bucket names are global across Google Cloud)", step.call, g.summary()),
+                        format!("The bucket is named <project>-<org>-data: choose another org name (e.g. `{org}-2` instead of `{org}`) and run init again; what was created so far for `{org}` stays findable with `cloudgrant status`, and `cloudgrant revoke --org {org}` removes it."),
+                    ));
+                }
+                let req = ApiRequest::new(Service::Storage, Method::Get, format!("/storage/v1/b/{name}"));
+                let again =
+                    self.get_opt(&run.notes, &format!("read bucket {name}"), req, "storage.buckets.get").await?;
+                again.ok_or_else(|| {
+                    CloudError::failed(
+                        format!("bucket {name}: Google says you own it, but reading it answers 404"),
+                        "Wait a minute and run again.",
+                    )
+                })?
+            }
+        };
+        if let Some(loc) = found["location"].as_str().filter(|l| !l.eq_ignore_ascii_case(&b.location)) {
+            run.notes
+                .log(format!(
+                    "bucket {name} is in {loc}, not {} as defined; a bucket cannot move, so it is used where it is",
+                    b.location
+                ))
+                .await;
+        }
+        if survey::labels_cover(&found["labels"], spec) {
+            run.unchanged(&b.id, TYPE_BUCKET, &name, "exists, unchanged").await;
+            return Ok(());
+        }
+        if !survey::labelled(&found["labels"], &spec.install) {
+            return Err(CloudError::failed(
+                format!("bucket {name} exists but was not made by cloudgrant for install {}", spec.install),
+                "Choose another org name, or remove the bucket yourself if it is a leftover.",
+            ));
+        }
+        run.begin(&b.id, TYPE_BUCKET, &name, Status::UpdateInProgress, "setting its labels").await;
+        let req = ApiRequest::new(Service::Storage, Method::Patch, format!("/storage/v1/b/{name}"))
+            .body(json!({"labels": survey::labels_json(spec)}));
+        let step = self.step(&format!("label bucket {name}"), &req, "storage.buckets.update");
+        let resp = self.call(&run.notes, &step, req).await?;
+        self.ok(&step, resp)?;
+        run.done(Status::UpdateComplete, "labels set").await;
+        Ok(())
+    }
+}

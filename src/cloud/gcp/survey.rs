@@ -1,0 +1,445 @@
+//! What exists now for one install's definitions: read before anything is changed, so apply can
+//! refuse resources that are not ours before touching anything, and the preview can say what a
+//! re-run adds or changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::iam_policy::has_member;
+use super::transport::{ApiRequest, Method, Service};
+use super::{Gcp, Notes};
+use crate::cloud::CloudError;
+use crate::model::{ChangeKind, Cloud, GroupChanges, Plan, ResourceChange};
+use crate::plan::gcp::{
+    spec_for, Binding, CustomRole, Spec, Target, DESCRIPTION_MARK, LABEL_INSTALL, LABEL_MANAGED_BY, TYPE_API,
+    TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY, TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
+};
+
+/// Role and service-account descriptions start with the mark and name the install.
+pub(crate) fn marked(description: &str, install: &str) -> bool {
+    let tag = format!("{LABEL_INSTALL}={install}");
+    description.starts_with(DESCRIPTION_MARK) && description.split_whitespace().any(|w| w == tag)
+}
+
+/// The install a description names, if it carries the mark.
+pub(crate) fn install_in(description: &str) -> Option<String> {
+    if !description.starts_with(DESCRIPTION_MARK) {
+        return None;
+    }
+    description.split_whitespace().find_map(|w| w.strip_prefix(&format!("{LABEL_INSTALL}="))).map(String::from)
+}
+
+/// Keys and buckets carry the labels.
+pub(crate) fn labelled(labels: &Value, install: &str) -> bool {
+    labels[LABEL_MANAGED_BY].as_str() == Some("cloudgrant") && labels[LABEL_INSTALL].as_str() == Some(install)
+}
+
+pub(crate) fn labels_json(spec: &Spec) -> Value {
+    Value::Object(spec.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+/// `found` carries every label of the definitions with its value (others may be there too).
+pub(crate) fn labels_cover(found: &Value, spec: &Spec) -> bool {
+    spec.labels.iter().all(|(k, v)| found[k].as_str() == Some(v.as_str()))
+}
+
+/// The labels to write: the resource's own, with ours set (someone else's labels are kept).
+pub(crate) fn merged_labels(found: &Value, spec: &Spec) -> Value {
+    let mut out = found.as_object().cloned().unwrap_or_default();
+    for (k, v) in &spec.labels {
+        out.insert(k.clone(), json!(v));
+    }
+    Value::Object(out)
+}
+
+/// A role's wanted content, as POST and PATCH send it.
+pub(crate) fn role_body(spec: &Spec, r: &CustomRole) -> Value {
+    json!({"title": r.title, "description": spec.description(&r.why), "includedPermissions": r.permissions, "stage": "GA"})
+}
+
+/// How the role Google has differs from the definitions (empty: the same).
+pub(crate) fn role_diff(spec: &Spec, r: &CustomRole, found: &Value) -> Vec<String> {
+    let have: BTreeSet<&str> =
+        found["includedPermissions"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let want: BTreeSet<&str> = r.permissions.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    let added: Vec<&str> = want.difference(&have).copied().collect();
+    let removed: Vec<&str> = have.difference(&want).copied().collect();
+    if !added.is_empty() {
+        out.push(format!("adds {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        out.push(format!("removes {}", removed.join(", ")));
+    }
+    if found["title"].as_str() != Some(r.title.as_str()) {
+        out.push("title".into());
+    }
+    if found["description"].as_str() != Some(spec.description(&r.why).as_str()) {
+        out.push("description".into());
+    }
+    if found["stage"].as_str().is_some_and(|s| s != "GA") {
+        out.push("stage".into());
+    }
+    out
+}
+
+/// A binding's role name, member and target (the plan builder checked they resolve).
+pub(crate) fn binding_parts(spec: &Spec, b: &Binding) -> Result<(String, String, Target), CloudError> {
+    let parts = (spec.role_permissions(&b.role).map(|r| r.0), spec.member(&b.member), spec.target(&b.on));
+    match parts {
+        (Some(role), Some(member), Some(target)) => Ok((role, member, target)),
+        _ => Err(CloudError::failed(
+            format!(
+                "binding {}: its role `{}`, member `{}` or target `{}` does not resolve",
+                b.id, b.role, b.member, b.on
+            ),
+            "The definitions are inconsistent; report this as a bug.",
+        )),
+    }
+}
+
+/// What a binding's physical id reads as (the same text as the plan's resource name).
+pub(crate) fn binding_name(spec: &Spec, b: &Binding) -> String {
+    match binding_parts(spec, b) {
+        Ok((role, member, target)) => format!("{role} → {member} on {}", target.full_name(&spec.project)),
+        Err(_) => b.id.clone(),
+    }
+}
+
+/// Current state, keyed by logical id; `None` = absent (404).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Survey {
+    pub enabled: BTreeSet<String>,
+    pub roles: BTreeMap<String, Option<Value>>,
+    pub accounts: BTreeMap<String, Option<Value>>,
+    pub key_rings: BTreeMap<String, Option<Value>>,
+    pub keys: BTreeMap<String, Option<Value>>,
+    pub buckets: BTreeMap<String, Option<Value>>,
+    /// Policies of targets that exist, by full resource name.
+    pub policies: BTreeMap<String, Value>,
+}
+
+impl Survey {
+    fn found(map: &BTreeMap<String, Option<Value>>, id: &str) -> Option<Value> {
+        map.get(id).cloned().flatten()
+    }
+
+    pub fn role(&self, id: &str) -> Option<Value> {
+        Self::found(&self.roles, id)
+    }
+    pub fn account(&self, id: &str) -> Option<Value> {
+        Self::found(&self.accounts, id)
+    }
+    pub fn key_ring(&self, id: &str) -> Option<Value> {
+        Self::found(&self.key_rings, id)
+    }
+    pub fn key(&self, id: &str) -> Option<Value> {
+        Self::found(&self.keys, id)
+    }
+    pub fn bucket(&self, id: &str) -> Option<Value> {
+        Self::found(&self.buckets, id)
+    }
+
+    pub fn binding_present(&self, spec: &Spec, b: &Binding) -> bool {
+        let Ok((role, member, target)) = binding_parts(spec, b) else { return false };
+        self.policies.get(&target.full_name(&spec.project)).is_some_and(|p| has_member(p, &role, &member))
+    }
+
+    /// Anything of the install there (a re-run rather than a first run).
+    pub fn anything(&self, spec: &Spec) -> bool {
+        let some = |m: &BTreeMap<String, Option<Value>>| m.values().any(Option::is_some);
+        some(&self.roles)
+            || some(&self.accounts)
+            || some(&self.key_rings)
+            || some(&self.keys)
+            || some(&self.buckets)
+            || spec.bindings.iter().any(|b| self.binding_present(spec, b))
+    }
+
+    /// Refuse, before changing anything, resources of these names that cloudgrant did not make.
+    pub fn refuse_foreign(&self, spec: &Spec) -> Result<(), CloudError> {
+        let p = &spec.project;
+        let refuse = |what: String, fix: String| {
+            Err(CloudError::failed(
+                format!("{what} exists but was not made by cloudgrant for install {}", spec.install),
+                format!("cloudgrant never changes resources it did not make. Choose another org name (the names are built from it), or {fix}"),
+            ))
+        };
+        for r in &spec.roles {
+            if let Some(found) = self.role(&r.id) {
+                if !marked(found["description"].as_str().unwrap_or_default(), &spec.install) {
+                    return refuse(
+                        format!(
+                            "custom role {} (its description lacks `{DESCRIPTION_MARK} {LABEL_INSTALL}={}`)",
+                            spec.role_name(r),
+                            spec.install
+                        ),
+                        format!(
+                            "delete it yourself if it is a leftover: `gcloud iam roles delete {} --project {p}`.",
+                            r.role_id
+                        ),
+                    );
+                }
+            }
+        }
+        for s in &spec.service_accounts {
+            if let Some(found) = self.account(&s.id) {
+                if !marked(found["description"].as_str().unwrap_or_default(), &spec.install) {
+                    let email = spec.service_account_email(s);
+                    return refuse(
+                        format!("service account {email} (its description lacks the cloudgrant mark)"),
+                        format!("delete it yourself if it is a leftover: `gcloud iam service-accounts delete {email} --project {p}`."),
+                    );
+                }
+            }
+        }
+        for k in &spec.crypto_keys {
+            if let Some(found) = self.key(&k.id) {
+                if !labelled(&found["labels"], &spec.install) {
+                    return refuse(
+                        format!(
+                            "key {} (no {LABEL_MANAGED_BY}=cloudgrant, {LABEL_INSTALL}={} labels)",
+                            spec.crypto_key_name(k),
+                            spec.install
+                        ),
+                        "use another org name: Google never deletes keys' names.".into(),
+                    );
+                }
+            }
+        }
+        for b in &spec.buckets {
+            if let Some(found) = self.bucket(&b.id) {
+                if !labelled(&found["labels"], &spec.install) {
+                    return refuse(
+                        format!(
+                            "bucket {} (no {LABEL_MANAGED_BY}=cloudgrant, {LABEL_INSTALL}={} labels)",
+                            b.name, spec.install
+                        ),
+                        format!("remove it yourself if it is a leftover: `gcloud storage rm -r gs://{}`.", b.name),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn role_path(name: &str) -> String {
+    format!("/v1/{name}")
+}
+
+pub(crate) fn account_path(project: &str, email: &str) -> String {
+    format!("/v1/projects/{project}/serviceAccounts/{email}")
+}
+
+impl Gcp {
+    /// The definitions `plan` was built from, checked to be for this project.
+    pub(crate) fn spec_for_plan(&self, plan: &Plan) -> Result<Spec, CloudError> {
+        if plan.cloud != Cloud::Gcp {
+            return Err(CloudError::failed(
+                format!("this plan is for {}, not Google Cloud", plan.cloud.title()),
+                "Build the plan again with --cloud gcp.",
+            ));
+        }
+        let spec = spec_for(plan, &self.inner.vendor)?;
+        if spec.project != self.inner.project {
+            return Err(CloudError::failed(
+                format!("this plan was made for project {}, not {}", spec.project, self.inner.project),
+                "Build the plan again for this project.",
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// The services enabled in the project.
+    pub(crate) async fn enabled_services(&self, notes: &Notes) -> Result<BTreeSet<String>, CloudError> {
+        let p = &self.inner.project;
+        let req = ApiRequest::new(Service::ServiceUsage, Method::Get, format!("/v1/projects/{p}/services"))
+            .query("filter", "state:ENABLED")
+            .query("pageSize", "200");
+        let items =
+            self.list_all(notes, "list the enabled APIs", req, "services", "serviceusage.services.list").await?;
+        Ok(items
+            .iter()
+            .filter_map(|s| {
+                s["config"]["name"].as_str().or_else(|| s["name"].as_str().and_then(|n| n.rsplit('/').next()))
+            })
+            .map(String::from)
+            .collect())
+    }
+
+    pub(crate) async fn survey(&self, notes: &Notes, spec: &Spec) -> Result<Survey, CloudError> {
+        let p = self.inner.project.clone();
+        let mut s = Survey { enabled: self.enabled_services(notes).await?, ..Survey::default() };
+        for r in &spec.roles {
+            let name = spec.role_name(r);
+            let req = ApiRequest::new(Service::Iam, Method::Get, role_path(&name));
+            s.roles.insert(
+                r.id.clone(),
+                self.get_opt(notes, &format!("read custom role {name}"), req, "iam.roles.get").await?,
+            );
+        }
+        for a in &spec.service_accounts {
+            let email = spec.service_account_email(a);
+            let req = ApiRequest::new(Service::Iam, Method::Get, account_path(&p, &email));
+            let what = format!("read service account {email}");
+            s.accounts.insert(a.id.clone(), self.get_opt(notes, &what, req, "iam.serviceAccounts.get").await?);
+        }
+        for k in &spec.key_rings {
+            let name = spec.key_ring_name(k);
+            let req = ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}"));
+            s.key_rings.insert(
+                k.id.clone(),
+                self.get_opt(notes, &format!("read key ring {name}"), req, "cloudkms.keyRings.get").await?,
+            );
+        }
+        for k in &spec.crypto_keys {
+            let name = spec.crypto_key_name(k);
+            let req = ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}"));
+            s.keys.insert(
+                k.id.clone(),
+                self.get_opt(notes, &format!("read key {name}"), req, "cloudkms.cryptoKeys.get").await?,
+            );
+        }
+        for b in &spec.buckets {
+            let req = ApiRequest::new(Service::Storage, Method::Get, format!("/storage/v1/b/{}", b.name));
+            let step = self.step(&format!("read bucket {}", b.name), &req, "storage.buckets.get");
+            let r = self.call(notes, &step, req).await?;
+            // 403: the name belongs to a bucket of another project (or we may not read it): the
+            // create call says which, with the fix.
+            let found = if matches!(r.status, 403 | 404) { None } else { Some(self.ok(&step, r)?) };
+            s.buckets.insert(b.id.clone(), found);
+        }
+        let mut targets = vec![Target::Project];
+        for b in &spec.bindings {
+            let (_, _, target) = binding_parts(spec, b)?;
+            let exists = match &target {
+                Target::Project => true,
+                Target::ServiceAccount { email } => spec
+                    .service_accounts
+                    .iter()
+                    .any(|a| &spec.service_account_email(a) == email && s.account(&a.id).is_some()),
+                Target::Bucket { name } => spec.buckets.iter().any(|x| &x.name == name && s.bucket(&x.id).is_some()),
+                Target::KeyRing { name } => {
+                    spec.key_rings.iter().any(|x| &spec.key_ring_name(x) == name && s.key_ring(&x.id).is_some())
+                }
+                Target::CryptoKey { name } => {
+                    spec.crypto_keys.iter().any(|x| &spec.crypto_key_name(x) == name && s.key(&x.id).is_some())
+                }
+            };
+            if exists && !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        for t in targets {
+            if let Some(policy) = self.read_policy(notes, &t).await? {
+                s.policies.insert(t.full_name(&p), policy);
+            }
+        }
+        Ok(s)
+    }
+
+    /// What applying `plan` would add or change in an install that exists; empty when nothing of
+    /// it exists yet.
+    pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
+        let spec = self.spec_for_plan(plan)?;
+        let s = self.survey(&Notes::default(), &spec).await?;
+        if !s.anything(&spec) {
+            return Ok(Vec::new());
+        }
+        let mut changes = Vec::new();
+        let mut notes = Vec::new();
+        let mut change = |action: &str, id: &str, type_: &str| {
+            changes.push(ResourceChange {
+                action: action.into(),
+                id: id.into(),
+                type_: type_.into(),
+                replacement: None,
+            })
+        };
+        for a in &spec.apis {
+            if !s.enabled.contains(&a.service) {
+                change("Add", &a.id, TYPE_API);
+            }
+        }
+        for r in &spec.roles {
+            match s.role(&r.id) {
+                None => change("Add", &r.id, TYPE_ROLE),
+                Some(found) if found["deleted"].as_bool() == Some(true) => {
+                    change("Add", &r.id, TYPE_ROLE);
+                    notes.push(format!("{}: soft-deleted; it is restored (undelete) and updated", r.id));
+                }
+                Some(found) => {
+                    let diff = role_diff(&spec, r, &found);
+                    if !diff.is_empty() {
+                        change("Modify", &r.id, TYPE_ROLE);
+                        notes.push(format!("{}: {}", r.id, diff.join("; ")));
+                    }
+                }
+            }
+        }
+        for a in &spec.service_accounts {
+            if s.account(&a.id).is_none() {
+                change("Add", &a.id, TYPE_SERVICE_ACCOUNT);
+            }
+        }
+        for k in &spec.key_rings {
+            if s.key_ring(&k.id).is_none() {
+                change("Add", &k.id, TYPE_KEY_RING);
+            }
+        }
+        for k in &spec.crypto_keys {
+            match s.key(&k.id) {
+                None => change("Add", &k.id, TYPE_CRYPTO_KEY),
+                Some(found) => {
+                    if !labels_cover(&found["labels"], &spec) {
+                        change("Modify", &k.id, TYPE_CRYPTO_KEY);
+                        notes.push(format!("{}: labels", k.id));
+                    }
+                    if found["primary"]["state"].as_str() != Some("ENABLED") {
+                        notes.push(format!("{}: has no enabled primary version (destroyed or scheduled for destruction by a revoke): apply stops there and says how to restore it", k.id));
+                    }
+                }
+            }
+        }
+        for b in &spec.buckets {
+            match s.bucket(&b.id) {
+                None => change("Add", &b.id, TYPE_BUCKET),
+                Some(found) if !labels_cover(&found["labels"], &spec) => {
+                    change("Modify", &b.id, TYPE_BUCKET);
+                    notes.push(format!("{}: labels", b.id));
+                }
+                Some(_) => {}
+            }
+        }
+        for b in &spec.bindings {
+            if !s.binding_present(&spec, b) {
+                change("Add", &b.id, TYPE_BINDING);
+            }
+        }
+        let kind = if changes.is_empty() { ChangeKind::NoChanges } else { ChangeKind::Update };
+        Ok(vec![GroupChanges {
+            group: spec.install.clone(),
+            kind,
+            changes,
+            note: (!notes.is_empty()).then(|| notes.join(". ")),
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_and_labels() {
+        let d = "managed-by=cloudgrant cloudgrant-install=acmeml-acme | why";
+        assert!(marked(d, "acmeml-acme"));
+        assert!(!marked(d, "acmeml-acm"));
+        assert!(!marked("cloudgrant-install=acmeml-acme", "acmeml-acme"));
+        assert_eq!(install_in(d).as_deref(), Some("acmeml-acme"));
+        assert!(labelled(&json!({"managed-by": "cloudgrant", "cloudgrant-install": "x"}), "x"));
+        assert!(!labelled(&json!({"cloudgrant-install": "x"}), "x"));
+    }
+}
