@@ -3,9 +3,6 @@
 //! what differs and says "exists, unchanged" for the rest. The manifest is written after every
 //! step.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use chrono::Utc;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -13,180 +10,19 @@ use tokio_util::sync::CancellationToken;
 
 use super::errors::{self, GoogleError};
 use super::iam_policy::{Change, Outcome};
-use super::manifest::{Manifest, PlannedItem};
+use super::run::{planned, Run};
 use super::survey::{self, account_path, binding_name, binding_parts, marked, role_path, Survey};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
 use crate::cloud::CloudError;
-use crate::model::{Event, Installation, InstalledResource, Plan, Status, Update};
+use crate::model::{Installation, Plan, Status, Update};
 use crate::plan::gcp::{
-    Bucket, CryptoKey, CustomRole, KeyRing, ServiceAccount, Spec, TYPE_API, TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY,
+    Bucket, CryptoKey, CustomRole, KeyRing, ServiceAccount, TYPE_API, TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY,
     TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
 };
 
-/// The type group-level events carry.
-pub const TYPE_GROUP: &str = "cloudgrant/LabelledSet";
-
 /// Tries of a GET that may 404 right after a create (IAM is eventually consistent).
 const VISIBLE_TRIES: u32 = 6;
-
-/// One running apply or revoke: events, notes, the manifest, and what exists so far.
-pub(crate) struct Run<'a> {
-    pub spec: &'a Spec,
-    pub notes: Notes,
-    pub cancel: CancellationToken,
-    pub rerun: bool,
-    manifest: Manifest,
-    dir: Option<PathBuf>,
-    saved_error: bool,
-    /// Logical id → (Google name, latest status).
-    pub state: BTreeMap<String, (String, String, Status)>,
-    /// The resources whose call is under way: on an error they get the failed status.
-    current: Vec<(String, String, String, Status)>,
-}
-
-impl<'a> Run<'a> {
-    pub fn new(gcp: &Gcp, spec: &'a Spec, org: &str, tx: &mpsc::Sender<Update>, cancel: CancellationToken) -> Run<'a> {
-        let dir = gcp.manifest_dir();
-        let plan = planned(spec);
-        let manifest = dir
-            .as_deref()
-            .and_then(|d| Manifest::load(d, &spec.install))
-            .map(|mut m| {
-                m.plan.clone_from(&plan);
-                m.location.clone_from(&spec.location);
-                m
-            })
-            .unwrap_or_else(|| Manifest::new(spec, org, &gcp.inner.vendor.vendor.id, plan));
-        Run {
-            spec,
-            notes: Notes::to(tx),
-            cancel,
-            rerun: false,
-            manifest,
-            dir,
-            saved_error: false,
-            state: BTreeMap::new(),
-            current: Vec::new(),
-        }
-    }
-
-    pub fn cancelled(&self) -> Result<(), CloudError> {
-        if self.cancel.is_cancelled() {
-            Err(CloudError::Cancelled)
-        } else {
-            Ok(())
-        }
-    }
-
-    pub async fn save(&mut self) {
-        let Some(dir) = self.dir.clone() else { return };
-        if let Err(e) = self.manifest.save(&dir) {
-            if !self.saved_error {
-                self.saved_error = true;
-                self.notes
-                    .log(format!("the local manifest was not written ({e}); the install itself is not affected"))
-                    .await;
-            }
-        }
-    }
-
-    /// One event; terminal statuses are recorded in the manifest, which is written.
-    pub async fn event(&mut self, id: &str, type_: &str, name: &str, status: Status, reason: Option<String>) {
-        let group = self.spec.install.clone();
-        self.notes
-            .send(Update::Event(Event {
-                time: Utc::now(),
-                group: group.clone(),
-                resource: id.to_string(),
-                resource_type: type_.to_string(),
-                status,
-                reason: reason.clone(),
-                physical_id: (!name.is_empty()).then(|| name.to_string()),
-            }))
-            .await;
-        self.manifest.record(id, name, status, reason);
-        if status.is_terminal() {
-            self.current.retain(|c| c.0 != id);
-        }
-        if id != group {
-            self.state.insert(id.to_string(), (type_.to_string(), name.to_string(), status));
-        }
-        if status.is_terminal() {
-            self.save().await;
-        }
-    }
-
-    pub async fn group_event(&mut self, status: Status, reason: Option<String>) {
-        let group = self.spec.install.clone();
-        self.event(&group, TYPE_GROUP, &group, status, reason).await;
-    }
-
-    /// A call starts for this resource.
-    pub async fn begin(&mut self, id: &str, type_: &str, name: &str, status: Status, reason: &str) {
-        let failed = match status {
-            Status::CreateInProgress => Status::CreateFailed,
-            Status::UpdateInProgress => Status::UpdateFailed,
-            _ => Status::DeleteFailed,
-        };
-        self.current.retain(|c| c.0 != id);
-        self.current.push((id.to_string(), type_.to_string(), name.to_string(), failed));
-        self.event(id, type_, name, status, Some(reason.to_string())).await;
-    }
-
-    /// The calls for the current resources are done.
-    pub async fn done(&mut self, status: Status, reason: &str) {
-        for (id, type_, name, _) in std::mem::take(&mut self.current) {
-            self.event(&id, &type_, &name, status, Some(reason.to_string())).await;
-        }
-    }
-
-    /// The current resources failed with `e`.
-    pub async fn fail_current(&mut self, e: &CloudError) {
-        let reason = format!("{e}. Fix: {}", e.next_step());
-        for (id, type_, name, failed) in std::mem::take(&mut self.current) {
-            self.event(&id, &type_, &name, failed, Some(reason.clone())).await;
-        }
-    }
-
-    fn settled(&self) -> Status {
-        if self.rerun {
-            Status::UpdateComplete
-        } else {
-            Status::CreateComplete
-        }
-    }
-
-    /// An existing resource that needs nothing.
-    async fn unchanged(&mut self, id: &str, type_: &str, name: &str, reason: &str) {
-        let st = self.settled();
-        self.event(id, type_, name, st, Some(reason.to_string())).await;
-    }
-
-    pub fn resources(&self) -> Vec<InstalledResource> {
-        planned(self.spec)
-            .into_iter()
-            .filter_map(|p| {
-                let (type_, name, status) = self.state.get(&p.id)?.clone();
-                Some(InstalledResource { id: p.id, type_, physical_id: Some(name), status })
-            })
-            .collect()
-    }
-}
-
-/// Every resource of the definitions, in order, with its Google name.
-pub(crate) fn planned(spec: &Spec) -> Vec<PlannedItem> {
-    let item = |id: &str, type_: &str, name: String| PlannedItem { id: id.into(), type_: type_.into(), name };
-    let mut out = Vec::new();
-    out.extend(spec.apis.iter().map(|a| item(&a.id, TYPE_API, a.service.clone())));
-    out.extend(spec.roles.iter().map(|r| item(&r.id, TYPE_ROLE, spec.role_name(r))));
-    out.extend(spec.service_accounts.iter().map(|s| item(&s.id, TYPE_SERVICE_ACCOUNT, spec.service_account_email(s))));
-    out.extend(spec.key_rings.iter().map(|k| item(&k.id, TYPE_KEY_RING, spec.key_ring_name(k))));
-    out.extend(spec.crypto_keys.iter().map(|k| item(&k.id, TYPE_CRYPTO_KEY, spec.crypto_key_name(k))));
-    out.extend(spec.buckets.iter().map(|b| item(&b.id, TYPE_BUCKET, b.name.clone())));
-    out.extend(spec.bindings.iter().map(|b| item(&b.id, TYPE_BINDING, binding_name(spec, b))));
-    out
-}
 
 impl Gcp {
     /// Create or update everything in `plan`; sends events and a final [`Update::Applied`].

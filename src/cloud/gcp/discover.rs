@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::apply::planned;
 use super::iam_policy::has_member;
 use super::manifest::Manifest;
+use super::run::planned;
 use super::survey::{binding_parts, install_in, labelled};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};

@@ -95,7 +95,8 @@ impl GoogleError {
             16 => (401, "UNAUTHENTICATED"),
             _ => (500, "UNKNOWN"),
         };
-        let mut body = serde_json::json!({"error": error.clone()});
+        let error = if error.is_object() { error.clone() } else { serde_json::json!({"message": error.to_string()}) };
+        let mut body = serde_json::json!({ "error": error });
         body["error"]["code"] = serde_json::json!(http);
         if body["error"]["status"].is_null() {
             body["error"]["status"] = serde_json::json!(status);

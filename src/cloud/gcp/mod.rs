@@ -13,6 +13,7 @@ mod http;
 pub mod iam_policy;
 pub mod manifest;
 mod revoke;
+mod run;
 mod survey;
 pub mod transport;
 

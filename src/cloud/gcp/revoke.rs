@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::apply::Run;
 use super::iam_policy::{roles_of, Change, Outcome};
+use super::run::Run;
 use super::survey::{account_path, binding_parts, role_path};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
