@@ -479,3 +479,61 @@ async fn bucket_policy_conflict_is_412_and_retried() {
     let policy = env.fake.with(|s| s.policy(&format!("bucket:{BUCKET}")));
     assert!(policy.to_string().contains("group:readers@example.com") && policy.to_string().contains(VM_SA), "{policy}");
 }
+
+#[tokio::test]
+async fn cancelled_before_the_first_change_writes_nothing() {
+    let env = env().await;
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let (tx, _rx) = mpsc::channel(4096);
+    let r = env.gcp.apply(&plan(&env.vendor), tx, cancel).await;
+    assert_eq!(r.expect_err("cancelled"), CloudError::Cancelled);
+    let writes: Vec<String> = requests(&env.server).await.iter().filter(|r| is_write(r)).map(line).collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[tokio::test]
+async fn init_again_after_revoke_says_how_to_restore_the_key_before_changing_anything() {
+    let env = env().await;
+    apply(&env).await.0.expect("first init");
+    let found = env.gcp.discover(Some(ORG)).await.expect("discover");
+    let rplan = env.gcp.revoke_plan(&found[0]).await.expect("plan");
+    let (tx, _rx) = mpsc::channel(4096);
+    env.gcp.revoke(&rplan, &[], tx, CancellationToken::new()).await.expect("revoke");
+    // A preview names what comes back and what cannot.
+    let changes = env.gcp.preview_changes(&plan(&env.vendor)).await.expect("preview");
+    let note = changes[0].note.clone().unwrap_or_default();
+    assert!(
+        note.contains("ManagerRole: soft-deleted") && note.contains("DataKey: has no enabled primary version"),
+        "{note}"
+    );
+    let (r, updates) = apply(&env).await;
+    let e = r.expect_err("the key has no usable version");
+    assert!(
+        e.next_step().contains(
+            "gcloud kms keys versions restore 1 --key data --keyring acmeml-acme-research --location europe-west1 --project acme-prod-123"
+        ),
+        "{}",
+        e.next_step()
+    );
+    // Refused before any change: the roles stay deleted until the key is usable again.
+    assert!(events(&updates).is_empty(), "{updates:?}");
+    assert!(env.fake.with(|s| s.roles.values().all(|r| r["deleted"] == true)));
+    assert!(env.fake.with(|s| s.accounts.is_empty()));
+}
+
+#[tokio::test]
+async fn user_project_header_goes_to_google_apis_but_not_to_storage() {
+    let env = env().await;
+    let t: SharedTransport = Arc::new(
+        HttpTransport::new(Endpoints::all_at(&env.server.uri()), TokenSource::fixed(TOKEN))
+            .with_user_project(Some("quota-proj".into())),
+    );
+    let gcp = Gcp::with_transport(t, PROJECT, "me@acme.example", "adc", &env.vendor, GcpOptions::default());
+    assert!(gcp.preview_changes(&plan(&env.vendor)).await.expect("preview").is_empty());
+    for r in requests(&env.server).await {
+        let header = r.headers.get("x-goog-user-project").and_then(|v| v.to_str().ok()).map(String::from);
+        let want = if r.url.path().starts_with("/storage/") { None } else { Some("quota-proj".to_string()) };
+        assert_eq!(header, want, "{}", line(&r));
+    }
+}

@@ -36,6 +36,7 @@ impl Gcp {
         let notes = Notes::to(&tx);
         let found = self.survey(&notes, &spec).await?;
         found.refuse_foreign(&spec)?;
+        found.refuse_unusable(&spec)?;
         let mut run = Run::new(self, &spec, &plan.org, &tx, cancel);
         run.rerun = found.anything(&spec);
         let (start, ok_status, failed) = if run.rerun {
@@ -361,20 +362,9 @@ impl Gcp {
         if found["destroyScheduledDuration"].as_str().is_some_and(|d| d != duration) {
             run.notes.log(format!("key {name}: destroyScheduledDuration is {} (the definitions say {duration}); Google does not allow changing it", found["destroyScheduledDuration"].as_str().unwrap_or_default())).await;
         }
-        let primary = &found["primary"];
-        if primary["state"].as_str() != Some("ENABLED") {
+        if let Some(e) = survey::key_unusable(spec, k, &found) {
             run.begin(&k.id, TYPE_CRYPTO_KEY, &name, Status::UpdateInProgress, "checking its primary version").await;
-            let version = primary["name"].as_str().and_then(|n| n.rsplit('/').next()).unwrap_or("VERSION");
-            let (ring_id, loc) = spec
-                .key_rings
-                .iter()
-                .find(|r| r.id == k.key_ring)
-                .map_or((String::new(), String::new()), |r| (r.name.clone(), r.location.clone()));
-            let flags = format!("--key {} --keyring {ring_id} --location {loc} --project {}", k.name, spec.project);
-            return Err(CloudError::failed(
-                format!("key {name} has no usable primary version (version {version} is {}; an earlier revoke scheduled its destruction)", primary["state"].as_str().unwrap_or("missing")),
-                format!("Restore it before the destruction date: `gcloud kms keys versions restore {version} {flags}` then `gcloud kms keys versions enable {version} {flags}`, and run init again. After the date, use another org name."),
-            ));
+            return Err(e);
         }
         if survey::labels_cover(&found["labels"], spec) {
             run.unchanged(&k.id, TYPE_CRYPTO_KEY, &name, "exists, unchanged").await;

@@ -12,8 +12,8 @@ use super::{Gcp, Notes};
 use crate::cloud::CloudError;
 use crate::model::{ChangeKind, Cloud, GroupChanges, Plan, ResourceChange};
 use crate::plan::gcp::{
-    spec_for, Binding, CustomRole, Spec, Target, DESCRIPTION_MARK, LABEL_INSTALL, LABEL_MANAGED_BY, TYPE_API,
-    TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY, TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
+    spec_for, Binding, CryptoKey, CustomRole, Spec, Target, DESCRIPTION_MARK, LABEL_INSTALL, LABEL_MANAGED_BY,
+    TYPE_API, TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY, TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
 };
 
 /// Role and service-account descriptions start with the mark and name the install.
@@ -105,6 +105,30 @@ pub(crate) fn binding_name(spec: &Spec, b: &Binding) -> String {
         Ok((role, member, target)) => format!("{role} → {member} on {}", target.full_name(&spec.project)),
         Err(_) => b.id.clone(),
     }
+}
+
+/// A key that exists but has no usable primary version (a revoke scheduled its destruction):
+/// the error, with the commands that restore it.
+pub(crate) fn key_unusable(spec: &Spec, k: &CryptoKey, found: &Value) -> Option<CloudError> {
+    let primary = &found["primary"];
+    if primary["state"].as_str() == Some("ENABLED") {
+        return None;
+    }
+    let name = spec.crypto_key_name(k);
+    let version = primary["name"].as_str().and_then(|n| n.rsplit('/').next()).unwrap_or("VERSION");
+    let (ring, loc) = spec
+        .key_rings
+        .iter()
+        .find(|r| r.id == k.key_ring)
+        .map_or((String::new(), String::new()), |r| (r.name.clone(), r.location.clone()));
+    let flags = format!("--key {} --keyring {ring} --location {loc} --project {}", k.name, spec.project);
+    Some(CloudError::failed(
+        format!(
+            "key {name} has no usable primary version (version {version} is {}; an earlier revoke scheduled its destruction)",
+            primary["state"].as_str().unwrap_or("missing")
+        ),
+        format!("Restore it before the destruction date: `gcloud kms keys versions restore {version} {flags}` then `gcloud kms keys versions enable {version} {flags}`, and run init again. After that date, use another org name."),
+    ))
 }
 
 /// Current state, keyed by logical id; `None` = absent (404).
@@ -219,6 +243,16 @@ impl Survey {
                         format!("remove it yourself if it is a leftover: `gcloud storage rm -r gs://{}`.", b.name),
                     );
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// What would stop apply half-way although the resource is ours: checked before any change.
+    pub fn refuse_unusable(&self, spec: &Spec) -> Result<(), CloudError> {
+        for k in &spec.crypto_keys {
+            if let Some(e) = self.key(&k.id).and_then(|found| key_unusable(spec, k, &found)) {
+                return Err(e);
             }
         }
         Ok(())
@@ -398,7 +432,7 @@ impl Gcp {
                         notes.push(format!("{}: labels", k.id));
                     }
                     if found["primary"]["state"].as_str() != Some("ENABLED") {
-                        notes.push(format!("{}: has no enabled primary version (destroyed or scheduled for destruction by a revoke): apply stops there and says how to restore it", k.id));
+                        notes.push(format!("{}: has no enabled primary version (destroyed or scheduled for destruction by a revoke): apply refuses to start until it is restored, and says how", k.id));
                     }
                 }
             }
