@@ -69,13 +69,102 @@ fn configure_invalid_org() {
 #[test]
 fn preview_tabs() {
     let mut app = app_preview();
+    let trust = snap(&app);
+    assert!(trust.contains("[Trust (2)]") && trust.contains("ExternalId  required"), "{trust}");
+    insta::assert_snapshot!("preview_trust", trust);
+    feed(&mut app, [Action::NextTab]);
+    let permissions = snap(&app);
+    assert!(
+        permissions.contains("  Amazon EC2 (ec2)") && permissions.contains("    List · "),
+        "grouped: {permissions}"
+    );
+    insta::assert_snapshot!("preview_permissions", permissions);
+    feed(&mut app, [Action::NextTab]);
     insta::assert_snapshot!("preview_resources", snap(&app));
     feed(&mut app, [Action::NextTab]);
-    insta::assert_snapshot!("preview_permissions", snap(&app));
-    feed(&mut app, [Action::NextTab]);
-    insta::assert_snapshot!("preview_trust", snap(&app));
-    feed(&mut app, [Action::NextTab]);
     insta::assert_snapshot!("preview_parameters", snap(&app));
+}
+
+#[test]
+fn preview_permissions_flags_and_wildcards() {
+    // The second principal: your account's kms:* split by level, each with its count, flagged low.
+    let mut app = app_preview();
+    feed(&mut app, [Action::NextTab]);
+    feed(&mut app, std::iter::repeat_n(Action::Down, 21));
+    let text = snap(&app);
+    assert!(text.contains("kms:* → 36 actions") && text.contains("low wildcard action"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn preview_detail() {
+    let mut app = app_preview();
+    feed(&mut app, [Action::NextTab, Action::Filter]);
+    type_text(&mut app, "iam:");
+    feed(&mut app, [Action::Select, Action::Detail]);
+    let text = snap(&app);
+    assert!(text.contains("written at  assets/aws/auth.yaml:127"), "{text}");
+    assert!(text.contains("\"Effect\": \"Allow\""), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn preview_detail_of_a_wildcard_at_80x24() {
+    let mut app = app_preview();
+    app.update(Action::Resize(80, 24));
+    feed(&mut app, [Action::NextTab]);
+    feed(&mut app, std::iter::repeat_n(Action::Down, 21));
+    feed(&mut app, [Action::Detail, Action::PageDown, Action::PageDown]);
+    let text = snap(&app);
+    assert!(text.contains("kms:* stands for 36 Write actions"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn preview_split_at_120x40() {
+    let mut app = app_preview();
+    app.update(Action::Resize(120, 40));
+    feed(&mut app, [Action::NextTab]);
+    feed(&mut app, std::iter::repeat_n(Action::Down, 17));
+    let text = snap(&app);
+    assert!(text.contains("Detail · d to scroll it") && text.contains("> iam:PassRole"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn preview_filtered() {
+    let mut app = app_preview();
+    feed(&mut app, [Action::NextTab, Action::Filter]);
+    type_text(&mut app, "bucket");
+    insta::assert_snapshot!("preview_filter_typing", snap(&app));
+    feed(&mut app, [Action::Select, Action::CycleRisk, Action::CycleRisk]);
+    let text = snap(&app);
+    assert!(text.contains("/ bucket risk:medium · 3 of 32"), "{text}");
+    insta::assert_snapshot!("preview_filtered_by_risk", text);
+}
+
+#[test]
+fn preview_high_flags_at_80x24() {
+    let mut app = app_preview_with(risky_plan());
+    app.update(Action::Resize(80, 24));
+    let trust = snap(&app);
+    assert!(trust.contains("[Trust (2 · 1 high)]") && trust.contains("ExternalId  MISSING"), "{trust}");
+    insta::assert_snapshot!("preview_trust_without_external_id", trust);
+    feed(&mut app, [Action::NextTab, Action::CycleRisk]);
+    let permissions = snap(&app);
+    assert!(permissions.contains("Permissions (32 · 1 high)"), "{permissions}");
+    assert!(
+        permissions.contains("> iam:PassRole") && permissions.contains("high privilege escalation"),
+        "{permissions}"
+    );
+    insta::assert_snapshot!("preview_permissions_high_only", permissions);
+}
+
+#[test]
+fn preview_trust_at_80x24() {
+    let mut app = app_preview();
+    app.update(Action::Resize(80, 24));
+    insta::assert_snapshot!(snap(&app));
 }
 
 #[test]

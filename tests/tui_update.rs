@@ -139,17 +139,199 @@ fn stale_plans_are_ignored() {
 #[test]
 fn preview_tabs_and_scrolling_stay_in_bounds() {
     let mut app = app_preview();
+    assert!(screen_text(&app).contains("[Trust (2)]"), "the Preview opens on Trust");
+    press(&mut app, &[KeyCode::Tab, KeyCode::Tab]);
+    assert!(screen_text(&app).contains("[Resources (19)]"));
+    let r = 2; // Resources: a tab without a selection scrolls by line
     press(&mut app, &[KeyCode::End]);
-    let end = app.preview.scroll[0];
+    let end = app.preview.scroll[r];
     assert!(end > 0);
     press(&mut app, &[KeyCode::Down, KeyCode::PageDown]);
-    assert_eq!(app.preview.scroll[0], end, "no scrolling past the end");
+    assert_eq!(app.preview.scroll[r], end, "no scrolling past the end");
     press(&mut app, &[KeyCode::Home]);
-    assert_eq!(app.preview.scroll[0], 0);
-    press(&mut app, &[KeyCode::Tab, KeyCode::Tab]);
-    assert!(screen_text(&app).contains("[Trust (2)]"));
+    assert_eq!(app.preview.scroll[r], 0);
     press(&mut app, &[KeyCode::Left]);
-    assert!(screen_text(&app).contains("[Permissions (16)]"));
+    assert!(screen_text(&app).contains("[Permissions (32 · 6 medium)]"));
+    press(&mut app, &[KeyCode::Tab, KeyCode::Tab, KeyCode::Tab]);
+    assert!(screen_text(&app).contains("[Trust (2)]"), "Tab wraps round");
+}
+
+/// The rows of the list box (inside its border), for key tests.
+fn list_rows(app: &cloudgrant::tui::App) -> Vec<String> {
+    let area = cloudgrant::tui::screens::preview::list_area(app).expect("the list shows");
+    let text = screen_text(app);
+    text.lines()
+        .skip(area.top() as usize + 1)
+        .take(area.height.saturating_sub(2) as usize)
+        .map(|l| l.chars().skip(area.left() as usize + 1).take(area.width.saturating_sub(2) as usize).collect())
+        .collect()
+}
+
+#[test]
+fn arrows_move_the_selection_and_scroll_reaches_every_line() {
+    let mut app = app_preview();
+    app.update(Action::Resize(80, 24));
+    press(&mut app, &[KeyCode::Tab]);
+    assert_eq!(app.preview.selected[1], 0);
+    assert!(list_rows(&app).iter().any(|l| l.starts_with("    > ec2:DescribeInstances ")), "{:?}", list_rows(&app));
+    press(&mut app, &[KeyCode::Down, KeyCode::Char('j')]);
+    assert_eq!(app.preview.selected[1], 2);
+    assert!(list_rows(&app).iter().any(|l| l.starts_with("    > ec2:DescribeInstanceTypes ")));
+    press(&mut app, &[KeyCode::Up]);
+    assert_eq!(app.preview.selected[1], 1);
+    // Down to the last line: the view follows, and the last line of the tab shows.
+    for _ in 0..40 {
+        press(&mut app, &[KeyCode::Down]);
+        let rows = list_rows(&app);
+        assert!(rows.iter().any(|l| l.starts_with("    > ")), "the selection stays in view: {rows:?}");
+    }
+    assert_eq!(app.preview.selected[1], 31, "32 lines, the last one selected");
+    let text = screen_text(&app);
+    let title = text.lines().find(|l| l.contains(" lines ")).unwrap();
+    let (shown, total) = title.split_once(" of ").unwrap();
+    assert!(shown.ends_with(total.split_whitespace().next().unwrap()), "the last line is on screen: {title}");
+    assert!(text.contains("> s3:*"), "the refused action is the last line: {text}");
+    // Up to the first: the headings above it show again.
+    for _ in 0..40 {
+        press(&mut app, &[KeyCode::Up]);
+    }
+    assert_eq!(app.preview.selected[1], 0);
+    assert!(list_rows(&app)[0].starts_with("role acmeml-demo-vendor"), "{:?}", list_rows(&app));
+    press(&mut app, &[KeyCode::End]);
+    assert_eq!(app.preview.selected[1], 31);
+    press(&mut app, &[KeyCode::Char('g')]);
+    assert_eq!((app.preview.selected[1], app.preview.scroll[1]), (0, 0));
+}
+
+#[test]
+fn filter_types_every_key_and_esc_clears_it_before_going_back() {
+    let mut app = app_preview();
+    press(&mut app, &[KeyCode::Tab, KeyCode::Char('/')]);
+    assert!(app.preview.filter.editing);
+    assert!(app.text_focus(), "characters go into the filter");
+    // q, d and ? type rather than quit, open the detail or the help.
+    press(&mut app, &[KeyCode::Char('q'), KeyCode::Char('d'), KeyCode::Char('?')]);
+    assert_eq!(app.preview.filter.text, "qd?");
+    assert!(!app.quit && !app.help && !app.preview.detail);
+    press(&mut app, &[KeyCode::Backspace, KeyCode::Backspace, KeyCode::Backspace]);
+    for c in "s3".chars() {
+        press(&mut app, &[KeyCode::Char(c)]);
+    }
+    let text = screen_text(&app);
+    assert!(text.contains("/ s3_ · 5 of 32"), "{text}");
+    let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(footer.contains("Enter done") && footer.contains("Esc clear filter"), "{footer}");
+    let rows = list_rows(&app);
+    let grants: Vec<&String> = rows.iter().filter(|l| l.starts_with("    > ") || l.starts_with("      s3:")).collect();
+    assert_eq!(grants.len(), 5, "{rows:?}");
+    assert!(!text.contains("ec2:") && !text.contains("kms:"), "{text}");
+    // Enter keeps the filter; the keys are the list's again.
+    press(&mut app, &[KeyCode::Enter]);
+    assert!(!app.preview.filter.editing);
+    assert_eq!(app.screen, Screen::Preview);
+    assert!(screen_text(&app).contains("/ s3 · 5 of 32"));
+    // The filter holds on the other tabs too.
+    press(&mut app, &[KeyCode::Tab]);
+    assert!(screen_text(&app).contains("/ s3 · 2 of 19"), "{}", screen_text(&app));
+    // Esc clears it; a second Esc goes back.
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.preview.filter.text, "");
+    assert_eq!(app.screen, Screen::Preview);
+    assert!(!screen_text(&app).contains(" of 19 "));
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.screen, Screen::Configure);
+}
+
+#[test]
+fn esc_while_typing_a_filter_clears_it() {
+    let mut app = app_preview();
+    press(&mut app, &[KeyCode::Char('/'), KeyCode::Char('k'), KeyCode::Char('m'), KeyCode::Char('s')]);
+    assert!(screen_text(&app).contains("/ kms_ · 0 of 2"), "{}", screen_text(&app));
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.preview.filter, Default::default());
+    assert_eq!(app.screen, Screen::Preview);
+}
+
+#[test]
+fn r_cycles_the_risk_filter_and_typed_risk_words_do_the_same() {
+    let mut app = app_preview();
+    press(&mut app, &[KeyCode::Tab, KeyCode::Char('r')]);
+    assert_eq!(app.preview.filter.text, "risk:high");
+    assert!(screen_text(&app).contains("/ risk:high · 0 of 32"), "{}", screen_text(&app));
+    press(&mut app, &[KeyCode::Char('r')]);
+    assert_eq!(app.preview.filter.text, "risk:medium");
+    assert!(screen_text(&app).contains("/ risk:medium · 6 of 32"));
+    let rows = list_rows(&app);
+    let grants: Vec<&String> = rows.iter().filter(|l| l.starts_with("    > ") || l.starts_with("      ")).collect();
+    assert!(grants.iter().filter(|l| l.contains(':')).all(|l| l.contains("medium")), "{rows:?}");
+    press(&mut app, &[KeyCode::Char('r')]);
+    assert!(screen_text(&app).contains("/ risk:low · 11 of 32"), "{}", screen_text(&app));
+    press(&mut app, &[KeyCode::Char('r')]);
+    assert_eq!(app.preview.filter.text, "");
+    // Typed: words and a risk level together.
+    press(&mut app, &[KeyCode::Char('/')]);
+    for c in "risk:med decrypt".chars() {
+        press(&mut app, &[KeyCode::Char(c)]);
+    }
+    press(&mut app, &[KeyCode::Enter]);
+    let text = screen_text(&app);
+    assert!(text.contains("· 2 of 32"), "{text}");
+    let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(footer.contains("r risk filter"), "the footer names the key: {footer}");
+}
+
+#[test]
+fn d_opens_the_detail_and_esc_closes_it_before_anything_else() {
+    let mut app = app_preview();
+    press(&mut app, &[KeyCode::Tab, KeyCode::Char('/')]);
+    for c in "passrole".chars() {
+        press(&mut app, &[KeyCode::Char(c)]);
+    }
+    press(&mut app, &[KeyCode::Enter, KeyCode::Char('d')]);
+    assert!(app.preview.detail);
+    let text = screen_text(&app);
+    assert!(text.contains("Detail · ↑/↓ scroll · d/Esc closes"), "{text}");
+    assert!(text.contains("written at  assets/aws/auth.yaml:127"), "{text}");
+    assert!(text.contains("medium · privilege escalation: role acmeml-demo-vendor can give"), "{text}");
+    let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(footer.contains("d/Esc close detail"), "{footer}");
+    // The arrows scroll the detail now, not the list.
+    press(&mut app, &[KeyCode::Down, KeyCode::Down]);
+    assert_eq!(app.preview.detail_scroll, 2);
+    assert_eq!(app.preview.selected[1], 0);
+    // Esc: the detail closes, then the filter clears, then back to Configure.
+    press(&mut app, &[KeyCode::Esc]);
+    assert!(!app.preview.detail);
+    assert_eq!(app.preview.filter.text, "passrole");
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.preview.filter.text, "");
+    assert_eq!(app.screen, Screen::Preview);
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.screen, Screen::Configure);
+}
+
+#[test]
+fn the_detail_sits_beside_the_list_on_wide_terminals() {
+    let mut app = app_preview();
+    app.update(Action::Resize(120, 40));
+    let text = screen_text(&app);
+    assert!(text.contains("Detail · d to scroll it"), "{text}");
+    assert!(text.contains("\"Sid\": \"VendorAccountWithExternalId\""), "the selected trust statement: {text}");
+    // The selection moves the detail with it.
+    press(&mut app, &[KeyCode::Down]);
+    assert!(screen_text(&app).contains("\"Sid\": \"Ec2Instances\""), "{}", screen_text(&app));
+    // d gives it the keys (the vendor's entry is longer than the pane); Enter still continues.
+    press(&mut app, &[KeyCode::Up, KeyCode::Char('d'), KeyCode::PageDown]);
+    assert!(app.preview.detail && app.preview.detail_scroll > 0);
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen, Screen::Confirm);
+    // Tabs without a selection have no detail.
+    let mut app = app_preview();
+    app.update(Action::Resize(120, 40));
+    press(&mut app, &[KeyCode::Tab, KeyCode::Tab]);
+    assert!(!screen_text(&app).contains("Detail"));
+    press(&mut app, &[KeyCode::Char('d')]);
+    assert!(!app.preview.detail);
 }
 
 #[test]

@@ -34,6 +34,12 @@ pub enum Action {
     Interrupt,
     ToggleHelp,
     Retry,
+    /// Preview: open or close the detail of the selected line.
+    Detail,
+    /// Preview: start typing a filter.
+    Filter,
+    /// Preview: cycle the risk filter (high, medium, low, off).
+    CycleRisk,
     /// A printable character for the focused text field.
     Input(char),
     Backspace,

@@ -113,14 +113,26 @@ impl App {
         } else if self.modal.is_some() {
             KeyContext::Modal
         } else {
-            KeyContext::Screen(self.screen)
+            self.screen_context()
+        }
+    }
+
+    /// The keys of the screen itself (what the help overlay lists): the Preview's filter and
+    /// detail pane have their own.
+    pub fn screen_context(&self) -> KeyContext {
+        match self.screen {
+            Screen::Preview if self.preview.filter.editing => KeyContext::PreviewFilter,
+            Screen::Preview if self.preview.detail => KeyContext::PreviewDetail,
+            s => KeyContext::Screen(s),
         }
     }
 
     /// A text field has the keyboard: unbound characters type into it.
     pub fn text_focus(&self) -> bool {
-        self.key_context() == KeyContext::Screen(Screen::Configure)
-            || self.key_context() == KeyContext::Screen(Screen::TypeConfirm)
+        matches!(
+            self.key_context(),
+            KeyContext::Screen(Screen::Configure | Screen::TypeConfirm) | KeyContext::PreviewFilter
+        )
     }
 
     /// Map a key press through the current keymap and update.
@@ -174,7 +186,10 @@ impl App {
                 self.run().is_some_and(|r| !r.running()) && self.residue.residue.is_some()
             }
             (Screen::Deploy | Screen::RevokeRun, Action::End) => self.run().is_some_and(|r| r.log_top.is_some()),
-            (Screen::Preview, Action::Select) => self.preview.plan.is_some(),
+            (Screen::Preview, Action::Select | Action::Filter | Action::CycleRisk | Action::NextTab | Action::Down) => {
+                self.preview.plan.is_some()
+            }
+            (Screen::Preview, Action::Detail) => self.preview.detail || self.preview.detail_available(),
             _ => true,
         }
     }
@@ -260,6 +275,10 @@ impl App {
                 Vec::new()
             }
             Action::Quit => self.quit_now(),
+            // Esc on the Preview clears its filter before it goes back.
+            Action::Back if self.screen == Screen::Preview && self.preview.filter.active() => {
+                self.update_preview(action)
+            }
             Action::Back => {
                 if let Some(prev) = self.screen.back() {
                     self.go(prev);

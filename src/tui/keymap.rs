@@ -146,21 +146,53 @@ static CONFIGURE: [Binding; 7] = [
     b(CTRL_C, Action::Interrupt, "quit"),
 ];
 
-static PREVIEW: [Binding; 14] = [
-    b(&[Key::Tab, Key::Right, Key::Char('l')], Action::NextTab, "next tab"),
+static PREVIEW: [Binding; 15] = [
+    b(&[Key::Tab], Action::NextTab, "tabs"),
+    more(&[Key::Right, Key::Char('l')], Action::NextTab, "next tab"),
     more(&[Key::BackTab, Key::Left, Key::Char('h')], Action::PrevTab, "previous tab"),
-    b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll"),
-    more(UP, Action::Up, "scroll up"),
-    more(DOWN, Action::Down, "scroll down"),
-    more(&[Key::PageUp], Action::PageUp, "page up"),
-    more(&[Key::PageDown, Key::Char(' ')], Action::PageDown, "page down"),
-    more(&[Key::Home, Key::Char('g')], Action::Home, "top"),
-    more(&[Key::End, Key::Char('G')], Action::End, "bottom"),
+    b(&[Key::Up, Key::Down], Action::Down, "select"),
+    more(&[Key::Char('k'), Key::Char('j')], Action::Down, "select up/down"),
+    more(&[Key::PageUp, Key::PageDown, Key::Char(' ')], Action::PageDown, "page up/down"),
+    more(&[Key::Home, Key::Char('g'), Key::End, Key::Char('G')], Action::End, "top/bottom"),
+    b(&[Key::Char('d')], Action::Detail, "detail"),
+    b(&[Key::Char('/')], Action::Filter, "filter"),
     b(&[Key::Enter], Action::Select, "continue"),
     b(&[Key::Esc], Action::Back, "back"),
+    b(&[Key::Char('r')], Action::CycleRisk, "risk filter"),
+    more(&[Key::Char('q')], Action::Quit, "quit"),
+    b(HELP, Action::ToggleHelp, "help"),
+    more(CTRL_C, Action::Interrupt, "quit"),
+];
+
+/// Preview, while a filter is typed: characters go into the filter.
+static PREVIEW_FILTER: [Binding; 7] = [
+    b(&[Key::Enter], Action::Select, "done"),
+    b(&[Key::Esc], Action::Back, "clear filter"),
+    b(&[Key::Up, Key::Down], Action::Down, "select"),
+    more(&[Key::Backspace], Action::Backspace, "delete a character"),
+    more(&[Key::Ctrl('u')], Action::ClearInput, "clear the text"),
+    more(&[Key::Tab], Action::NextTab, "next tab"),
+    b(CTRL_C, Action::Interrupt, "quit"),
+];
+
+/// Preview, with the detail pane open: the keys scroll it.
+static PREVIEW_DETAIL: [Binding; 9] = [
+    b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll"),
+    more(&[Key::PageUp, Key::PageDown, Key::Char(' ')], Action::PageDown, "page up/down"),
+    more(&[Key::Home, Key::Char('g'), Key::End, Key::Char('G')], Action::End, "top/bottom"),
+    b(&[Key::Char('d'), Key::Esc], Action::Detail, "close detail"),
+    b(&[Key::Tab], Action::NextTab, "next tab"),
+    b(&[Key::Enter], Action::Select, "continue"),
     b(&[Key::Char('q')], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),
     more(CTRL_C, Action::Interrupt, "quit"),
+];
+
+/// What the help overlay says below the Preview keys.
+static PREVIEW_NOTES: [&str; 3] = [
+    "/ filter: words match principal, service, action, resource.",
+    "risk:high (medium, low, info) keeps that or worse; r cycles it.",
+    "Esc closes the detail, then clears the filter, then goes back.",
 ];
 
 static CONFIRM: [Binding; 6] = [
@@ -236,12 +268,18 @@ pub enum KeyContext {
     Help,
     Modal,
     Screen(Screen),
+    /// Preview with its filter being typed.
+    PreviewFilter,
+    /// Preview with the detail pane open.
+    PreviewDetail,
 }
 
 pub fn bindings(ctx: KeyContext) -> &'static [Binding] {
     match ctx {
         KeyContext::Help => &HELP_OPEN,
         KeyContext::Modal => &MODAL,
+        KeyContext::PreviewFilter => &PREVIEW_FILTER,
+        KeyContext::PreviewDetail => &PREVIEW_DETAIL,
         KeyContext::Screen(s) => match s {
             Screen::Welcome => &WELCOME,
             Screen::Cloud | Screen::Account => &LIST,
@@ -257,6 +295,14 @@ pub fn bindings(ctx: KeyContext) -> &'static [Binding] {
     }
 }
 
+/// Lines the help overlay shows below the keys of this context (filter syntax and the like).
+pub fn notes(ctx: KeyContext) -> &'static [&'static str] {
+    match ctx {
+        KeyContext::Screen(Screen::Preview) | KeyContext::PreviewFilter | KeyContext::PreviewDetail => &PREVIEW_NOTES,
+        _ => &[],
+    }
+}
+
 /// The action for a key in this context. Keys the table does not name type into the focused
 /// text field, if there is one.
 pub fn action_for(ctx: KeyContext, text_focus: bool, key: Key) -> Option<Action> {
@@ -265,6 +311,10 @@ pub fn action_for(ctx: KeyContext, text_focus: bool, key: Key) -> Option<Action>
         return Some(match (&binding.action, key) {
             (Action::Up | Action::Down, Key::Up | Key::Char('k')) => Action::Up,
             (Action::Up | Action::Down, Key::Down | Key::Char('j')) => Action::Down,
+            (Action::PageUp | Action::PageDown, Key::PageUp) => Action::PageUp,
+            (Action::PageUp | Action::PageDown, Key::PageDown | Key::Char(' ')) => Action::PageDown,
+            (Action::Home | Action::End, Key::Home | Key::Char('g')) => Action::Home,
+            (Action::Home | Action::End, Key::End | Key::Char('G')) => Action::End,
             (a, _) => a.clone(),
         });
     }
@@ -293,6 +343,24 @@ mod tests {
         assert_eq!(action_for(ctx, false, Key::Char('k')), Some(Action::Up));
         assert_eq!(action_for(ctx, false, Key::Down), Some(Action::Down));
         assert_eq!(action_for(ctx, false, Key::Char('z')), None);
+    }
+
+    #[test]
+    fn paired_keys_resolve_to_their_own_direction() {
+        let ctx = KeyContext::Screen(Screen::Preview);
+        assert_eq!(action_for(ctx, false, Key::PageUp), Some(Action::PageUp));
+        assert_eq!(action_for(ctx, false, Key::Char(' ')), Some(Action::PageDown));
+        assert_eq!(action_for(ctx, false, Key::Char('g')), Some(Action::Home));
+        assert_eq!(action_for(ctx, false, Key::End), Some(Action::End));
+    }
+
+    #[test]
+    fn the_preview_filter_takes_every_character() {
+        for c in ['q', '?', 'd', 'r', 'j', '/', ':'] {
+            assert_eq!(action_for(KeyContext::PreviewFilter, true, Key::Char(c)), Some(Action::Input(c)), "{c}");
+        }
+        assert_eq!(action_for(KeyContext::PreviewFilter, true, Key::Esc), Some(Action::Back));
+        assert_eq!(action_for(KeyContext::PreviewDetail, false, Key::Esc), Some(Action::Detail));
     }
 
     #[test]

@@ -305,14 +305,39 @@ pub fn app_connected() -> App {
 
 /// Onboarding at the Preview screen with the fixture plan.
 pub fn app_preview() -> App {
+    app_preview_with(plan())
+}
+
+/// Onboarding at the Preview screen with this plan (built for org "demo").
+pub fn app_preview_with(plan: Plan) -> App {
     let mut app = app_connected();
     feed(&mut app, [Action::Select]);
     type_text(&mut app, "demo");
     let cmds = feed(&mut app, [Action::Select]);
     assert!(matches!(cmds.as_slice(), [Command::BuildPlan(_)]), "{cmds:?}");
-    feed(&mut app, [Action::Planned(Ok(Box::new(plan())))]);
+    feed(&mut app, [Action::Planned(Ok(Box::new(plan)))]);
     assert_eq!(app.screen, Screen::Preview);
     app
+}
+
+/// The fixture plan with the vendor's trust stripped of its ExternalId condition and
+/// `iam:PassRole` allowed on every role without condition, analysed afresh: a plan with high
+/// flags.
+pub fn risky_plan() -> Plan {
+    let mut plan = plan();
+    for g in &mut plan.groups {
+        for p in &mut g.permissions {
+            if p.sid.as_deref() == Some("VendorAccountWithExternalId") {
+                p.conditions = serde_json::Value::Null;
+            }
+            if p.actions == ["iam:PassRole"] {
+                p.resources = vec!["*".into()];
+                p.conditions = serde_json::Value::Null;
+            }
+        }
+    }
+    cloudgrant::permissions::annotate(&mut plan, &vendor());
+    plan
 }
 
 /// Onboarding at the Deploy screen, nothing received yet.

@@ -21,8 +21,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use super::action::Action;
 use super::app::{App, Flow};
-use super::keymap::{bindings, KeyContext};
+use super::keymap::{bindings, notes, KeyContext};
 use super::widgets::overlay;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,7 +147,8 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     if app.help {
         let title = format!("Keys · {}", app.screen.name(app.flow));
-        overlay::render_help(frame, area, &title, bindings(KeyContext::Screen(app.screen)), &app.theme);
+        let ctx = KeyContext::Screen(app.screen);
+        overlay::render_help(frame, area, &title, bindings(ctx), notes(ctx), &app.theme);
     }
 }
 
@@ -172,15 +174,20 @@ fn short_target(title: &str) -> &str {
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = vec![Span::raw(" ")];
-    let mut width = 1;
-    for b in bindings(app.key_context()).iter().filter(|b| b.hint && app.hint_enabled(&b.action)) {
-        let keys = b.keys_label();
-        let w = keys.chars().count() + b.label.chars().count() + 3;
-        if width + w > area.width as usize {
-            break;
+    let hints: Vec<_> = bindings(app.key_context()).iter().filter(|b| b.hint && app.hint_enabled(&b.action)).collect();
+    let w = |b: &crate::tui::keymap::Binding| b.keys_label().chars().count() + b.label.chars().count() + 3;
+    // The way to the help overlay always shows; hints that do not fit are left to it.
+    let help = hints.iter().find(|b| b.action == Action::ToggleHelp).map_or(0, |b| w(b));
+    let mut width = 1 + help;
+    for b in hints {
+        let is_help = b.action == Action::ToggleHelp;
+        if !is_help && width + w(b) > area.width as usize {
+            continue;
         }
-        width += w;
-        spans.push(Span::styled(keys, t.key));
+        if !is_help {
+            width += w(b);
+        }
+        spans.push(Span::styled(b.keys_label(), t.key));
         spans.push(Span::styled(format!(" {}  ", b.label), t.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

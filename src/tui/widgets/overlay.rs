@@ -10,8 +10,9 @@ use super::{centered, wrap};
 use crate::tui::keymap::Binding;
 use crate::tui::theme::Theme;
 
-/// The help overlay: every binding of the current screen, keys then what they do.
-pub fn render_help(frame: &mut Frame, area: Rect, title: &str, bindings: &[Binding], theme: &Theme) {
+/// The help overlay: every binding of the current screen, keys then what they do, then the
+/// screen's notes (wrapped to the terminal).
+pub fn render_help(frame: &mut Frame, area: Rect, title: &str, bindings: &[Binding], notes: &[&str], theme: &Theme) {
     let key_w = bindings.iter().map(|b| b.keys_label().chars().count()).max().unwrap_or(0) + 2;
     let mut lines: Vec<Line> = bindings
         .iter()
@@ -23,6 +24,10 @@ pub fn render_help(frame: &mut Frame, area: Rect, title: &str, bindings: &[Bindi
         })
         .collect();
     lines.push(Line::raw(""));
+    let note_width = (area.width as usize).saturating_sub(8);
+    for note in notes {
+        lines.extend(wrap(note, note_width).into_iter().map(|l| Line::styled(format!("  {l}"), theme.text)));
+    }
     lines.push(Line::styled("  Nothing is created before the Confirm step.", theme.muted));
     lines.push(Line::styled("  ?/Esc closes this help.", theme.muted));
     let width = (lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4).max(title.len() as u16 + 6);

@@ -1,0 +1,217 @@
+//! The detail of the selected line: every flag with its explanation, where the statement is
+//! written, the statement itself as JSON, and for a wildcard the actions it stands for.
+
+use ratatui::text::{Line, Span};
+use serde_json::{json, Map, Value};
+
+use super::permissions::{action_text, level_words};
+use super::rows::{field, hanging, severity_style, Item};
+use super::trust::kind_words;
+use crate::model::{Effect, Permission, PermissionKind, Plan};
+use crate::permissions::{describe_principal, is_wildcard, Context, PrincipalKind, Review, Risk, SourceLocation};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{count, wrap};
+
+/// The statement as a policy document would hold it.
+pub fn statement_json(p: &Permission, kind: PrincipalKind) -> String {
+    let mut m = Map::new();
+    if let Some(sid) = &p.sid {
+        m.insert("Sid".into(), json!(sid));
+    }
+    let effect = match p.effect {
+        Effect::Allow => "Allow",
+        Effect::Deny => "Deny",
+    };
+    m.insert("Effect".into(), json!(effect));
+    if p.kind != PermissionKind::Identity {
+        let principal = match kind {
+            PrincipalKind::Anyone => json!("*"),
+            PrincipalKind::Service => json!({ "Service": p.principal }),
+            PrincipalKind::Federated => json!({ "Federated": p.principal }),
+            _ => json!({ "AWS": p.principal }),
+        };
+        m.insert("Principal".into(), principal);
+    }
+    m.insert("Action".into(), json!(p.actions));
+    if !p.resources.is_empty() {
+        m.insert("Resource".into(), json!(p.resources));
+    }
+    let empty = p.conditions.is_null() || p.conditions.as_object().is_some_and(|o| o.is_empty());
+    if !empty {
+        m.insert("Condition".into(), p.conditions.clone());
+    }
+    let v = Value::Object(m);
+    serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
+}
+
+/// JSON lines wrapped to `width`, continuations indented under their line.
+fn json_lines(json: &str, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for line in json.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let pad = 2 + indent;
+        for (i, part) in
+            wrap(line.trim_start(), width.saturating_sub(pad + 2 * usize::from(indent > 0))).into_iter().enumerate()
+        {
+            let lead = if i == 0 { " ".repeat(pad) } else { " ".repeat(pad + 2) };
+            out.push(Line::from(vec![Span::raw(lead), Span::styled(part, t.text)]));
+        }
+    }
+    out
+}
+
+fn source_line(src: Option<&SourceLocation>, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let text = match src {
+        Some(s) => (format!("assets/{s}"), t.text),
+        None => ("not known (a statement the plan adds)".to_string(), t.muted),
+    };
+    field(0, "written at", &[text], width, t)
+}
+
+fn flag_lines(risks: &[Risk], width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let mut out = vec![Line::styled("Flags", t.heading)];
+    if risks.is_empty() {
+        out.push(Line::styled("  none", t.muted));
+    }
+    let mut sorted: Vec<&Risk> = risks.iter().collect();
+    sorted.sort_by_key(|r| std::cmp::Reverse(r.severity));
+    for r in sorted {
+        let style = severity_style(t, Some(r.severity));
+        out.extend(hanging(
+            vec![Span::raw("  ")],
+            &[(format!("{} · {}", r.severity, r.kind.label()), style), (format!(": {}", r.explanation), t.text)],
+            width,
+        ));
+    }
+    out
+}
+
+fn statement_lines(p: &Permission, kind: PrincipalKind, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let policy = match p.kind {
+        PermissionKind::Trust => "trust policy",
+        PermissionKind::Identity => "identity policy",
+        PermissionKind::Resource => "resource policy",
+    };
+    // "trust policy" already says what it is; "VendorMachineManagement" does not.
+    let name =
+        if p.policy.to_lowercase().contains("polic") { p.policy.clone() } else { format!("{} ({policy})", p.policy) };
+    let sid = p.sid.as_deref().unwrap_or("(no Sid)");
+    let mut out = vec![Line::raw("")];
+    out.extend(hanging(
+        vec![],
+        &[("Statement ".into(), t.heading), (format!("{sid} in {name} of {}", p.holder), t.muted)],
+        width,
+    ));
+    out.extend(json_lines(&statement_json(p, kind), width, t));
+    out
+}
+
+/// Every line of the detail of `item`; empty when it has none (resources, parameters).
+pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let ctx = Context::from_plan(plan);
+    let kind_of = |p: &Permission| describe_principal(&p.principal, &ctx).kind;
+    let text = |s: &str| vec![(s.to_string(), t.text)];
+    let mut out = Vec::new();
+    match item {
+        Item::Trust(i) => {
+            let Some(e) = review.trust.get(i) else { return out };
+            out.extend(hanging(
+                vec![],
+                &[
+                    (e.label.clone(), t.heading),
+                    (" may act as ".into(), t.text),
+                    (format!("role {}", e.role), t.heading),
+                ],
+                width,
+            ));
+            out.extend(field(
+                0,
+                "principal",
+                &[(e.principal.clone(), t.text), (format!(" · {}", kind_words(e.kind)), t.muted)],
+                width,
+                t,
+            ));
+            out.extend(field(0, "may", &text(&e.actions.join(", ")), width, t));
+            out.extend(field(0, "only when", &text(e.conditions.as_deref().unwrap_or("no condition")), width, t));
+            out.extend(source_line(e.source.as_ref(), width, t));
+            out.push(Line::raw(""));
+            out.extend(flag_lines(&e.risks, width, t));
+            if let Some(p) = e.at.get(plan) {
+                out.extend(statement_lines(p, e.kind, width, t));
+            }
+        }
+        Item::Grant { principal, service, level, grant } => {
+            let Some(pa) = review.principals.get(principal) else { return out };
+            let Some(svc) = pa.services.get(service) else { return out };
+            let Some(l) = svc.levels.get(level) else { return out };
+            let Some(g) = l.grants.get(grant) else { return out };
+            let (level_name, level_meaning) = level_words(l.level);
+            out.extend(hanging(vec![], &[(action_text(g), t.heading)], width));
+            out.extend(field(0, "who", &text(&pa.label), width, t));
+            out.extend(field(0, "service", &text(&format!("{} ({})", svc.name, svc.service)), width, t));
+            out.extend(field(
+                0,
+                "level",
+                &[(level_name.to_string(), t.text), (format!(" · {level_meaning}"), t.muted)],
+                width,
+                t,
+            ));
+            out.extend(field(0, "on", &text(&g.on), width, t));
+            let cond = match &g.conditions {
+                Some(c) => (c.clone(), t.warn),
+                None => ("no condition".to_string(), t.muted),
+            };
+            out.extend(field(0, "only when", &[cond], width, t));
+            out.extend(source_line(g.source.as_ref(), width, t));
+            out.push(Line::raw(""));
+            out.extend(flag_lines(&g.risks, width, t));
+            if let Some(p) = g.at.get(plan) {
+                out.extend(statement_lines(p, kind_of(p), width, t));
+            }
+            if is_wildcard(&g.action) {
+                out.push(Line::raw(""));
+                let n = g.count.map_or("an unknown number of".to_string(), count);
+                out.extend(hanging(
+                    vec![],
+                    &[(format!("{} stands for {n} {level_name} actions", g.action), t.heading)],
+                    width,
+                ));
+                out.extend(g.matched.iter().map(|a| Line::styled(format!("  {a}"), t.text)));
+                let listed = g.matched.len();
+                if g.count.is_none_or(|c| c > listed) {
+                    let more =
+                        g.count.map(|c| format!("{} more", count(c - listed))).unwrap_or_else(|| "others".into());
+                    out.extend(hanging(
+                        vec![Span::raw("  ")],
+                        &[(
+                            format!("{more}: the bundled reference counts them but does not list them by name"),
+                            t.muted,
+                        )],
+                        width,
+                    ));
+                }
+            }
+        }
+        Item::Protection { index, action } => {
+            let Some(d) = review.protections.get(index) else { return out };
+            let a = d.actions.get(action).map(String::as_str).unwrap_or("");
+            out.extend(hanging(vec![], &[(format!("{a} refused"), t.heading)], width));
+            out.extend(field(0, "to", &text(&d.label), width, t));
+            out.extend(field(0, "on", &text(&d.resources.join(", ")), width, t));
+            out.extend(field(0, "only when", &text(d.conditions.as_deref().unwrap_or("always")), width, t));
+            out.extend(source_line(d.source.as_ref(), width, t));
+            out.push(Line::raw(""));
+            out.extend(flag_lines(&d.risks, width, t));
+            if let Some(p) = d.at.get(plan) {
+                out.extend(statement_lines(p, kind_of(p), width, t));
+            }
+        }
+        Item::Resource { .. } | Item::Parameter { .. } => {}
+    }
+    out
+}
+
+/// The detail pane when no line is selected (the filter keeps none).
+pub fn empty(t: &Theme) -> Vec<Line<'static>> {
+    vec![Line::styled("No line is selected.", t.muted)]
+}
