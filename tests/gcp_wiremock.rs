@@ -117,7 +117,11 @@ async fn init_then_rerun_then_revoke_with_verification() {
     env.fake.with(|s| {
         s.foreign_change("project", "roles/compute.viewer", "serviceAccount:ci@acme-prod-123.iam.gserviceaccount.com")
     });
-    assert!(env.gcp.preview_changes(&plan(&env.vendor)).await.expect("preview").is_empty(), "nothing exists yet");
+    let fresh = env.gcp.preview_changes(&plan(&env.vendor)).await.expect("preview");
+    assert_eq!(fresh.len(), 1);
+    assert_eq!(fresh[0].kind, cloudgrant::model::ChangeKind::Create, "nothing exists yet");
+    assert_eq!(fresh[0].changes.len(), plan(&env.vendor).resource_count(), "every resource is an Add");
+    assert!(fresh[0].changes.iter().all(|c| c.action == "Add"));
 
     // First run: everything is created.
     let (inst, updates) = apply(&env).await;
@@ -434,7 +438,7 @@ async fn throttled_calls_honour_retry_after() {
     });
     let started = Instant::now();
     let changes = env.gcp.preview_changes(&plan(&env.vendor)).await.expect("preview after a retry");
-    assert!(changes.is_empty());
+    assert_eq!(changes[0].kind, cloudgrant::model::ChangeKind::Create, "the survey got through after the 429");
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was not honoured");
 }
 
@@ -530,7 +534,8 @@ async fn user_project_header_goes_to_google_apis_but_not_to_storage() {
             .with_user_project(Some("quota-proj".into())),
     );
     let gcp = Gcp::with_transport(t, PROJECT, "me@acme.example", "adc", &env.vendor, GcpOptions::default());
-    assert!(gcp.preview_changes(&plan(&env.vendor)).await.expect("preview").is_empty());
+    let fresh = gcp.preview_changes(&plan(&env.vendor)).await.expect("preview");
+    assert_eq!(fresh[0].kind, cloudgrant::model::ChangeKind::Create);
     for r in requests(&env.server).await {
         let header = r.headers.get("x-goog-user-project").and_then(|v| v.to_str().ok()).map(String::from);
         let want = if r.url.path().starts_with("/storage/") { None } else { Some("quota-proj".to_string()) };

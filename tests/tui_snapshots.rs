@@ -35,7 +35,7 @@ fn account_connecting_and_connected() {
     app.start();
     feed(
         &mut app,
-        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts()), Action::Select],
+        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(Ok(accounts())), Action::Select],
     );
     insta::assert_snapshot!("account_connecting", snap(&app));
     feed(&mut app, [Action::Connected(Ok(identity()))]);
@@ -48,7 +48,7 @@ fn account_error_shows_next_step() {
     app.start();
     feed(
         &mut app,
-        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts()), Action::Select],
+        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(Ok(accounts())), Action::Select],
     );
     let err = cloudgrant::cloud::CloudError::failed(
         "the sandbox state file /tmp/x/state.json is not readable",

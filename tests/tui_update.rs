@@ -51,7 +51,7 @@ fn unavailable_targets_cannot_be_chosen() {
 #[test]
 fn choosing_an_account_connects_then_shows_who_we_are_before_going_on() {
     let mut app = new_app();
-    feed(&mut app, [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts())]);
+    feed(&mut app, [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(Ok(accounts()))]);
     let cmds = press(&mut app, &[KeyCode::Enter]);
     assert_eq!(cmds, vec![Command::ConnectAccount { target: targets()[0].clone(), account: accounts()[0].clone() }]);
     assert!(app.account.waiting());
@@ -69,7 +69,7 @@ fn connect_errors_show_the_next_step_and_enter_retries() {
     let mut app = new_app();
     feed(
         &mut app,
-        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts()), Action::Select],
+        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(Ok(accounts())), Action::Select],
     );
     let err = cloudgrant::cloud::CloudError::failed("state unreadable", "Set CLOUDGRANT_SANDBOX_DIR.");
     app.update(Action::Connected(Err(err)));

@@ -39,6 +39,9 @@ pub struct Global {
     /// AWS profile to use (default: the AWS CLI's chain: AWS_PROFILE, environment, default profile).
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Google Cloud project id (with --cloud gcp; in the sandbox: cg-sandbox-dev or cg-sandbox-prod).
+    #[arg(long, global = true, value_name = "PROJECT_ID")]
+    pub project: Option<String>,
     /// Sandbox account (sandbox-dev or sandbox-prod).
     #[arg(long, global = true, value_name = "NAME", default_value = "sandbox-dev")]
     pub account: String,
@@ -74,7 +77,7 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
         /// Render names for this account: AWS: the 12-digit account id; Google Cloud: the project id.
-        #[arg(long = "account-id", visible_alias = "project")]
+        #[arg(long = "account-id")]
         account_id: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -154,10 +157,10 @@ pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<Connec
 }
 
 async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Result<Provider, Failure> {
-    if cloud != Cloud::Aws {
+    if cloud == Cloud::Azure {
         return Err(bad_input(
             format!("{} is not supported yet", cloud.title()),
-            "Use --cloud aws (with --sandbox to try it without an account).",
+            "Use --cloud aws or --cloud gcp (with --sandbox to try it without an account).",
         ));
     }
     let options = connect_options(global, vendor)?;
@@ -165,7 +168,20 @@ async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Resu
         .into_iter()
         .find(|t| t.cloud == cloud && t.sandbox == global.sandbox)
         .ok_or_else(|| bad_input("no such target", "Report this as a bug."))?;
-    let key = if global.sandbox { global.account.clone() } else { global.profile.clone().unwrap_or_default() };
+    let key = match (cloud, global.sandbox) {
+        (Cloud::Gcp, sandbox) => match (&global.project, sandbox) {
+            (Some(p), _) => p.clone(),
+            (None, true) => global.account.clone(),
+            (None, false) => {
+                return Err(bad_input(
+                    "no Google Cloud project given",
+                    "Pass --project PROJECT_ID (`gcloud projects list` shows them).",
+                ))
+            }
+        },
+        (_, true) => global.account.clone(),
+        (_, false) => global.profile.clone().unwrap_or_default(),
+    };
     let account = AccountChoice { key: key.clone(), label: key, detail: String::new(), sandbox: global.sandbox };
     Ok(cloud::connect(&target, &account, &options).await?)
 }
@@ -230,7 +246,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let choices = Choices {
                 org: target.org.clone(),
                 region: global.region.clone().unwrap_or_else(|| plan::default_region(target.cloud, &vendor)),
-                account: account_id,
+                account: account_id.or_else(|| global.project.clone().filter(|_| target.cloud == Cloud::Gcp)),
                 external_id: None,
             };
             let plan = plan::build(target.cloud, &vendor, &choices)
@@ -247,18 +263,24 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let region = match (&global.region, &p) {
                 (Some(r), _) => r.clone(),
                 (None, Provider::Aws(a)) => a.region().to_string(),
-                (None, _) => vendor.aws.default_region.clone(),
+                (None, p) => plan::default_region(p.cloud(), &vendor),
             };
             let choices = Choices { org: target.org.clone(), region, account: None, external_id };
             crate::validate::org(&choices.org)
                 .map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
-            crate::validate::aws_region(&choices.region)
-                .map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
+            let region_check = match p.cloud() {
+                Cloud::Gcp => crate::validate::gcp_region(&choices.region),
+                _ => crate::validate::aws_region(&choices.region),
+            };
+            region_check.map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
             let plan = p.plan(&vendor, &choices).await?;
+            let (groups, account) = match plan.cloud {
+                Cloud::Gcp => ("one labelled set".to_string(), "project"),
+                _ => (format!("{} stacks", plan.groups.len()), "account"),
+            };
             println!(
-                "Creating {} resources in {} stacks in account {} ({}), org {}:",
+                "Creating {} resources in {groups} in {account} {} ({}), org {}:",
                 plan.resource_count(),
-                plan.groups.len(),
                 plan.account.as_deref().unwrap_or("?"),
                 plan.region,
                 plan.org

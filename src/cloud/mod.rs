@@ -74,6 +74,9 @@ impl From<PlanError> for CloudError {
 pub enum Provider {
     Sandbox(sandbox::Sandbox),
     Aws(aws::Aws),
+    /// A Google Cloud project: Google itself, or the sandbox's simulated project (the same code
+    /// talking to a simulated API).
+    Gcp(gcp::Gcp),
 }
 
 impl Provider {
@@ -81,17 +84,23 @@ impl Provider {
         match self {
             Provider::Sandbox(s) => s.cloud(),
             Provider::Aws(_) => Cloud::Aws,
+            Provider::Gcp(_) => Cloud::Gcp,
         }
     }
 
     pub fn is_sandbox(&self) -> bool {
-        matches!(self, Provider::Sandbox(_))
+        match self {
+            Provider::Sandbox(_) => true,
+            Provider::Gcp(g) => g.options().sandbox,
+            Provider::Aws(_) => false,
+        }
     }
 
     pub async fn identity(&self) -> Result<Identity, CloudError> {
         match self {
             Provider::Sandbox(s) => s.identity(),
             Provider::Aws(a) => Ok(a.identity()),
+            Provider::Gcp(g) => Ok(g.identity()),
         }
     }
 
@@ -101,6 +110,7 @@ impl Provider {
         match self {
             Provider::Sandbox(s) => s.discover(org),
             Provider::Aws(a) => a.discover(org).await,
+            Provider::Gcp(g) => g.discover(org).await,
         }
     }
 
@@ -111,6 +121,8 @@ impl Provider {
             Provider::Aws(a) => {
                 a.profile().map(|p| format!("profile {p}")).unwrap_or_else(|| "default credentials".into())
             }
+            Provider::Gcp(g) if g.options().sandbox => format!("sandbox project {}", g.project()),
+            Provider::Gcp(g) => format!("project {}", g.project()),
         }
     }
 
@@ -119,6 +131,8 @@ impl Provider {
         match self {
             Provider::Sandbox(_) => " --sandbox".into(),
             Provider::Aws(a) => a.profile().map(|p| format!(" --profile {p}")).unwrap_or_default(),
+            Provider::Gcp(g) if g.options().sandbox => format!(" --cloud gcp --sandbox --project {}", g.project()),
+            Provider::Gcp(g) => format!(" --cloud gcp --project {}", g.project()),
         }
     }
 
@@ -127,6 +141,11 @@ impl Provider {
     /// random one.
     pub async fn plan(&self, vendor: &VendorProfile, choices: &Choices) -> Result<Plan, CloudError> {
         let identity = self.identity().await?;
+        if self.cloud() == Cloud::Gcp {
+            // No ExternalId on Google Cloud: the vendor is named by its own service account.
+            let choices = Choices { account: Some(identity.account), external_id: None, ..choices.clone() };
+            return Ok(plan::gcp::build(vendor, &choices)?);
+        }
         let existing = self.discover(Some(&choices.org)).await?;
         let external_id = choices
             .external_id
@@ -143,6 +162,7 @@ impl Provider {
         match self {
             Provider::Sandbox(s) => s.preview_changes(plan),
             Provider::Aws(a) => a.preview_changes(plan).await,
+            Provider::Gcp(g) => g.preview_changes(plan).await,
         }
     }
 
@@ -169,6 +189,7 @@ impl Provider {
         match self {
             Provider::Sandbox(s) => s.apply(plan, tx, cancel).await,
             Provider::Aws(a) => a.apply(plan, tx, cancel).await,
+            Provider::Gcp(g) => g.apply(plan, tx, cancel).await,
         }
     }
 
@@ -177,6 +198,7 @@ impl Provider {
         match self {
             Provider::Sandbox(s) => s.revoke_plan(installation),
             Provider::Aws(a) => a.revoke_plan(installation).await,
+            Provider::Gcp(g) => g.revoke_plan(installation).await,
         }
     }
 
@@ -192,6 +214,7 @@ impl Provider {
         match self {
             Provider::Sandbox(s) => s.revoke(plan, retain, tx, cancel).await,
             Provider::Aws(a) => a.revoke(plan, retain, tx, cancel).await,
+            Provider::Gcp(g) => g.revoke(plan, retain, tx, cancel).await,
         }
     }
 }
@@ -227,7 +250,16 @@ pub fn targets(sandbox_only: bool) -> Vec<Target> {
         title: "AWS sandbox (simulated, nothing real is created)".into(),
         detail: "A built-in simulated AWS account: try the whole flow, rehearse with a customer, or demo.".into(),
     }];
+    let gcp_sandbox = Target {
+        cloud: Cloud::Gcp,
+        sandbox: true,
+        available: true,
+        title: "Google Cloud sandbox (simulated, nothing real is created)".into(),
+        detail: "A built-in simulated Google Cloud project, answering the same API calls cloudgrant makes to Google."
+            .into(),
+    };
     if sandbox_only {
+        out.push(gcp_sandbox);
         return out;
     }
     let (found, detail) = aws_credentials_hint();
@@ -238,16 +270,49 @@ pub fn targets(sandbox_only: bool) -> Vec<Target> {
     } else {
         out.push(aws);
     }
-    for cloud in [Cloud::Gcp, Cloud::Azure] {
-        out.push(Target {
-            cloud,
-            sandbox: false,
-            available: false,
-            title: cloud.title().into(),
-            detail: "coming: use the sandbox to see the flow".into(),
-        });
+    let (found, detail) = gcp_credentials_hint();
+    let gcp = Target {
+        cloud: Cloud::Gcp,
+        sandbox: false,
+        available: true,
+        title: "Google Cloud (your project)".into(),
+        detail,
+    };
+    if found {
+        // Credentials found: right after the AWS entries, before the sandboxes' second.
+        let at = out.iter().position(|t| t.sandbox).map_or(out.len(), |i| i + 1);
+        out.insert(at.min(out.len()), gcp);
+        out.push(gcp_sandbox);
+    } else {
+        out.push(gcp_sandbox);
+        out.push(gcp);
     }
+    out.push(Target {
+        cloud: Cloud::Azure,
+        sandbox: false,
+        available: false,
+        title: Cloud::Azure.title().into(),
+        detail: "coming: use a sandbox to see the flow".into(),
+    });
     out
+}
+
+/// Where Google Cloud credentials were looked for (the places gcp_auth reads), and what was found.
+fn gcp_credentials_hint() -> (bool, String) {
+    if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_some() {
+        return (true, "credentials found: GOOGLE_APPLICATION_CREDENTIALS".into());
+    }
+    if std::env::var_os(gcp::ENV_TOKEN).is_some() && std::env::var_os(gcp::transport::ENV_ENDPOINT).is_some() {
+        return (true, format!("a token in {} for {}", gcp::ENV_TOKEN, gcp::transport::ENV_ENDPOINT));
+    }
+    let adc = dirs::config_dir().map(|d| d.join("gcloud").join("application_default_credentials.json"));
+    if adc.as_ref().is_some_and(|p| p.exists()) {
+        return (true, "application default credentials found (gcloud auth application-default login)".into());
+    }
+    (
+        false,
+        "no credentials found (looked in GOOGLE_APPLICATION_CREDENTIALS and gcloud's application default credentials): run `gcloud auth application-default login`, or use the sandbox".into(),
+    )
 }
 
 /// Where AWS credentials were looked for, and what was found.
@@ -264,11 +329,28 @@ fn aws_credentials_hint() -> (bool, String) {
     }
 }
 
-/// Accounts to offer for a target.
-pub fn accounts(target: &Target) -> Vec<AccountChoice> {
-    if target.sandbox {
-        return sandbox::accounts();
+/// Accounts to offer for a target: AWS profiles, Google Cloud projects (listed from Google), or
+/// the sandbox's simulated accounts and projects.
+pub async fn accounts(target: &Target) -> Result<Vec<AccountChoice>, CloudError> {
+    match (target.sandbox, target.cloud) {
+        (true, Cloud::Gcp) => Ok(sandbox::gcp_accounts()),
+        (true, _) => Ok(sandbox::accounts()),
+        (false, Cloud::Gcp) => {
+            let (transport, _) = gcp::signed_in_transport(None).await?;
+            let projects = gcp::projects(&transport).await?;
+            if projects.is_empty() {
+                return Err(CloudError::failed(
+                    "the signed-in Google account sees no project",
+                    "Create one (`gcloud projects create`), or ask a project owner to grant you access; then press r to reload.",
+                ));
+            }
+            Ok(projects.iter().map(gcp::ProjectInfo::account_choice).collect())
+        }
+        (false, _) => Ok(aws_accounts(target)),
     }
+}
+
+fn aws_accounts(target: &Target) -> Vec<AccountChoice> {
     match target.cloud {
         Cloud::Aws => {
             let mut out = Vec::new();
@@ -306,18 +388,16 @@ pub async fn connect(
     account: &AccountChoice,
     options: &ConnectOptions,
 ) -> Result<Provider, CloudError> {
-    if target.sandbox {
-        return Ok(Provider::Sandbox(sandbox::Sandbox::connect(
-            options.sandbox.clone(),
-            &account.key,
-            &options.vendor,
-        )?));
-    }
-    match target.cloud {
-        Cloud::Aws => {
+    match (target.sandbox, target.cloud) {
+        (true, Cloud::Gcp) => Ok(Provider::Gcp(sandbox::connect_gcp(&options.sandbox, &account.key, &options.vendor)?)),
+        (true, _) => {
+            Ok(Provider::Sandbox(sandbox::Sandbox::connect(options.sandbox.clone(), &account.key, &options.vendor)?))
+        }
+        (false, Cloud::Aws) => {
             let profile = Some(account.key.as_str()).filter(|k| !k.is_empty());
             Ok(Provider::Aws(aws::Aws::connect(profile, options.region.as_deref(), &options.vendor).await?))
         }
+        (false, Cloud::Gcp) => Ok(Provider::Gcp(gcp::Gcp::connect(&account.key, &options.vendor).await?)),
         _ => Err(CloudError::failed(
             format!("{} is not supported yet", target.title),
             "Use the sandbox to walk through the flow (`cloudgrant --sandbox`).",

@@ -52,7 +52,7 @@ pub enum Action {
 
     // Worker results.
     Targets(Vec<Target>),
-    Accounts(Vec<AccountChoice>),
+    Accounts(Result<Vec<AccountChoice>, CloudError>),
     Connected(Result<Identity, CloudError>),
     Planned(Result<Box<Plan>, CloudError>),
     /// What applying the plan would change in groups that exist (change sets), after `Planned`.

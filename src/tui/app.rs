@@ -435,6 +435,10 @@ impl App {
     pub fn cli_flags(&self, region: &str) -> String {
         let sandbox = self.cloud.chosen().is_some_and(|t| t.sandbox);
         let account = self.account.connected.as_ref().and_then(|(i, _)| self.account.accounts.get(*i));
+        if self.cloud.chosen().is_some_and(|t| t.cloud == crate::model::Cloud::Gcp) {
+            let project = account.map(|a| format!(" --project {}", a.key)).unwrap_or_default();
+            return if sandbox { format!(" --sandbox{project}") } else { project };
+        }
         match (sandbox, account) {
             (true, Some(a)) => format!(" --sandbox --account {}", a.key),
             (true, None) => " --sandbox".into(),

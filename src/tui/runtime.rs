@@ -121,7 +121,7 @@ impl Executor {
                 self.spawn_result(async move { Action::Targets(cloud::targets(sandbox_only)) });
             }
             Command::LoadAccounts(target) => {
-                self.spawn_result(async move { Action::Accounts(cloud::accounts(&target)) })
+                self.spawn_result(async move { Action::Accounts(cloud::accounts(&target).await) })
             }
             Command::ConnectAccount { target, account } => {
                 let tx = self.tx.clone();

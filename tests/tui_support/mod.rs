@@ -296,7 +296,7 @@ pub fn app_connected() -> App {
     app.start();
     feed(
         &mut app,
-        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(accounts()), Action::Select],
+        [Action::Targets(targets()), Action::Select, Action::Select, Action::Accounts(Ok(accounts())), Action::Select],
     );
     feed(&mut app, [Action::Connected(Ok(identity()))]);
     assert_eq!(app.screen, Screen::Account);
@@ -360,7 +360,7 @@ pub fn app_installs() -> App {
             Action::Select,
             Action::Targets(targets()),
             Action::Select,
-            Action::Accounts(accounts()),
+            Action::Accounts(Ok(accounts())),
             Action::Select,
         ],
     );

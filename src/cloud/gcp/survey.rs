@@ -268,6 +268,24 @@ pub(crate) fn account_path(project: &str, email: &str) -> String {
 }
 
 impl Gcp {
+    /// A GET that may find nothing: 404, or 403 SERVICE_DISABLED (an API that is not enabled yet
+    /// holds nothing; apply enables it before creating anything in it).
+    async fn read_opt(
+        &self,
+        notes: &Notes,
+        what: &str,
+        request: ApiRequest,
+        permission: &'static str,
+    ) -> Result<Option<Value>, CloudError> {
+        let step = self.step(what, &request, permission);
+        let r = self.call(notes, &step, request).await?;
+        if r.status == 404 || (r.status == 403 && super::errors::GoogleError::parse(&r).has_reason("SERVICE_DISABLED"))
+        {
+            return Ok(None);
+        }
+        self.ok(&step, r).map(Some)
+    }
+
     /// The definitions `plan` was built from, checked to be for this project.
     pub(crate) fn spec_for_plan(&self, plan: &Plan) -> Result<Spec, CloudError> {
         if plan.cloud != Cloud::Gcp {
@@ -311,21 +329,21 @@ impl Gcp {
             let req = ApiRequest::new(Service::Iam, Method::Get, role_path(&name));
             s.roles.insert(
                 r.id.clone(),
-                self.get_opt(notes, &format!("read custom role {name}"), req, "iam.roles.get").await?,
+                self.read_opt(notes, &format!("read custom role {name}"), req, "iam.roles.get").await?,
             );
         }
         for a in &spec.service_accounts {
             let email = spec.service_account_email(a);
             let req = ApiRequest::new(Service::Iam, Method::Get, account_path(&p, &email));
             let what = format!("read service account {email}");
-            s.accounts.insert(a.id.clone(), self.get_opt(notes, &what, req, "iam.serviceAccounts.get").await?);
+            s.accounts.insert(a.id.clone(), self.read_opt(notes, &what, req, "iam.serviceAccounts.get").await?);
         }
         for k in &spec.key_rings {
             let name = spec.key_ring_name(k);
             let req = ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}"));
             s.key_rings.insert(
                 k.id.clone(),
-                self.get_opt(notes, &format!("read key ring {name}"), req, "cloudkms.keyRings.get").await?,
+                self.read_opt(notes, &format!("read key ring {name}"), req, "cloudkms.keyRings.get").await?,
             );
         }
         for k in &spec.crypto_keys {
@@ -333,7 +351,7 @@ impl Gcp {
             let req = ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}"));
             s.keys.insert(
                 k.id.clone(),
-                self.get_opt(notes, &format!("read key {name}"), req, "cloudkms.cryptoKeys.get").await?,
+                self.read_opt(notes, &format!("read key {name}"), req, "cloudkms.cryptoKeys.get").await?,
             );
         }
         for b in &spec.buckets {
@@ -379,9 +397,7 @@ impl Gcp {
     pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
         let spec = self.spec_for_plan(plan)?;
         let s = self.survey(&Notes::default(), &spec).await?;
-        if !s.anything(&spec) {
-            return Ok(Vec::new());
-        }
+        let fresh = !s.anything(&spec);
         let mut changes = Vec::new();
         let mut notes = Vec::new();
         let mut change = |action: &str, id: &str, type_: &str| {
@@ -452,7 +468,12 @@ impl Gcp {
                 change("Add", &b.id, TYPE_BINDING);
             }
         }
-        let kind = if changes.is_empty() { ChangeKind::NoChanges } else { ChangeKind::Update };
+        let kind = match (fresh, changes.is_empty()) {
+            // Nothing of this install exists yet: the whole plan is added.
+            (true, _) => ChangeKind::Create,
+            (false, true) => ChangeKind::NoChanges,
+            (false, false) => ChangeKind::Update,
+        };
         Ok(vec![GroupChanges {
             group: spec.install.clone(),
             kind,

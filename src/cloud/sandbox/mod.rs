@@ -232,6 +232,56 @@ impl Sandbox {
     }
 }
 
+/// The simulated Google Cloud projects, for the Account screen.
+pub fn gcp_accounts() -> Vec<AccountChoice> {
+    google::projects()
+        .into_iter()
+        .map(|(id, number, name)| AccountChoice {
+            key: id.into(),
+            label: format!("{id} ({name})"),
+            detail: format!("Simulated project projects/{number}. Nothing real is created."),
+            sandbox: true,
+        })
+        .collect()
+}
+
+/// The GCP provider talking to the simulated Google Cloud: the same code that talks to Google.
+pub fn connect_gcp(
+    config: &SandboxConfig,
+    project: &str,
+    vendor: &VendorProfile,
+) -> Result<crate::cloud::gcp::Gcp, CloudError> {
+    use crate::cloud::gcp::{Gcp, GcpOptions};
+    let projects = google::projects();
+    // `--account sandbox-dev` (the AWS sandbox's names) picks the matching project too.
+    let id = projects
+        .iter()
+        .find(|(id, _, _)| *id == project || id.strip_prefix("cg-") == Some(project))
+        .map(|(id, _, _)| *id)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = projects.iter().map(|p| p.0).collect();
+            CloudError::failed(
+                format!("there is no sandbox project `{project}`"),
+                format!("Use one of: {}.", ids.join(", ")),
+            )
+        })?;
+    let google = google::SimulatedGoogle::open(config)?;
+    let poll = std::time::Duration::from_secs_f64((1.5 / config.speed).clamp(0.001, 1.5));
+    let options = GcpOptions {
+        manifest_dir: Some(config.dir.join("gcp-manifests").join(id)),
+        poll_interval: poll,
+        sandbox: true,
+    };
+    Ok(Gcp::with_transport(
+        std::sync::Arc::new(google),
+        id,
+        google::CALLER,
+        &format!("sandbox project {id}"),
+        vendor,
+        options,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

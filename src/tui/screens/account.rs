@@ -28,10 +28,16 @@ impl AccountState {
         *self = AccountState { loading: true, ..AccountState::default() };
     }
 
-    pub(crate) fn receive(&mut self, accounts: Vec<AccountChoice>) {
+    pub(crate) fn receive(&mut self, accounts: Result<Vec<AccountChoice>, CloudError>) {
         self.loading = false;
-        self.accounts = accounts;
         self.selected = 0;
+        match accounts {
+            Ok(list) => self.accounts = list,
+            Err(e) => {
+                self.accounts = Vec::new();
+                self.error = Some(e);
+            }
+        }
     }
 
     pub(crate) fn connected(&mut self, res: Result<Identity, CloudError>) {
@@ -80,6 +86,10 @@ impl App {
     fn account_continue(&mut self) -> Vec<Command> {
         match self.flow {
             Flow::Onboard => {
+                if let Some(t) = self.cloud.chosen() {
+                    let cloud = t.cloud;
+                    self.configure.for_cloud(cloud, &self.vendor);
+                }
                 self.go(Screen::Configure);
                 Vec::new()
             }
@@ -96,9 +106,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let a = &app.account;
     let target = app.cloud.chosen().map_or("the target", |t| t.title.as_str());
-    let mut lines = vec![Line::raw(""), Line::styled(format!("Which account of {target}?"), t.heading), Line::raw("")];
+    let gcp = app.cloud.chosen().is_some_and(|t| t.cloud == crate::model::Cloud::Gcp);
+    let what = if gcp { "project" } else { "account" };
+    let mut lines = vec![Line::raw(""), Line::styled(format!("Which {what} of {target}?"), t.heading), Line::raw("")];
     if a.loading {
-        lines.extend(waiting_lines(app, "Looking for accounts…"));
+        lines.extend(waiting_lines(app, if gcp { "Listing your projects…" } else { "Looking for accounts…" }));
     } else if a.accounts.is_empty() {
         let why = app.cloud.chosen().map(|t| format!(": {}", t.detail)).unwrap_or_default();
         lines.push(Line::styled(format!("No accounts found{why}."), t.warn));

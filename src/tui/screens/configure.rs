@@ -27,6 +27,8 @@ pub struct ConfigureState {
     pub focus: Field,
     /// Enter was pressed: show every error, even on untouched fields.
     pub submitted: bool,
+    /// The cloud chosen: region names and their checks differ.
+    pub cloud: crate::model::Cloud,
 }
 
 impl ConfigureState {
@@ -36,6 +38,18 @@ impl ConfigureState {
             region: TextInput::with_value(default_region),
             focus: Field::Org,
             submitted: false,
+            cloud: crate::model::Cloud::Aws,
+        }
+    }
+
+    /// Switch to `cloud`, offering its default region unless the user typed one of their own.
+    pub fn for_cloud(&mut self, cloud: crate::model::Cloud, vendor: &crate::vendor::VendorProfile) {
+        if cloud != self.cloud {
+            let old_default = crate::plan::default_region(self.cloud, vendor);
+            if self.region.value.is_empty() || self.region.value == old_default {
+                self.region = TextInput::with_value(&crate::plan::default_region(cloud, vendor));
+            }
+            self.cloud = cloud;
         }
     }
 
@@ -44,7 +58,10 @@ impl ConfigureState {
     }
 
     pub fn region_error(&self) -> Option<FieldError> {
-        validate::aws_region(&self.region.value).err()
+        match self.cloud {
+            crate::model::Cloud::Gcp => validate::gcp_region(&self.region.value).err(),
+            _ => validate::aws_region(&self.region.value).err(),
+        }
     }
 
     /// The error to show under a field now (untouched fields stay quiet until Enter).
@@ -121,7 +138,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::raw(""),
         Line::styled("Name this install and choose its region.", t.heading),
         Line::styled(
-            format!("The org name is part of every name cloudgrant creates ({}-<org>-auth, …).", app.vendor.vendor.id),
+            match c.cloud {
+                crate::model::Cloud::Gcp => format!(
+                    "The org name is part of every name cloudgrant creates ({}-<org> key ring, <project>-<org>-data bucket, …).",
+                    app.vendor.vendor.id
+                ),
+                _ => format!("The org name is part of every name cloudgrant creates ({}-<org>-auth, …).", app.vendor.vendor.id),
+            },
             t.muted,
         ),
     ];
@@ -139,7 +162,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         input: &c.region,
         focused: c.focus == Field::Region,
         error: c.shown_error(Field::Region),
-        help: "the AWS region for the network, bucket and key",
+        help: match c.cloud {
+            crate::model::Cloud::Gcp => "the Google Cloud region for the key ring and the bucket (e.g. europe-west1)",
+            _ => "the AWS region for the network, bucket and key",
+        },
     };
     render_field(frame, region, &region_view, t);
     let ready = c.org_error().is_none() && c.region_error().is_none();

@@ -42,13 +42,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .flat_map(|g| g.parameters.iter())
         .find(|p| p.name == "ExternalId")
         .map_or_else(|| "(generated at install)".to_string(), |p| p.value.clone());
+    let gcp = plan.cloud == crate::model::Cloud::Gcp;
+    let (account_word, group_word) = if gcp { ("project", "labelled set") } else { ("account", "stacks") };
     let mut lines = vec![
-        Line::styled(format!("Create access for {} in this account?", plan.vendor), t.heading),
+        Line::styled(format!("Create access for {} in this {account_word}?", plan.vendor), t.heading),
         Line::raw(""),
-        kv("account", plan.account.clone().unwrap_or_else(|| "<account>".into())),
+        kv(account_word, plan.account.clone().unwrap_or_else(|| "<account>".into())),
         kv("region", plan.region.clone()),
         kv("org", plan.org.clone()),
-        kv("stacks", plan.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")),
+        kv(group_word, plan.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")),
         kv(
             "creates",
             format!(
@@ -58,13 +60,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 plan.trust().count()
             ),
         ),
-        kv("ExternalId", external),
     ];
+    if !gcp {
+        lines.push(kv("ExternalId", external));
+    }
     // The change sets, once known: new stacks, updates (with replacements), or nothing to do.
     match &app.preview.changes {
         Some(Ok(changes)) => {
             lines.push(Line::raw(""));
-            lines.push(Line::styled("  What changes in the account:", t.heading));
+            lines.push(Line::styled(format!("  What changes in the {account_word}:"), t.heading));
             for c in changes {
                 lines.push(Line::styled(format!("    {}", c.summary()), t.text));
                 if let Some(note) = &c.note {
@@ -89,7 +93,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     lines.extend([
         Line::raw(""),
         Line::styled(
-            "The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back.",
+            if gcp {
+                "The next screens show what to tell the vendor. Revoke takes it all back."
+            } else {
+                "The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back."
+            },
             t.muted,
         ),
         Line::raw(""),

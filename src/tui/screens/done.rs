@@ -9,7 +9,13 @@ use ratatui::Frame;
 use crate::tui::app::App;
 
 /// The outputs the vendor needs, in the order to send them.
-const FOR_VENDOR: [&str; 2] = ["VendorRoleArn", "ExternalId"];
+fn for_vendor(cloud: crate::model::Cloud) -> &'static [&'static str] {
+    match cloud {
+        // The vendor already knows its own service account; it needs where to run and with what.
+        crate::model::Cloud::Gcp => &["InstanceServiceAccount", "Bucket", "Key"],
+        _ => &["VendorRoleArn", "ExternalId"],
+    }
+}
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
@@ -21,21 +27,28 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::raw(""),
         Line::styled(
             match &vendor.support {
-                Some(s) => format!("Send these two values to {} ({s}):", vendor.name),
-                None => format!("Send these two values to {}:", vendor.name),
+                Some(s) => format!("Send these values to {} ({s}):", vendor.name),
+                None => format!("Send these values to {}:", vendor.name),
             },
             t.heading,
         ),
     ];
     let key_w = inst.outputs.keys().map(|k| k.chars().count()).max().unwrap_or(0).max(14) + 2;
-    for key in FOR_VENDOR {
+    let for_vendor = for_vendor(inst.cloud);
+    if inst.cloud == crate::model::Cloud::Gcp {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<key_w$}", "Project"), t.muted),
+            Span::styled(inst.account.clone(), t.title),
+        ]));
+    }
+    for &key in for_vendor {
         let value = inst.outputs.get(key).map_or("(missing: run `cloudgrant status` to read it)", String::as_str);
         lines.push(Line::from(vec![
             Span::styled(format!("  {key:<key_w$}"), t.muted),
             Span::styled(value.to_string(), t.title),
         ]));
     }
-    let others: Vec<_> = inst.outputs.iter().filter(|(k, _)| !FOR_VENDOR.contains(&k.as_str())).collect();
+    let others: Vec<_> = inst.outputs.iter().filter(|(k, _)| !for_vendor.contains(&k.as_str())).collect();
     if !others.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Also created (for your records):", t.heading));
@@ -48,7 +61,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        format!("What was created in account {} ({}), org {}:", inst.account, inst.region, inst.org),
+        format!(
+            "What was created in {} {} ({}), org {}:",
+            if inst.cloud == crate::model::Cloud::Gcp { "project" } else { "account" },
+            inst.account,
+            inst.region,
+            inst.org
+        ),
         t.heading,
     ));
     for g in &inst.groups {
@@ -66,7 +85,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         t.key,
     ));
     lines.push(Line::styled(
-        "  The vendor's access ends first; the data bucket is kept; the key is scheduled for deletion.",
+        match inst.cloud {
+            crate::model::Cloud::Gcp => "  The vendor's access ends first; the data bucket and key ring are kept; the key's versions are scheduled for destruction; the custom roles are soft-deleted.",
+            _ => "  The vendor's access ends first; the data bucket is kept; the key is scheduled for deletion.",
+        },
         t.muted,
     ));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);

@@ -27,9 +27,9 @@ pub const CALLER: &str = "you@example.com";
 pub const PROJECTS: [(&str, &str, &str); 2] =
     [("cg-sandbox-dev", "210987654321", "Sandbox dev"), ("cg-sandbox-prod", "310987654321", "Sandbox prod")];
 
-/// What Google enables in every new project, and IAM and Cloud KMS, which these already use.
-const DEFAULT_SERVICES: [&str; 16] = [
-    "cloudkms.googleapis.com",
+/// What Google enables in every new project, and IAM, which these already use. Cloud KMS is
+/// off: cloudgrant enables it (and must not trip over reading a key before it has).
+const DEFAULT_SERVICES: [&str; 15] = [
     "iam.googleapis.com",
     "bigquery.googleapis.com",
     "bigquerystorage.googleapis.com",

@@ -331,6 +331,7 @@ fn bucket_policy_stale_etag_is_412_and_objects_arrive_later() {
 #[test]
 fn key_destroy_is_scheduled_for_the_window() {
     let (_d, g) = sim(1000.0);
+    enable(&g, "cg-sandbox-dev", "cloudkms.googleapis.com");
     let parent = "/v1/projects/cg-sandbox-dev/locations/us-central1";
     let ring = call(
         &g,
@@ -440,6 +441,7 @@ fn faults_fail_the_calls_that_create_the_named_resources() {
     assert!(r.status == 403 && message(&r).contains("iam.serviceAccounts.create"), "{:?}", r.body);
 
     enable(&plain, DEV, "compute.googleapis.com");
+    enable(&plain, DEV, "cloudkms.googleapis.com");
     let ring = &spec.key_rings[0];
     let parent = format!("/v1/projects/{DEV}/locations/{}/keyRings", ring.location);
     assert_eq!(
