@@ -66,6 +66,11 @@ fn init_rerun_status_revoke_on_the_simulated_project() {
         );
     }
 
+    // What the vendor needs: where to run and with what; no AWS-only values.
+    assert!(stdout.contains("Project: cg-sandbox-dev"), "{stdout}");
+    assert!(stdout.contains("InstanceServiceAccount: cg-demo-vm@cg-sandbox-dev.iam.gserviceaccount.com"), "{stdout}");
+    assert!(!stdout.contains("ExternalId"), "{stdout}");
+
     let out = sb.run(&with(&["status", "--org", "demo", "--output", "json"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let installs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

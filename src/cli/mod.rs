@@ -327,8 +327,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             match last {
                 Some(Update::Applied { installation, ok: true, .. }) => {
                     println!("\nDone. Send the vendor:");
-                    for key in ["VendorRoleArn", "ExternalId"] {
-                        println!("  {key}: {}", installation.outputs.get(key).map(String::as_str).unwrap_or("?"));
+                    for (key, value) in installation.for_vendor() {
+                        println!("  {key}: {}", value.as_deref().unwrap_or("?"));
                     }
                     println!("Revoke later with: cloudgrant revoke --org {}{}", plan.org, p.cli_flags());
                     Ok(())

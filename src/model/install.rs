@@ -20,6 +20,18 @@ pub struct Installation {
 }
 
 impl Installation {
+    /// What the vendor needs from this install, in the order to send it (`None`: not known yet).
+    pub fn for_vendor(&self) -> Vec<(&'static str, Option<String>)> {
+        let out = |k: &'static str| (k, self.outputs.get(k).cloned());
+        match self.cloud {
+            // The vendor knows its own service account; it needs where to run and with what.
+            super::Cloud::Gcp => {
+                vec![("Project", Some(self.account.clone())), out("InstanceServiceAccount"), out("Bucket"), out("Key")]
+            }
+            _ => vec![out("VendorRoleArn"), out("ExternalId")],
+        }
+    }
+
     pub fn group(&self, key: &str) -> Option<&InstalledGroup> {
         self.groups.iter().find(|g| g.key == key)
     }

@@ -8,15 +8,6 @@ use ratatui::Frame;
 
 use crate::tui::app::App;
 
-/// The outputs the vendor needs, in the order to send them.
-fn for_vendor(cloud: crate::model::Cloud) -> &'static [&'static str] {
-    match cloud {
-        // The vendor already knows its own service account; it needs where to run and with what.
-        crate::model::Cloud::Gcp => &["InstanceServiceAccount", "Bucket", "Key"],
-        _ => &["VendorRoleArn", "ExternalId"],
-    }
-}
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let Some(inst) = &app.installation else { return };
@@ -34,21 +25,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
     ];
     let key_w = inst.outputs.keys().map(|k| k.chars().count()).max().unwrap_or(0).max(14) + 2;
-    let for_vendor = for_vendor(inst.cloud);
-    if inst.cloud == crate::model::Cloud::Gcp {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {:<key_w$}", "Project"), t.muted),
-            Span::styled(inst.account.clone(), t.title),
-        ]));
-    }
-    for &key in for_vendor {
-        let value = inst.outputs.get(key).map_or("(missing: run `cloudgrant status` to read it)", String::as_str);
+    let for_vendor = inst.for_vendor();
+    for (key, value) in &for_vendor {
+        let value = value.as_deref().unwrap_or("(missing: run `cloudgrant status` to read it)");
         lines.push(Line::from(vec![
             Span::styled(format!("  {key:<key_w$}"), t.muted),
             Span::styled(value.to_string(), t.title),
         ]));
     }
-    let others: Vec<_> = inst.outputs.iter().filter(|(k, _)| !for_vendor.contains(&k.as_str())).collect();
+    let others: Vec<_> = inst.outputs.iter().filter(|(k, _)| !for_vendor.iter().any(|(f, _)| f == k)).collect();
     if !others.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Also created (for your records):", t.heading));

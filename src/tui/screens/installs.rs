@@ -95,9 +95,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ));
         lines.push(Line::styled("Esc goes back to choose another account; r looks again.", t.muted));
     }
+    // Column widths from the values: AWS account ids are 12 digits, GCP project ids up to 30.
+    let width = |f: &dyn Fn(&crate::model::Installation) -> usize, min: usize| {
+        s.list.iter().map(f).max().unwrap_or(0).max(min) + 2
+    };
+    let (org_w, acc_w, reg_w) =
+        (width(&|i| i.org.len(), 16), width(&|i| i.account.len(), 12), width(&|i| i.region.len(), 10));
     if !s.list.is_empty() {
         lines.push(Line::styled(
-            format!("  {:<4}{:<18}{:<14}{:<12}{:<8}{}", "", "org", "account", "region", "groups", "status"),
+            format!("  {:<4}{:<org_w$}{:<acc_w$}{:<reg_w$}{:<8}{}", "", "org", "account", "region", "groups", "status"),
             t.muted,
         ));
     }
@@ -108,8 +114,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let status_style = if inst.is_complete() { t.ok } else { t.warn };
         lines.push(Line::from(vec![
             Span::styled(if chosen { "  > " } else { "    " }, t.key),
-            Span::styled(format!("{:<18}", inst.org), style),
-            Span::styled(format!("{:<14}{:<12}{:<8}", inst.account, inst.region, inst.groups.len()), t.text),
+            Span::styled(format!("{:<org_w$}", inst.org), style),
+            Span::styled(format!("{:<acc_w$}{:<reg_w$}{:<8}", inst.account, inst.region, inst.groups.len()), t.text),
             Span::styled(status, status_style),
         ]));
         let names: Vec<&str> = inst.groups.iter().map(|g| g.name.as_str()).collect();
