@@ -66,7 +66,11 @@ fn detail_pages(app: &mut App) -> String {
 
 /// Rendered list text per tab at this size.
 fn tabs_at(width: u16, height: u16) -> Vec<(Tab, String)> {
-    let mut app = app_preview();
+    tabs_of(app_preview(), width, height)
+}
+
+/// Rendered list text per tab of this app's preview at this size.
+fn tabs_of(mut app: App, width: u16, height: u16) -> Vec<(Tab, String)> {
     app.update(Action::Resize(width, height));
     let mut out = Vec::new();
     for tab in Tab::ALL {
@@ -279,4 +283,37 @@ fn tab_titles_carry_the_counts() {
     assert!(text.contains(&format!("[Trust ({})]", p.trust().count())), "the Preview opens on Trust: {text}");
     let order = ["Trust (", "Permissions (", "Resources (", "Parameters ("].map(|t| text.find(t).unwrap());
     assert!(order.windows(2).all(|w| w[0] < w[1]), "Trust first, then Permissions, Resources, Parameters");
+}
+
+/// The Google Cloud plan: every permission of every binding is on the Permissions list (and nothing
+/// else), the vendor's act-as binding is on the Trust tab, every resource on the Resources tab.
+#[test]
+fn every_gcp_permission_is_on_screen_and_nothing_else() {
+    let choices = cloudgrant::plan::Choices {
+        org: "demo".into(),
+        region: "europe-west1".into(),
+        account: Some("acme-prod-123".into()),
+        external_id: None,
+    };
+    let mut plan = cloudgrant::plan::gcp::build(&vendor(), &choices).expect("gcp plan");
+    // The harness walks the AWS-configured wizard, whose Preview takes only the plan for the
+    // region typed there; the names inside the plan keep europe-west1.
+    plan.region = "eu-west-1".into();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let tabs = tabs_of(app_preview_with(plan.clone()), w, h);
+        let expected = granted_actions(&plan);
+        let shown: BTreeSet<String> = grant_rows(tab_text(&tabs, Tab::Permissions)).into_iter().collect();
+        assert_eq!(shown, expected, "{w}x{h}: the Permissions list is exactly the bindings' permissions");
+        let trust = tab_text(&tabs, Tab::Trust);
+        for (_, p) in plan.trust() {
+            for a in &p.actions {
+                assert!(trust.contains(a.as_str()), "{w}x{h}: trust action {a} missing:\n{trust}");
+            }
+        }
+        assert!(trust.contains("acmeml-control@acmeml-prod.iam.gserviceaccount.com"), "{w}x{h}: the vendor is named");
+        let resources = tab_text(&tabs, Tab::Resources);
+        for r in plan.groups.iter().flat_map(|g| &g.resources) {
+            assert!(resources.contains(&r.id), "{w}x{h}: resource {} missing", r.id);
+        }
+    }
 }
