@@ -4,16 +4,31 @@
 use ratatui::text::{Line, Span};
 use serde_json::{json, Map, Value};
 
-use super::permissions::{action_text, level_words};
+use super::permissions::{action_text, level_words, service_title};
 use super::rows::{field, hanging, severity_style, Item};
-use super::trust::kind_words;
-use crate::model::{Effect, Permission, PermissionKind, Plan};
+use super::trust::{kind_words, role_label};
+use crate::model::{Cloud, Effect, Permission, PermissionKind, Plan};
 use crate::permissions::{describe_principal, is_wildcard, Context, PrincipalKind, Review, Risk, SourceLocation};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{count, wrap};
 
-/// The statement as a policy document would hold it.
-pub fn statement_json(p: &Permission, kind: PrincipalKind) -> String {
+/// The statement as an AWS policy document holds it; other clouds' grants (a role binding, a
+/// role assignment) in the same terms, lower case: effect, principal, actions, resources,
+/// conditions.
+pub fn statement_json(cloud: Cloud, p: &Permission, kind: PrincipalKind) -> String {
+    if cloud != Cloud::Aws {
+        let mut m = Map::new();
+        m.insert("effect".into(), json!(if p.effect == Effect::Deny { "deny" } else { "allow" }));
+        m.insert("principal".into(), json!(p.principal));
+        m.insert("role".into(), json!(p.policy));
+        m.insert("actions".into(), json!(p.actions));
+        m.insert("resources".into(), json!(p.resources));
+        if !no_conditions(p) {
+            m.insert("conditions".into(), p.conditions.clone());
+        }
+        let v = Value::Object(m);
+        return serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string());
+    }
     let mut m = Map::new();
     if let Some(sid) = &p.sid {
         m.insert("Sid".into(), json!(sid));
@@ -36,12 +51,15 @@ pub fn statement_json(p: &Permission, kind: PrincipalKind) -> String {
     if !p.resources.is_empty() {
         m.insert("Resource".into(), json!(p.resources));
     }
-    let empty = p.conditions.is_null() || p.conditions.as_object().is_some_and(|o| o.is_empty());
-    if !empty {
+    if !no_conditions(p) {
         m.insert("Condition".into(), p.conditions.clone());
     }
     let v = Value::Object(m);
     serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
+}
+
+fn no_conditions(p: &Permission) -> bool {
+    p.conditions.is_null() || p.conditions.as_object().is_some_and(|o| o.is_empty())
 }
 
 /// JSON lines wrapped to `width`, continuations indented under their line.
@@ -86,23 +104,27 @@ fn flag_lines(risks: &[Risk], width: usize, t: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn statement_lines(p: &Permission, kind: PrincipalKind, width: usize, t: &Theme) -> Vec<Line<'static>> {
-    let policy = match p.kind {
-        PermissionKind::Trust => "trust policy",
-        PermissionKind::Identity => "identity policy",
-        PermissionKind::Resource => "resource policy",
-    };
-    // "trust policy" already says what it is; "VendorMachineManagement" does not.
-    let name =
-        if p.policy.to_lowercase().contains("polic") { p.policy.clone() } else { format!("{} ({policy})", p.policy) };
-    let sid = p.sid.as_deref().unwrap_or("(no Sid)");
+fn statement_lines(cloud: Cloud, p: &Permission, kind: PrincipalKind, width: usize, t: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![Line::raw("")];
-    out.extend(hanging(
-        vec![],
-        &[("Statement ".into(), t.heading), (format!("{sid} in {name} of {}", p.holder), t.muted)],
-        width,
-    ));
-    out.extend(json_lines(&statement_json(p, kind), width, t));
+    let head = if cloud == Cloud::Aws {
+        let policy = match p.kind {
+            PermissionKind::Trust => "trust policy",
+            PermissionKind::Identity => "identity policy",
+            PermissionKind::Resource => "resource policy",
+        };
+        // "trust policy" already says what it is; "VendorMachineManagement" does not.
+        let name = if p.policy.to_lowercase().contains("polic") {
+            p.policy.clone()
+        } else {
+            format!("{} ({policy})", p.policy)
+        };
+        let sid = p.sid.as_deref().unwrap_or("(no Sid)");
+        [("Statement ".to_string(), t.heading), (format!("{sid} in {name} of {}", p.holder), t.muted)]
+    } else {
+        [("Grant ".to_string(), t.heading), (format!("{} of {}", p.policy, p.holder), t.muted)]
+    };
+    out.extend(hanging(vec![], &head, width));
+    out.extend(json_lines(&statement_json(cloud, p, kind), width, t));
     out
 }
 
@@ -120,7 +142,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
                 &[
                     (e.label.clone(), t.heading),
                     (" may act as ".into(), t.text),
-                    (format!("role {}", e.role), t.heading),
+                    (role_label(review, &e.role), t.heading),
                 ],
                 width,
             ));
@@ -137,7 +159,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
             out.push(Line::raw(""));
             out.extend(flag_lines(&e.risks, width, t));
             if let Some(p) = e.at.get(plan) {
-                out.extend(statement_lines(p, e.kind, width, t));
+                out.extend(statement_lines(plan.cloud, p, e.kind, width, t));
             }
         }
         Item::Grant { principal, service, level, grant } => {
@@ -148,7 +170,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
             let (level_name, level_meaning) = level_words(l.level);
             out.extend(hanging(vec![], &[(action_text(g), t.heading)], width));
             out.extend(field(0, "who", &text(&pa.label), width, t));
-            out.extend(field(0, "service", &text(&format!("{} ({})", svc.name, svc.service)), width, t));
+            out.extend(field(0, "service", &text(&service_title(&svc.name, &svc.service)), width, t));
             out.extend(field(
                 0,
                 "level",
@@ -166,7 +188,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
             out.push(Line::raw(""));
             out.extend(flag_lines(&g.risks, width, t));
             if let Some(p) = g.at.get(plan) {
-                out.extend(statement_lines(p, kind_of(p), width, t));
+                out.extend(statement_lines(plan.cloud, p, kind_of(p), width, t));
             }
             if is_wildcard(&g.action) {
                 out.push(Line::raw(""));
@@ -203,7 +225,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
             out.push(Line::raw(""));
             out.extend(flag_lines(&d.risks, width, t));
             if let Some(p) = d.at.get(plan) {
-                out.extend(statement_lines(p, kind_of(p), width, t));
+                out.extend(statement_lines(plan.cloud, p, kind_of(p), width, t));
             }
         }
         Item::Resource { .. } | Item::Parameter { .. } => {}

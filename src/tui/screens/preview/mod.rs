@@ -33,8 +33,6 @@ use crate::tui::app::App;
 use crate::tui::theme::Theme;
 use rows::{cycle_risk, Item, Query, View};
 
-pub use detail::statement_json;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tab {
     #[default]

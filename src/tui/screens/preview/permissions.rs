@@ -37,6 +37,15 @@ pub fn action_text(g: &Grant) -> String {
     }
 }
 
+/// "Amazon EC2 (ec2)"; just "compute" where the service has no other name.
+pub fn service_title(name: &str, prefix: &str) -> String {
+    if name == prefix {
+        prefix.to_string()
+    } else {
+        format!("{name} ({prefix})")
+    }
+}
+
 /// Every grant of the review with its place: (principal, service, level, grant).
 pub fn grants(review: &Review) -> impl Iterator<Item = ((usize, usize, usize, usize), &Grant)> {
     review.principals.iter().enumerate().flat_map(|(pi, pa)| {
@@ -134,7 +143,10 @@ pub fn entries(review: &Review, plan: &Plan, width: usize, t: &Theme) -> Vec<Ent
                 1,
                 vec![Line::from(vec![
                     Span::styled(format!("  {}", svc.name), t.text.patch(t.heading)),
-                    Span::styled(format!(" ({})", svc.service), t.muted),
+                    Span::styled(
+                        if svc.name == svc.service { String::new() } else { format!(" ({})", svc.service) },
+                        t.muted,
+                    ),
                 ])],
             ));
             for (li, level) in svc.levels.iter().enumerate() {

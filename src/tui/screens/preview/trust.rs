@@ -55,7 +55,7 @@ pub fn role_label(review: &Review, role: &str) -> String {
 }
 
 pub fn entries(review: &Review, width: usize, t: &Theme) -> Vec<Entry> {
-    let title = Line::styled("Who can act in your account, and as which role", t.heading);
+    let title = Line::styled("Who can act in your account, and as whom", t.heading);
     let mut out = vec![Entry::heading(0, vec![title, Line::raw("")])];
     if review.trust.is_empty() {
         out.push(Entry::heading(0, vec![Line::styled("Nobody: no role of this plan can be assumed.", t.muted)]));
