@@ -120,8 +120,9 @@ fn onboard_then_revoke_on_the_sandbox_through_the_real_terminal() {
     t.keys("\u{15}"); // Ctrl-U clears the field
     t.keys("e2e");
     t.keys(ENTER);
-    let preview = t.wait_for("Step 5 of 8 · Preview", 10);
-    assert!(preview.contains("Resources (19)"), "{preview}");
+    // The plan is built in a task: wait for it, not just for the screen's header.
+    let preview = t.wait_for("Resources (19)", 10);
+    assert!(preview.contains("Step 5 of 8 · Preview"), "{preview}");
     t.keys(ENTER);
     let confirm = t.wait_for("Step 6 of 8 · Confirm", 10);
     assert!(confirm.contains("acmeml-e2e-auth"), "{confirm}");
