@@ -32,6 +32,7 @@ use crate::plan::Choices;
 use crate::vendor::VendorProfile;
 use errors::{GoogleError, Step};
 pub use http::{credentials_info, CredentialsInfo, TokenSource};
+pub use revoke::{delete_data, DataBucket};
 pub use transport::{ApiRequest, ApiResponse, Endpoints, HttpTransport, Method, Service, SharedTransport};
 
 /// `CLOUDGRANT_POLL_MS`: the interval between polls of a long-running operation (tests: 10).

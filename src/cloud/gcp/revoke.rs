@@ -51,6 +51,70 @@ fn held(policy: &Value, members: &[String]) -> Vec<String> {
     out
 }
 
+/// What Google does with a deleted bucket's objects, said in events, the residue and the plan.
+const BUCKET_SOFT_DELETE: &str =
+    "Google keeps deleted objects restorable for the bucket's soft-delete period (7 days by default)";
+
+fn restore_hint(bucket: &str) -> String {
+    format!("`gcloud storage buckets list --soft-deleted --filter=name:{bucket}` for its generation, `gcloud storage restore gs://{bucket}#GENERATION`, then `gcloud storage restore 'gs://{bucket}/**' --all-versions`")
+}
+
+/// An object name as one URL path segment: every byte but the unreserved ones as `%XX`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A data bucket revoke was asked to empty and delete, with what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataBucket {
+    pub name: String,
+    /// "3 objects, 1.1 GiB", as read when the revoke plan was made.
+    pub usage: String,
+}
+
+/// Ask a Google Cloud revoke to empty and delete the install's data bucket instead of keeping it:
+/// the bucket's item in `plan` goes from `Kept` to `Deleted`, and the plan's warning about it says
+/// so. Returns the buckets switched (none when the plan has no kept bucket). Only for Google Cloud
+/// plans: an AWS install's bucket has `DeletionPolicy: Retain` in its template and is not covered.
+pub fn delete_data(plan: &mut RevokePlan) -> Vec<DataBucket> {
+    let mut out = Vec::new();
+    if plan.installation.cloud != Cloud::Gcp {
+        return out;
+    }
+    for g in &mut plan.groups {
+        for item in g.resources.iter_mut().filter(|i| i.type_ == TYPE_BUCKET) {
+            let RevokeOutcome::Kept { reason } = &item.outcome else { continue };
+            // The reason starts "your data stays (N objects, SIZE)", written by revoke_plan.
+            let usage = reason
+                .split_once('(')
+                .and_then(|(_, rest)| rest.split_once(')'))
+                .map_or_else(|| "objects unknown".to_string(), |(u, _)| u.to_string());
+            let name = item.physical_id.clone().unwrap_or_default();
+            item.outcome = RevokeOutcome::Deleted;
+            out.push(DataBucket { name, usage });
+        }
+    }
+    for b in &out {
+        let kept = format!("The data bucket {} is kept", b.name);
+        plan.warnings.retain(|w| !w.starts_with(&kept));
+        plan.warnings.push(format!(
+            "The data bucket {} will be emptied and deleted ({}), as asked. {BUCKET_SOFT_DELETE}, then they are gone; to restore: {}.",
+            b.name,
+            b.usage,
+            restore_hint(&b.name)
+        ));
+    }
+    out
+}
+
 impl Gcp {
     fn spec_of_install(&self, installation: &Installation) -> Result<Spec, CloudError> {
         if installation.cloud != Cloud::Gcp || installation.account != self.inner.project {
@@ -79,16 +143,58 @@ impl Gcp {
         )
     }
 
-    /// Objects and bytes in a bucket (every page).
-    async fn bucket_usage(&self, notes: &Notes, bucket: &str) -> Result<(u64, u64), CloudError> {
+    /// Every object in a bucket (every page): name and bytes.
+    async fn bucket_objects(&self, notes: &Notes, bucket: &str) -> Result<Vec<(String, u64)>, CloudError> {
         let req = ApiRequest::new(Service::Storage, Method::Get, format!("/storage/v1/b/{bucket}/o"))
             .query("maxResults", "1000")
             .query("fields", "items(name,size),nextPageToken");
         let items = self
             .list_all(notes, &format!("list the objects of bucket {bucket}"), req, "items", "storage.objects.list")
             .await?;
-        let bytes = items.iter().map(|o| o["size"].as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)).sum();
-        Ok((items.len() as u64, bytes))
+        Ok(items
+            .iter()
+            .map(|o| {
+                let size = o["size"].as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+                (o["name"].as_str().unwrap_or_default().to_string(), size)
+            })
+            .collect())
+    }
+
+    /// Objects and bytes in a bucket (every page).
+    async fn bucket_usage(&self, notes: &Notes, bucket: &str) -> Result<(u64, u64), CloudError> {
+        let objects = self.bucket_objects(notes, bucket).await?;
+        Ok((objects.len() as u64, objects.iter().map(|(_, b)| b).sum()))
+    }
+
+    /// Empty the bucket (every object, one DELETE each), then delete it.
+    async fn empty_and_delete(&self, run: &mut Run<'_>, id: &str, name: &str) -> Result<(), CloudError> {
+        let objects = self.bucket_objects(&run.notes, name).await?;
+        let bytes: u64 = objects.iter().map(|(_, b)| b).sum();
+        let usage = format!("{} objects, {}", objects.len(), common::human_bytes(bytes));
+        run.begin(id, TYPE_BUCKET, name, Status::DeleteInProgress, &format!("emptying: {usage}")).await;
+        for (object, _) in &objects {
+            run.cancelled()?;
+            let path = format!("/storage/v1/b/{name}/o/{}", percent_encode(object));
+            let req = ApiRequest::new(Service::Storage, Method::Delete, path);
+            let step = self.step(&format!("delete object {object} of bucket {name}"), &req, "storage.objects.delete");
+            let r = self.call(&run.notes, &step, req).await?;
+            if r.status != 404 {
+                self.ok(&step, r)?;
+            }
+        }
+        let req = ApiRequest::new(Service::Storage, Method::Delete, format!("/storage/v1/b/{name}"));
+        let step = self.step(&format!("delete bucket {name}"), &req, "storage.buckets.delete");
+        let r = self.call(&run.notes, &step, req).await?;
+        let gone = r.status == 404;
+        if !gone {
+            self.ok(&step, r)?;
+        }
+        run.done(
+            Status::DeleteComplete,
+            &format!("{}; {BUCKET_SOFT_DELETE}", if gone { "already gone" } else { "deleted" }),
+        )
+        .await;
+        Ok(())
     }
 
     async fn key_versions(&self, notes: &Notes, key: &str) -> Result<Vec<Value>, CloudError> {
@@ -345,6 +451,7 @@ impl Gcp {
                 )
                 .await
             }
+            TYPE_BUCKET if item.outcome == RevokeOutcome::Deleted => self.empty_and_delete(run, id, &name).await?,
             TYPE_BUCKET => {
                 run.event(
                     id,
@@ -438,6 +545,19 @@ impl Gcp {
                         }
                         Err(e) => failed(what, e),
                     });
+                    if item.type_ == TYPE_BUCKET && item.outcome == RevokeOutcome::Deleted {
+                        let what = format!("bucket {name} is deleted");
+                        let req = ApiRequest::new(Service::Storage, Method::Get, format!("/storage/v1/b/{name}"));
+                        checks.push(match self.get_opt(&notes, &format!("read bucket {name}"), req, "storage.buckets.get").await {
+                            Ok(None) => {
+                                items.push(ResidueItem { type_: item.type_.clone(), physical_id: name.clone(), state: "deleted".into(), note: format!("emptied and deleted as asked; {BUCKET_SOFT_DELETE}: {}", restore_hint(&name)) });
+                                Check { what, ok: true, detail: "buckets.get: 404".into() }
+                            }
+                            Ok(Some(_)) => Check { what, ok: false, detail: format!("buckets.get still finds it; empty and delete it yourself: `gcloud storage rm -r gs://{name}`") },
+                            Err(e) => failed(what, e),
+                        });
+                        continue;
+                    }
                     if item.type_ == TYPE_BUCKET {
                         let (objects, bytes) = self.bucket_usage(&notes, &name).await.unwrap_or((0, 0));
                         items.push(ResidueItem { type_: item.type_.clone(), physical_id: name.clone(), state: "kept".into(), note: format!("kept with your data ({objects} objects, {}); delete it yourself when no longer needed: `gcloud storage rm -r gs://{name}`", common::human_bytes(bytes)) });
@@ -486,5 +606,60 @@ mod tests {
         let p = json!({"bindings": [{"role": "roles/r", "members": ["deleted:serviceAccount:a@p.iam.gserviceaccount.com?uid=1", "user:x@y"]}]});
         assert_eq!(held(&p, &["serviceAccount:a@p.iam.gserviceaccount.com".into()]).len(), 1);
         assert!(held(&p, &["serviceAccount:b@p.iam.gserviceaccount.com".into()]).is_empty());
+    }
+
+    #[test]
+    fn object_names_are_one_path_segment() {
+        assert_eq!(percent_encode("exports/2025-06-01/part 0.parquet"), "exports%2F2025-06-01%2Fpart%200.parquet");
+        assert_eq!(percent_encode("a~b_c.d-e"), "a~b_c.d-e");
+        assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn delete_data_switches_the_kept_bucket() {
+        let installation = Installation {
+            cloud: Cloud::Gcp,
+            vendor_id: "v".into(),
+            org: "acme".into(),
+            account: "p".into(),
+            region: "us-central1".into(),
+            created: None,
+            groups: Vec::new(),
+            outputs: BTreeMap::new(),
+        };
+        let item = |id: &str, type_: &str, outcome: RevokeOutcome| RevokeItem {
+            id: id.into(),
+            type_: type_.into(),
+            physical_id: Some(format!("{id}-name")),
+            outcome,
+        };
+        let kept = RevokeOutcome::Kept {
+            reason: "your data stays (3 objects, 1.1 GiB); cloudgrant never deletes data".into(),
+        };
+        let mut plan = RevokePlan {
+            installation,
+            groups: vec![RevokeGroup {
+                key: "install".into(),
+                name: "install".into(),
+                id: "g".into(),
+                resources: vec![
+                    item("ring", TYPE_KEY_RING, RevokeOutcome::Kept { reason: "kept".into() }),
+                    item("data", TYPE_BUCKET, kept.clone()),
+                ],
+            }],
+            warnings: vec!["The data bucket data-name is kept (3 objects, 1.1 GiB).".into()],
+        };
+        let mut aws = plan.clone();
+        aws.installation.cloud = Cloud::Aws;
+        assert!(delete_data(&mut aws).is_empty());
+        assert_eq!(aws.groups[0].resources[1].outcome, kept);
+        let switched = delete_data(&mut plan);
+        assert_eq!(switched, vec![DataBucket { name: "data-name".into(), usage: "3 objects, 1.1 GiB".into() }]);
+        assert_eq!(plan.groups[0].resources[1].outcome, RevokeOutcome::Deleted);
+        assert!(matches!(plan.groups[0].resources[0].outcome, RevokeOutcome::Kept { .. }));
+        assert_eq!(plan.warnings.len(), 1);
+        assert!(plan.warnings[0].contains("emptied and deleted (3 objects, 1.1 GiB)"));
+        assert!(plan.warnings[0].contains("7 days"));
+        assert!(delete_data(&mut plan).is_empty(), "asking twice switches nothing more");
     }
 }
