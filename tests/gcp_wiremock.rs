@@ -254,6 +254,8 @@ async fn init_then_rerun_then_revoke_with_verification() {
         Some("POST /v3/projects/acme-prod-123:setIamPolicy"),
         "{revoke_writes:?}"
     );
+    // Without delete-data the bucket and its objects are untouched.
+    assert!(!revoke_writes.iter().any(|w| w.starts_with("DELETE /storage/v1/b/")), "{revoke_writes:?}");
     let policy = env.fake.with(|s| s.policy("project"));
     assert!(!policy.to_string().contains(VENDOR_SA));
     assert!(policy.to_string().contains("weekdays") && policy.to_string().contains("user:owner@example.com"));
@@ -264,6 +266,73 @@ async fn init_then_rerun_then_revoke_with_verification() {
         assert!(s.buckets.contains_key(BUCKET));
     });
     // Only what revoke deliberately leaves remains: no install is listed any more.
+    assert!(env.gcp.discover(Some(ORG)).await.expect("discover").is_empty());
+}
+
+#[tokio::test]
+async fn revoke_with_delete_data_empties_then_deletes_the_bucket() {
+    let env = env().await;
+    apply(&env).await.0.expect("init");
+    let names = ["exports/2025-06-01/part 0.parquet", "exports/2025-06-01/part-1.parquet", "models/forecast.bin"];
+    env.fake.with(|s| {
+        let objects = names.iter().map(|n| json!({"name": n, "size": "1048576"})).collect();
+        s.objects.insert(BUCKET.into(), objects);
+    });
+    let found = env.gcp.discover(Some(ORG)).await.expect("discover");
+    let mut rplan = env.gcp.revoke_plan(&found[0]).await.expect("plan");
+    let asked = cloudgrant::cloud::gcp::delete_data(&mut rplan);
+    assert_eq!(asked.len(), 1);
+    assert_eq!((asked[0].name.as_str(), asked[0].usage.as_str()), (BUCKET, "3 objects, 3.0 MiB"));
+    let bucket = rplan.items().find(|i| i.id == "DataBucket").expect("bucket item");
+    assert_eq!(bucket.outcome, RevokeOutcome::Deleted);
+    assert!(rplan.warnings.iter().any(|w| w.contains("emptied and deleted") && w.contains("7 days")));
+
+    let before = requests(&env.server).await.len();
+    let (tx, mut rx) = mpsc::channel(4096);
+    let residue = env.gcp.revoke(&rplan, &[], tx, CancellationToken::new()).await.expect("revoke");
+    let updates = drain(&mut rx);
+    assert!(matches!(updates.last(), Some(Update::Revoked { ok: true, .. })), "{:?}", updates.last());
+    assert!(residue.checks.iter().all(|c| c.ok), "{:?}", residue.checks);
+    let check = residue.checks.iter().find(|c| c.what == format!("bucket {BUCKET} is deleted")).expect("check");
+    assert_eq!(check.detail, "buckets.get: 404");
+
+    // Every object (both pages), then the bucket, after the vendor's access went.
+    let calls: Vec<String> = requests(&env.server).await.into_iter().skip(before).map(|r| line(&r)).collect();
+    let writes: Vec<&String> =
+        calls.iter().filter(|c| !c.starts_with("GET ") && !c.contains(":getIamPolicy")).collect();
+    let deletes: Vec<&str> = writes.iter().filter(|w| w.starts_with("DELETE /storage/")).map(|w| w.as_str()).collect();
+    assert_eq!(
+        deletes,
+        [
+            format!("DELETE /storage/v1/b/{BUCKET}/o/exports%2F2025-06-01%2Fpart%200.parquet"),
+            format!("DELETE /storage/v1/b/{BUCKET}/o/exports%2F2025-06-01%2Fpart-1.parquet"),
+            format!("DELETE /storage/v1/b/{BUCKET}/o/models%2Fforecast.bin"),
+            format!("DELETE /storage/v1/b/{BUCKET}"),
+        ]
+    );
+    assert_eq!(writes.first().map(|w| w.as_str()), Some("POST /v3/projects/acme-prod-123:setIamPolicy"));
+    let first_delete = writes.iter().position(|w| w.starts_with("DELETE /storage/")).expect("a delete");
+    assert!(
+        writes[..first_delete].iter().any(|w| w.contains(":destroy")),
+        "the key went before the bucket: {writes:?}"
+    );
+    let last = calls.iter().rposition(|c| *c == format!("DELETE /storage/v1/b/{BUCKET}")).expect("bucket delete");
+    assert!(calls[last..].contains(&format!("GET /storage/v1/b/{BUCKET}")), "verified after: {calls:?}");
+    let listed = requests(&env.server).await.into_iter().skip(before).filter(|r| r.url.path().ends_with("/o")).count();
+    assert!(listed >= 2, "the object listing follows nextPageToken");
+
+    let ev: Vec<(String, Status, String)> = events(&updates).into_iter().filter(|e| e.0 == "DataBucket").collect();
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!((ev[0].1, ev[0].2.as_str()), (Status::DeleteInProgress, "emptying: 3 objects, 3.0 MiB"));
+    assert_eq!(ev[1].1, Status::DeleteComplete);
+    assert!(ev[1].2.starts_with("deleted; Google keeps deleted objects restorable") && ev[1].2.contains("7 days"));
+    let item = residue.items.iter().find(|i| i.physical_id == BUCKET).expect("residue item");
+    assert_eq!(item.state, "deleted");
+    assert!(item.note.contains("7 days") && item.note.contains("gcloud storage restore"), "{}", item.note);
+    env.fake.with(|s| {
+        assert!(!s.buckets.contains_key(BUCKET));
+        assert!(s.objects[BUCKET].is_empty());
+    });
     assert!(env.gcp.discover(Some(ORG)).await.expect("discover").is_empty());
 }
 

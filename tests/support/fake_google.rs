@@ -482,12 +482,65 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
                     reply(200, pol)
                 }
                 ("PUT", ["iam"]) => set_policy(s, &key, body(req), 412),
-                ("GET", ["o"]) => page(s.objects.get(&name).cloned().unwrap_or_default(), "items"),
+                // Two objects a page, so listing follows nextPageToken.
+                ("GET", ["o"]) => {
+                    let all = s.objects.get(&name).cloned().unwrap_or_default();
+                    let from: usize = query(req, "pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+                    let items: Vec<Value> = all.iter().skip(from).take(2).cloned().collect();
+                    let mut out = json!({ "items": items });
+                    if from + 2 < all.len() {
+                        out["nextPageToken"] = json!((from + 2).to_string());
+                    }
+                    reply(200, out)
+                }
+                ("DELETE", ["o", object]) => {
+                    // The object name is one path segment, URL-encoded.
+                    let object = percent_decode(object);
+                    let objects = s.objects.entry(name.clone()).or_default();
+                    match objects.iter().position(|o| o["name"] == object.as_str()) {
+                        Some(i) => {
+                            objects.remove(i);
+                            ResponseTemplate::new(204)
+                        }
+                        None => reply(404, storage_error(404, "notFound", &format!("No such object: {name}/{object}"))),
+                    }
+                }
+                ("DELETE", []) => {
+                    if s.objects.get(&name).is_some_and(|o| !o.is_empty()) {
+                        return reply(
+                            409,
+                            storage_error(409, "conflict", "The bucket you tried to delete is not empty."),
+                        );
+                    }
+                    s.buckets.remove(&name);
+                    s.policies.remove(&key);
+                    ResponseTemplate::new(204)
+                }
                 _ => reply(400, storage_error(400, "invalid", "unexpected bucket call")),
             }
         }
         _ => reply(404, google_error(404, "NOT_FOUND", &format!("the fake has no route for {method} {path}"))),
     }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn key_json(s: &State, name: &str) -> Value {

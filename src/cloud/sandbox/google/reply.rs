@@ -19,6 +19,12 @@ pub fn ok(body: Value) -> ApiResponse {
     ApiResponse { status: 200, retry_after: None, body }
 }
 
+/// 204 with no body, as Cloud Storage answers a delete. Handlers return it as a finished answer
+/// (the `Err` side of [`Answer`]), since it carries no 200 body.
+pub fn no_content() -> ApiResponse {
+    ApiResponse { status: 204, retry_after: None, body: Value::Null }
+}
+
 /// A Google API error (`google.rpc.Status` in JSON).
 pub fn google(code: u16, status: &str, message: impl Into<String>, details: Vec<Value>) -> ApiResponse {
     let mut error = json!({"code": code, "message": message.into(), "status": status});

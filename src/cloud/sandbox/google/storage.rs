@@ -1,5 +1,5 @@
 //! Cloud Storage JSON API v1: buckets (one global namespace), their labels and IAM policy, and
-//! object listings. A new bucket receives the vendor's data a few seconds later, so the revoke
+//! object listings, object and bucket deletes (409 while a bucket holds objects). A new bucket receives the vendor's data a few seconds later, so the revoke
 //! preview has objects to count.
 
 use std::collections::BTreeMap;
@@ -18,6 +18,7 @@ const STORAGE: &str = "storage.googleapis.com";
 const NOT_AVAILABLE: &str = "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.";
 const YOURS: &str = "You already own this bucket. Please select another name.";
 const SOFT_DELETE_SECONDS: &str = "604800";
+const NOT_EMPTY: &str = "The bucket you tried to delete is not empty.";
 
 /// What the vendor's machines write after the bucket is made: (name, bytes, seconds after
 /// creation at speed 1). About 1.2 GB in all.
@@ -41,7 +42,9 @@ pub fn route(ctx: &mut Ctx, req: &ApiRequest, s: &[&str], verb: Option<&str>) ->
             bucket(ctx, b).map(|(name, bucket, _)| policy::storage_json(&bucket.policy, &name))
         }
         (Method::Put, [b, "iam"]) => set_policy(ctx, req, b),
+        (Method::Delete, [b]) => delete_bucket(ctx, b),
         (Method::Get, [b, "o"]) => objects(ctx, req, b),
+        (Method::Delete, [b, "o", object]) => delete_object(ctx, b, object),
         _ => return None,
     })
 }
@@ -256,6 +259,34 @@ fn objects(ctx: &Ctx, req: &ApiRequest, name: &str) -> Answer {
     let mut out = reply::listing("items", items, next);
     out["kind"] = json!("storage#objects");
     Ok(fields(out, reply::query(req, "fields")))
+}
+
+/// Delete one object (its name arrives decoded: `a/b.parquet`); 404 when it is not there yet or
+/// any more.
+fn delete_object(ctx: &mut Ctx, name: &str, object: &str) -> Answer {
+    bucket(ctx, name)?;
+    let now = ctx.now;
+    let Some(b) = ctx.world.buckets.get_mut(name) else {
+        return Err(reply::storage(404, "notFound", "The specified bucket does not exist."));
+    };
+    let Some(at) = b.objects.iter().position(|o| o.name == object && o.appears_at <= now) else {
+        return Err(reply::storage(404, "notFound", format!("No such object: {name}/{object}")));
+    };
+    b.objects.remove(at);
+    ctx.dirty = true;
+    Err(reply::no_content())
+}
+
+/// Delete a bucket: 409 while it holds objects, as Google answers. What the vendor's machines
+/// had not written yet is dropped with it (their writes would fail).
+fn delete_bucket(ctx: &mut Ctx, name: &str) -> Answer {
+    let (_, b, _) = bucket(ctx, name)?;
+    if b.objects.iter().any(|o| o.appears_at <= ctx.now) {
+        return Err(reply::storage(409, "conflict", NOT_EMPTY));
+    }
+    ctx.world.buckets.remove(name);
+    ctx.dirty = true;
+    Err(reply::no_content())
 }
 
 /// The `fields` partial response: `items(name,size),nextPageToken` keeps those keys only.

@@ -329,6 +329,42 @@ fn bucket_policy_stale_etag_is_412_and_objects_arrive_later() {
 }
 
 #[test]
+fn a_bucket_is_deleted_only_once_empty() {
+    let (_d, g) = sim(100.0);
+    let b = "cg-sandbox-dev-prod-data";
+    create_bucket(&g, DEV, b);
+    let q = [("maxResults", "1000"), ("fields", "items(name,size),nextPageToken")];
+    std::thread::sleep(Duration::from_millis(120));
+    let names: Vec<String> = call(&g, Service::Storage, Method::Get, &format!("/storage/v1/b/{b}/o"), &q, None).body
+        ["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 3);
+    let delete_bucket = || call(&g, Service::Storage, Method::Delete, &format!("/storage/v1/b/{b}"), &[], None);
+    let full = delete_bucket();
+    assert_eq!(full.status, 409);
+    assert_eq!(full.body["error"]["message"], "The bucket you tried to delete is not empty.");
+    assert_eq!(full.body["error"]["errors"][0]["reason"], "conflict");
+    // Object names travel as one encoded path segment.
+    let object = |n: &str| format!("/storage/v1/b/{b}/o/{}", n.replace('/', "%2F"));
+    for n in &names {
+        let r = call(&g, Service::Storage, Method::Delete, &object(n), &[], None);
+        assert_eq!((r.status, &r.body), (204, &Value::Null), "{n}");
+    }
+    let again = call(&g, Service::Storage, Method::Delete, &object(&names[0]), &[], None);
+    assert_eq!(again.status, 404);
+    assert!(again.body["error"]["message"].as_str().unwrap().starts_with("No such object:"));
+    assert_eq!(delete_bucket().status, 204);
+    assert_eq!(get(&g, Service::Storage, &format!("/storage/v1/b/{b}")).status, 404);
+    assert_eq!(delete_bucket().status, 404);
+    // The name is free again.
+    assert_eq!(create_bucket(&g, DEV, b).status, 200);
+}
+
+#[test]
 fn key_destroy_is_scheduled_for_the_window() {
     let (_d, g) = sim(1000.0);
     enable(&g, "cg-sandbox-dev", "cloudkms.googleapis.com");
@@ -412,7 +448,7 @@ fn unknown_calls_answer_404_naming_the_path() {
         "{}",
         message(&r)
     );
-    let wrong_method = call(&g, Service::Storage, Method::Delete, "/storage/v1/b/x", &[], None);
+    let wrong_method = call(&g, Service::Storage, Method::Put, "/storage/v1/b/x", &[], None);
     assert_eq!(wrong_method.status, 404);
 }
 
