@@ -1,6 +1,6 @@
-//! Cloud Storage JSON API v1: buckets (one global namespace), their labels and IAM policy, and
-//! object listings, object and bucket deletes (409 while a bucket holds objects). A new bucket receives the vendor's data a few seconds later, so the revoke
-//! preview has objects to count.
+//! Cloud Storage JSON API v1: buckets (one global namespace), their labels and IAM policy, object
+//! listings, and object and bucket deletes (409 while a bucket holds objects). A new bucket
+//! receives the vendor's data a few seconds later, so the revoke preview has objects to count.
 
 use std::collections::BTreeMap;
 
