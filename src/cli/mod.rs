@@ -114,6 +114,11 @@ pub enum Command {
         /// Leave these resources (logical ids) in place: the retry after a DELETE_FAILED.
         #[arg(long = "retain", value_name = "LOGICAL_ID")]
         retain: Vec<String>,
+        /// Google Cloud only: also empty and delete the data bucket (kept by default). Asks you to
+        /// type the bucket's name; without a terminal it needs --yes too. Google keeps the deleted
+        /// objects restorable for 7 days (the bucket's soft-delete period), then they are gone.
+        #[arg(long)]
+        delete_data: bool,
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
@@ -198,6 +203,22 @@ fn confirm(question: &str, flag: &str) -> Result<bool, Failure> {
         .read_line(&mut line)
         .map_err(|e| bad_input(format!("cannot read the answer: {e}"), format!("Pass {flag} to confirm.")))?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// Ask for `expected` to be typed back (the second confirmation of `--delete-data`).
+fn confirm_typed(question: &str, expected: &str) -> Result<bool, Failure> {
+    let retry = "Run revoke again and type the name exactly, or leave out --delete-data to keep the bucket.";
+    if !std::io::stdin().is_terminal() {
+        return Err(bad_input(
+            "not confirmed, and there is no terminal to ask on",
+            "Pass --yes --delete-data together.",
+        ));
+    }
+    eprint!("{question}\nType the bucket name to confirm: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| bad_input(format!("cannot read the answer: {e}"), retry))?;
+    Ok(line.trim() == expected)
 }
 
 /// Print updates as plain lines until the final one; events go to stderr when stdout carries JSON.
@@ -354,8 +375,20 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Revoke { cloud, org, yes, retain, output } => {
+        Command::Revoke { cloud, org, yes, retain, delete_data, output } => {
             let json = output == Output::Json;
+            if delete_data && cloud != Cloud::Gcp {
+                return Err(bad_input(
+                    format!("--delete-data is for Google Cloud only: the {} data bucket is retained by its template (DeletionPolicy: Retain), and revoke never deletes it", cloud.title()),
+                    "Revoke without --delete-data, then delete the bucket yourself when you no longer need the data (the residue names it).",
+                ));
+            }
+            if delete_data && !yes && !std::io::stdin().is_terminal() {
+                return Err(bad_input(
+                    "--delete-data without a terminal needs --yes too: deleting the data bucket is confirmed by both flags together",
+                    "Pass --yes --delete-data together, or run revoke in a terminal to confirm by typing the bucket name.",
+                ));
+            }
             let p = provider(&global, cloud, &vendor).await?;
             let installs = p.discover(Some(&org)).await?;
             let Some(inst) = installs.into_iter().next() else {
@@ -365,7 +398,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     code: 1,
                 });
             };
-            let rplan = p.revoke_plan(&inst).await?;
+            let mut rplan = p.revoke_plan(&inst).await?;
+            let buckets = if delete_data { cloud::gcp::delete_data(&mut rplan) } else { Vec::new() };
             let summary = render::revoke_plan_text(&rplan);
             if json {
                 eprint!("{summary}")
@@ -378,6 +412,22 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     next_step: String::new(),
                     code: 1,
                 });
+            }
+            if delete_data && buckets.is_empty() {
+                eprintln!("--delete-data: this install has no data bucket left to delete.");
+            }
+            for b in buckets.iter().filter(|_| !yes) {
+                let question = format!(
+                    "Also empty and delete the data bucket {}? This deletes {}; Google keeps them restorable for 7 days, then they are gone.",
+                    b.name, b.usage
+                );
+                if !confirm_typed(&question, &b.name)? {
+                    return Err(Failure {
+                        message: format!("the name typed was not {}; nothing was changed", b.name),
+                        next_step: "Run revoke again and type the bucket name exactly, or leave out --delete-data to keep the bucket.".into(),
+                        code: 1,
+                    });
+                }
             }
             let (tx, rx) = mpsc::channel(1024);
             let printer = tokio::spawn(follow(rx, json));
