@@ -566,3 +566,78 @@ fn esc_goes_back_one_step() {
     assert!(press(&mut app, &[KeyCode::Enter]).is_empty());
     assert!(app.preview.plan.is_some());
 }
+
+/// The review's plan as Google Cloud gives it: the data bucket kept with its object count.
+fn gcp_revoke_plan() -> cloudgrant::model::RevokePlan {
+    let mut p = revoke_plan(&installation(&plan()));
+    p.installation.cloud = cloudgrant::model::Cloud::Gcp;
+    for item in p.groups.iter_mut().flat_map(|g| g.resources.iter_mut()) {
+        if item.id == "DataBucket" {
+            item.type_ = "storage.googleapis.com/Bucket".into();
+            item.physical_id = Some("p-demo-data".into());
+            item.outcome = cloudgrant::model::RevokeOutcome::Kept {
+                reason: "your data stays (3 objects, 1.1 GiB); cloudgrant never deletes data".into(),
+            };
+        }
+    }
+    p
+}
+
+#[test]
+fn x_on_review_deletes_the_gcp_data_bucket_after_its_name_is_typed() {
+    let mut app = app_review();
+    feed(&mut app, [Action::RevokePlanned(Ok(Box::new(gcp_revoke_plan())))]);
+    let text = screen_text(&app);
+    assert!(text.contains("x  also empty and delete the data bucket: no"), "{text}");
+    assert!(text.contains("x delete data too"), "the footer offers it on Google Cloud: {text}");
+
+    // x switches the bucket to deleted in the plan and the list; x again keeps it.
+    press(&mut app, &[KeyCode::Char('x')]);
+    let bucket = |app: &cloudgrant::tui::App| {
+        let plan = app.review.plan.as_ref().unwrap();
+        plan.items().find(|i| i.id == "DataBucket").unwrap().outcome.clone()
+    };
+    assert_eq!(bucket(&app), cloudgrant::model::RevokeOutcome::Deleted);
+    let text = screen_text(&app);
+    assert!(text.contains("data bucket: YES. p-demo-data (3 objects, 1.1 GiB)"), "{text}");
+    assert!(text.contains("7 days"), "{text}");
+    press(&mut app, &[KeyCode::Char('x')]);
+    assert!(matches!(bucket(&app), cloudgrant::model::RevokeOutcome::Kept { .. }));
+    press(&mut app, &[KeyCode::Char('x')]);
+
+    // Confirm: the org name, then the bucket name.
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen, Screen::TypeConfirm);
+    let text = screen_text(&app);
+    assert!(text.contains("p-demo-data (3 objects, 1.1 GiB) is emptied and deleted too"), "{text}");
+    type_text(&mut app, "demo");
+    assert!(press(&mut app, &[KeyCode::Enter]).is_empty(), "the org name alone does not start it");
+    let text = screen_text(&app);
+    assert!(text.contains("Also empty and delete the data bucket p-demo-data?"), "{text}");
+    assert!(text.contains("This deletes 3 objects, 1.1 GiB; Google keeps them restorable for 7 days"), "{text}");
+    type_text(&mut app, "demo");
+    assert!(press(&mut app, &[KeyCode::Enter]).is_empty());
+    assert!(app.type_confirm.error.as_deref().unwrap().contains("is not `p-demo-data`"));
+    app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut app, "p-demo-data");
+    let cmds = press(&mut app, &[KeyCode::Enter]);
+    let [Command::Revoke { plan, retain }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert!(retain.is_empty());
+    let item = plan.items().find(|i| i.id == "DataBucket").unwrap();
+    assert_eq!(item.outcome, cloudgrant::model::RevokeOutcome::Deleted);
+    assert_eq!(app.screen, Screen::RevokeRun);
+}
+
+#[test]
+fn x_on_review_is_refused_for_aws_and_the_plan_is_unchanged() {
+    let mut app = app_review();
+    assert!(!screen_text(&app).contains("delete data too"));
+    press(&mut app, &[KeyCode::Char('x')]);
+    assert!(app.review.delete_data.is_empty());
+    assert_eq!(app.review.plan, Some(revoke_plan(&installation(&plan()))));
+    assert!(screen_text(&app).contains("retained by its template"));
+    // Confirm still asks for the org name only.
+    press(&mut app, &[KeyCode::Enter]);
+    type_text(&mut app, "demo");
+    assert!(matches!(press(&mut app, &[KeyCode::Enter]).as_slice(), [Command::Revoke { .. }]));
+}

@@ -40,6 +40,8 @@ pub enum Action {
     Filter,
     /// Preview: cycle the risk filter (high, medium, low, off).
     CycleRisk,
+    /// Review: also empty and delete the data bucket (Google Cloud), or keep it (the default).
+    ToggleDeleteData,
     /// A printable character for the focused text field.
     Input(char),
     Backspace,

@@ -190,6 +190,9 @@ impl App {
                 self.preview.plan.is_some()
             }
             (Screen::Preview, Action::Detail) => self.preview.detail || self.preview.detail_available(),
+            (Screen::Review, Action::ToggleDeleteData) => {
+                self.review.plan.as_ref().is_some_and(|p| p.installation.cloud == crate::model::Cloud::Gcp)
+            }
             _ => true,
         }
     }

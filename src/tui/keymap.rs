@@ -218,13 +218,14 @@ static RUN: [Binding; 11] = [
     b(HELP, Action::ToggleHelp, "help"),
 ];
 
-static REVIEW: [Binding; 10] = [
+static REVIEW: [Binding; 11] = [
     b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll"),
     more(UP, Action::Up, "scroll up"),
     more(DOWN, Action::Down, "scroll down"),
     more(&[Key::PageUp], Action::PageUp, "page up"),
     more(&[Key::PageDown, Key::Char(' ')], Action::PageDown, "page down"),
     b(&[Key::Enter], Action::Select, "continue"),
+    b(&[Key::Char('x')], Action::ToggleDeleteData, "delete data too"),
     b(&[Key::Esc], Action::Back, "back"),
     b(&[Key::Char('q')], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),

@@ -1,6 +1,7 @@
 //! Revoke step 5, Review: what revoke will do to each resource — deleted, kept (and why),
 //! scheduled for deletion (date and the way back), soft-deleted, or will fail (and the fix) —
-//! with the warnings first, before anything is asked.
+//! with the warnings first, before anything is asked. On Google Cloud, `x` asks revoke to also
+//! empty and delete the data bucket (kept by default); the Confirm step then wants its name typed.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -9,8 +10,9 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::{content_area, error_lines, waiting_lines, Screen};
+use crate::cloud::gcp::{delete_data, DataBucket};
 use crate::cloud::CloudError;
-use crate::model::{RevokeOutcome, RevokePlan};
+use crate::model::{Cloud, RevokeOutcome, RevokePlan};
 use crate::tui::action::{Action, Command};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
@@ -24,6 +26,12 @@ pub struct ReviewState {
     /// The org whose plan is being built; answers for another org are stale.
     pub pending_org: Option<String>,
     pub scroll: usize,
+    /// The plan as built (the data bucket kept); `plan` is it, or it with the bucket deleted.
+    pub kept_plan: Option<RevokePlan>,
+    /// The data buckets revoke will empty and delete (`x`); empty: kept.
+    pub delete_data: Vec<DataBucket>,
+    /// Why `x` did nothing (AWS, no bucket left).
+    pub notice: Option<String>,
 }
 
 impl ReviewState {
@@ -34,7 +42,10 @@ impl ReviewState {
     pub(crate) fn receive(&mut self, res: Result<Box<RevokePlan>, CloudError>) {
         match res {
             Ok(plan) if self.pending_org.as_deref() == Some(plan.installation.org.as_str()) => {
+                self.kept_plan = Some((*plan).clone());
                 self.plan = Some(*plan);
+                self.delete_data.clear();
+                self.notice = None;
                 self.loading = false;
             }
             Ok(_) => {}
@@ -44,6 +55,68 @@ impl ReviewState {
             }
         }
     }
+
+    /// `x`: switch between keeping the data bucket and emptying and deleting it.
+    pub(crate) fn toggle_delete_data(&mut self) {
+        let Some(base) = self.kept_plan.clone() else { return };
+        if base.installation.cloud != Cloud::Gcp {
+            self.notice = Some(format!(
+                "The {} data bucket is retained by its template; revoke never deletes it. Delete it yourself when you no longer need the data.",
+                base.installation.cloud.title()
+            ));
+            return;
+        }
+        if !self.delete_data.is_empty() {
+            self.plan = Some(base);
+            self.delete_data.clear();
+            self.notice = None;
+            return;
+        }
+        let mut plan = base;
+        let buckets = delete_data(&mut plan);
+        if buckets.is_empty() {
+            self.notice = Some("This install has no data bucket left to delete.".into());
+            return;
+        }
+        self.plan = Some(plan);
+        self.delete_data = buckets;
+        self.notice = None;
+    }
+}
+
+/// The lines above the review: the `x` switch (Google Cloud) and why it did nothing.
+fn toggle_lines(r: &ReviewState, plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if plan.installation.cloud == Cloud::Gcp {
+        if r.delete_data.is_empty() {
+            out.push(Line::styled("x  also empty and delete the data bucket: no, it is kept with your data", t.muted));
+        }
+        for b in &r.delete_data {
+            let text = format!(
+                "x  also empty and delete the data bucket: YES. {} ({}) will be emptied and deleted; Google keeps the objects restorable for 7 days, then they are gone. You type its name to confirm.",
+                b.name, b.usage
+            );
+            for part in wrap(&text, width) {
+                out.push(Line::styled(part, t.danger));
+            }
+        }
+    }
+    if let Some(n) = &r.notice {
+        for part in wrap(n, width) {
+            out.push(Line::styled(part, t.warn));
+        }
+    }
+    if !out.is_empty() {
+        out.push(Line::raw(""));
+    }
+    out
+}
+
+/// Everything in the review box: the switch, then [`review_lines`].
+fn all_lines(r: &ReviewState, plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let mut out = toggle_lines(r, plan, width, t);
+    out.extend(review_lines(plan, width, t));
+    out
 }
 
 fn content_rect(size: (u16, u16)) -> Rect {
@@ -55,8 +128,13 @@ impl App {
     pub(crate) fn update_review(&mut self, action: Action) -> Vec<Command> {
         let rect = content_rect(self.size);
         let h = rect.height.saturating_sub(2).max(1) as usize;
+        if action == Action::ToggleDeleteData {
+            self.review.toggle_delete_data();
+            return Vec::new();
+        }
         let Some(plan) = &self.review.plan else { return Vec::new() };
-        let max = review_lines(plan, rect.width.saturating_sub(2) as usize, &self.theme).len().saturating_sub(h);
+        let width = rect.width.saturating_sub(2) as usize;
+        let max = all_lines(&self.review, plan, width, &self.theme).len().saturating_sub(h);
         let s = &mut self.review.scroll;
         match action {
             Action::Up => *s = s.saturating_sub(1),
@@ -171,7 +249,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     ];
     frame.render_widget(Paragraph::new(head_lines), head);
     let h = content.height.saturating_sub(2) as usize;
-    let lines = review_lines(plan, content.width.saturating_sub(2) as usize, t);
+    let lines = all_lines(r, plan, content.width.saturating_sub(2) as usize, t);
     let top = r.scroll.min(lines.len().saturating_sub(h));
     let end = (top + h).min(lines.len());
     let title = format!(" lines {}-{} of {} ", top + 1, end, lines.len());
