@@ -105,6 +105,10 @@ pub fn delete_data(plan: &mut RevokePlan) -> Vec<DataBucket> {
     for b in &out {
         let kept = format!("The data bucket {} is kept", b.name);
         plan.warnings.retain(|w| !w.starts_with(&kept));
+        // The key's warning speaks of the kept bucket; it is not kept any more.
+        for w in &mut plan.warnings {
+            *w = w.replace("wrote to the kept bucket", "wrote to the bucket");
+        }
         plan.warnings.push(format!(
             "The data bucket {} will be emptied and deleted ({}), as asked. {BUCKET_SOFT_DELETE}, then they are gone; to restore: {}.",
             b.name,
@@ -647,7 +651,10 @@ mod tests {
                     item("data", TYPE_BUCKET, kept.clone()),
                 ],
             }],
-            warnings: vec!["The data bucket data-name is kept (3 objects, 1.1 GiB).".into()],
+            warnings: vec![
+                "The data key k: anything encrypted with it, including what the vendor's machines wrote to the kept bucket, becomes unreadable.".into(),
+                "The data bucket data-name is kept (3 objects, 1.1 GiB).".into(),
+            ],
         };
         let mut aws = plan.clone();
         aws.installation.cloud = Cloud::Aws;
@@ -657,9 +664,10 @@ mod tests {
         assert_eq!(switched, vec![DataBucket { name: "data-name".into(), usage: "3 objects, 1.1 GiB".into() }]);
         assert_eq!(plan.groups[0].resources[1].outcome, RevokeOutcome::Deleted);
         assert!(matches!(plan.groups[0].resources[0].outcome, RevokeOutcome::Kept { .. }));
-        assert_eq!(plan.warnings.len(), 1);
-        assert!(plan.warnings[0].contains("emptied and deleted (3 objects, 1.1 GiB)"));
-        assert!(plan.warnings[0].contains("7 days"));
+        assert_eq!(plan.warnings.len(), 2);
+        assert!(!plan.warnings[0].contains("kept bucket"), "{}", plan.warnings[0]);
+        assert!(plan.warnings[1].contains("emptied and deleted (3 objects, 1.1 GiB)"));
+        assert!(plan.warnings[1].contains("7 days"));
         assert!(delete_data(&mut plan).is_empty(), "asking twice switches nothing more");
     }
 }
