@@ -8,6 +8,7 @@
 //! - `--sandbox-fail <logical id>` makes that resource fail (create: the stack rolls back;
 //!   revoke: DELETE_FAILED), for tests and support rehearsals.
 
+pub mod file;
 pub mod google;
 mod ops;
 pub mod sim;

@@ -9,8 +9,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cloud::CloudError;
 use crate::model::{Event, Status};
@@ -123,70 +122,23 @@ impl Stack {
 /// The state file, loaded; `save` writes it back atomically.
 #[derive(Debug)]
 pub struct Store {
-    path: PathBuf,
+    file: super::file::StateFile,
 }
 
 impl Store {
     pub fn new(dir: &Path) -> Store {
-        Store { path: dir.join(FILE_NAME) }
+        Store { file: super::file::StateFile::new(dir.join(FILE_NAME), "sandbox state", FORMAT) }
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub fn load(&self) -> Result<State, CloudError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(State { format: FORMAT, ..Default::default() })
-            }
-            Err(e) => {
-                return Err(CloudError::failed(
-                    format!("cannot read the sandbox state file {}: {e}", self.path.display()),
-                    "Check the file's permissions, or set CLOUDGRANT_SANDBOX_DIR to another directory.",
-                ))
-            }
-        };
-        let aside = format!(
-            "cloudgrant will not overwrite it. Move it aside to start an empty sandbox (`mv {p} {p}.bak`), or set CLOUDGRANT_SANDBOX_DIR to another directory.",
-            p = self.path.display()
-        );
-        let state: State = serde_json::from_str(&text).map_err(|e| {
-            CloudError::failed(
-                format!("the sandbox state file {} is corrupt ({e})", self.path.display()),
-                aside.clone(),
-            )
-        })?;
-        if state.format != FORMAT {
-            return Err(CloudError::failed(
-                format!(
-                    "the sandbox state file {} has format {}; this cloudgrant reads format {FORMAT}",
-                    self.path.display(),
-                    state.format
-                ),
-                aside,
-            ));
-        }
-        Ok(state)
+        self.file.load(|| State { format: FORMAT, ..Default::default() })
     }
 
     pub fn save(&self, state: &State) -> Result<(), CloudError> {
-        let fail = |e: std::io::Error| {
-            CloudError::failed(
-                format!("cannot write the sandbox state file {}: {e}", self.path.display()),
-                "Check that the directory is writable, or set CLOUDGRANT_SANDBOX_DIR to another directory.",
-            )
-        };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-        let text = serde_json::to_string_pretty(state).map_err(|e| {
-            CloudError::failed(format!("cannot encode the sandbox state: {e}"), "Report this as a bug.")
-        })?;
-        tmp.write_all(text.as_bytes()).map_err(fail)?;
-        tmp.as_file().sync_all().map_err(fail)?;
-        tmp.persist(&self.path).map_err(|e| fail(e.error))?;
-        Ok(())
+        self.file.save(state)
     }
 }

@@ -8,8 +8,7 @@
 //! A file that cannot be read is never overwritten: the error names it and how to move it aside.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -310,68 +309,29 @@ pub fn base64(bytes: &[u8]) -> String {
 /// The state file; `load` answers the seeded world while there is none yet.
 #[derive(Debug)]
 pub struct Store {
-    path: PathBuf,
+    file: crate::cloud::sandbox::file::StateFile,
 }
 
 impl Store {
     pub fn new(dir: &Path) -> Store {
-        Store { path: dir.join(FILE_NAME) }
+        Store {
+            file: crate::cloud::sandbox::file::StateFile::new(
+                dir.join(FILE_NAME),
+                "simulated Google Cloud state",
+                FORMAT,
+            ),
+        }
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub fn load(&self) -> Result<World, CloudError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(World::seed()),
-            Err(e) => {
-                return Err(CloudError::failed(
-                    format!("cannot read the simulated Google Cloud state file {}: {e}", self.path.display()),
-                    "Check the file's permissions, or set CLOUDGRANT_SANDBOX_DIR to another directory.",
-                ))
-            }
-        };
-        let aside = format!(
-            "cloudgrant will not overwrite it. Move it aside to start an empty sandbox (`mv {p} {p}.bak`), or set CLOUDGRANT_SANDBOX_DIR to another directory.",
-            p = self.path.display()
-        );
-        // The format first, so a newer file is reported as newer rather than as corrupt.
-        let format = serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("format").and_then(Value::as_u64));
-        if let Some(f) = format.filter(|f| *f != u64::from(FORMAT)) {
-            return Err(CloudError::failed(
-                format!(
-                    "the simulated Google Cloud state file {} has format {f}; this cloudgrant reads format {FORMAT}",
-                    self.path.display()
-                ),
-                aside,
-            ));
-        }
-        serde_json::from_str(&text).map_err(|e| {
-            CloudError::failed(
-                format!("the simulated Google Cloud state file {} is corrupt ({e})", self.path.display()),
-                aside,
-            )
-        })
+        self.file.load(World::seed)
     }
 
     pub fn save(&self, world: &World) -> Result<(), CloudError> {
-        let fail = |e: std::io::Error| {
-            CloudError::failed(
-                format!("cannot write the simulated Google Cloud state file {}: {e}", self.path.display()),
-                "Check that the directory is writable, or set CLOUDGRANT_SANDBOX_DIR to another directory.",
-            )
-        };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-        let text = serde_json::to_string_pretty(world).map_err(|e| {
-            CloudError::failed(format!("cannot encode the simulated Google Cloud state: {e}"), "Report this as a bug.")
-        })?;
-        tmp.write_all(text.as_bytes()).map_err(fail)?;
-        tmp.as_file().sync_all().map_err(fail)?;
-        tmp.persist(&self.path).map_err(|e| fail(e.error))?;
-        Ok(())
+        self.file.save(world)
     }
 }
