@@ -339,9 +339,21 @@ impl Gcp {
         request: ApiRequest,
         permission: &'static str,
     ) -> Result<Option<Value>, CloudError> {
+        self.get_opt_unless(notes, what, request, permission, |_| false).await
+    }
+
+    /// [`Self::get_opt`], also taking an answer `absent` accepts as "nothing there".
+    pub(crate) async fn get_opt_unless(
+        &self,
+        notes: &Notes,
+        what: &str,
+        request: ApiRequest,
+        permission: &'static str,
+        absent: impl Fn(&ApiResponse) -> bool,
+    ) -> Result<Option<Value>, CloudError> {
         let step = self.step(what, &request, permission);
         let r = self.call(notes, &step, request).await?;
-        if r.status == 404 {
+        if r.status == 404 || absent(&r) {
             return Ok(None);
         }
         self.ok(&step, r).map(Some)

@@ -277,13 +277,10 @@ impl Gcp {
         request: ApiRequest,
         permission: &'static str,
     ) -> Result<Option<Value>, CloudError> {
-        let step = self.step(what, &request, permission);
-        let r = self.call(notes, &step, request).await?;
-        if r.status == 404 || (r.status == 403 && super::errors::GoogleError::parse(&r).has_reason("SERVICE_DISABLED"))
-        {
-            return Ok(None);
-        }
-        self.ok(&step, r).map(Some)
+        self.get_opt_unless(notes, what, request, permission, |r| {
+            r.status == 403 && super::errors::GoogleError::parse(r).has_reason("SERVICE_DISABLED")
+        })
+        .await
     }
 
     /// The definitions `plan` was built from, checked to be for this project.
