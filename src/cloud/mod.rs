@@ -3,6 +3,7 @@
 //! TUI and the CLI call these from spawned tasks and read [`Update`]s from a channel.
 
 pub mod aws;
+pub mod azure;
 pub mod common;
 pub mod gcp;
 pub mod sandbox;

@@ -1,6 +1,7 @@
 //! Building a [`Plan`](crate::model::Plan) from the template files that get deployed.
 
 pub mod aws;
+pub mod azure;
 pub mod gcp;
 pub mod policy;
 pub mod template;

@@ -1,0 +1,1 @@
+//! ARM template expressions (placeholder, replaced in the next commit).
