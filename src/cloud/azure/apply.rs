@@ -383,7 +383,7 @@ impl Azure {
                 let target = &p["targetResource"];
                 let type_ = target["resourceType"].as_str().unwrap_or_default().to_string();
                 let name = target["resourceName"].as_str().unwrap_or_default().to_string();
-                let key = op["operationId"].as_str().or_else(|| op["id"].as_str()).unwrap_or_default().to_string();
+                let key = op["id"].as_str().or_else(|| op["operationId"].as_str()).unwrap_or_default().to_string();
                 if let Some(status) = operation_status(op, run.rerun) {
                     if run.seen.get(&key) != Some(&status) {
                         run.seen.insert(key.clone(), status);
