@@ -79,11 +79,20 @@ pub(crate) struct Run {
     seen: BTreeMap<String, Status>,
     /// Failed operations' errors, as (logical id, resource type, error), in the order seen.
     failures: Vec<(String, String, AzureError)>,
+    /// Deployments whose operations could not be listed (said once each).
+    unlisted: std::collections::BTreeSet<String>,
 }
 
 impl Run {
     pub fn new(tx: &mpsc::Sender<Update>, cancel: CancellationToken) -> Run {
-        Run { notes: Notes::to(tx), cancel, rerun: false, seen: BTreeMap::new(), failures: Vec::new() }
+        Run {
+            notes: Notes::to(tx),
+            cancel,
+            rerun: false,
+            seen: BTreeMap::new(),
+            failures: Vec::new(),
+            unlisted: Default::default(),
+        }
     }
 
     pub async fn event(
@@ -313,7 +322,12 @@ impl Azure {
         };
         let state = settled["properties"]["provisioningState"].as_str().unwrap_or_default().to_string();
         let op_status = op.as_ref().and_then(|o| o["status"].as_str()).unwrap_or_default().to_string();
-        if state == "Succeeded" && !matches!(op_status.as_str(), "Failed" | "Canceled") {
+        let succeeded = match op_status.as_str() {
+            "Failed" | "Canceled" => false,
+            "Succeeded" => state == "Succeeded" || stack_running(&state),
+            _ => state == "Succeeded",
+        };
+        if succeeded {
             let n = super::survey::managed_ids(&settled).len();
             run.group_event(name, Some(&path), ok, format!("{n} resources managed by the stack")).await;
             return Ok(());
@@ -351,8 +365,9 @@ impl Azure {
                 self.report_operations(run, stack, &dep, 0).await?;
             }
             let state = current["properties"]["provisioningState"].as_str().unwrap_or_default();
+            // The async operation is the authority where there is one; the stack otherwise.
             let done = match op.as_ref().and_then(|o| o["status"].as_str()) {
-                Some(s) => matches!(s, "Succeeded" | "Failed" | "Canceled") && !stack_running(state),
+                Some(s) => matches!(s, "Succeeded" | "Failed" | "Canceled"),
                 None => !stack_running(state),
             };
             if done {
@@ -374,9 +389,18 @@ impl Azure {
             let req = ApiRequest::arm(Method::Get, format!("{deployment}/operations"), API_RESOURCES);
             let ops = match self.list_all(&run.notes, &format!("list the operations of {deployment}"), req).await {
                 Ok(ops) => ops,
-                // The deployment is made by ARM a moment after the stack names it.
-                Err(_) if depth == 0 => return Ok(()),
-                Err(e) => return Err(e),
+                // ARM makes a deployment a moment after naming it; the stack's own state still
+                // says how the deployment goes, so a list that cannot be read is only noted.
+                Err(e) => {
+                    if depth > 0 && run.unlisted.insert(deployment.to_string()) {
+                        run.notes
+                            .log(format!(
+                                "the operations of {deployment} cannot be listed yet ({e}); following the stack"
+                            ))
+                            .await;
+                    }
+                    return Ok(());
+                }
             };
             for op in &ops {
                 let p = &op["properties"];

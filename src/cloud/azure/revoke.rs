@@ -139,6 +139,16 @@ impl Azure {
                     TYPE_VAULT => {
                         let name = r.physical_id.as_deref().and_then(type_and_name).map(|(_, n)| n).unwrap_or_default();
                         let vault = self.read_vault(&notes, &g.name, &name).await?;
+                        if vault.is_none() {
+                            // Never made (a failed deployment) or gone already: nothing to keep.
+                            items.push(RevokeItem {
+                                id: r.id.clone(),
+                                type_: r.type_.clone(),
+                                physical_id: r.physical_id.clone(),
+                                outcome: RevokeOutcome::Deleted,
+                            });
+                            continue;
+                        }
                         let p = vault.as_ref().map(|v| &v["properties"]);
                         let days =
                             p.and_then(|p| p["softDeleteRetentionInDays"].as_i64()).unwrap_or(DEFAULT_RETENTION_DAYS);
