@@ -330,7 +330,7 @@ async fn an_existing_service_principal_is_reused_after_409() {
     let (r, updates) = apply(&env).await;
     let inst = r.expect("apply");
     assert_eq!(inst.outputs["ServicePrincipalObjectId"], "9d0c0000-0000-4000-8000-000000000042");
-    let sp = events(&updates).into_iter().filter(|e| e.1 == "VendorServicePrincipal").last().unwrap();
+    let sp = events(&updates).into_iter().rfind(|e| e.1 == "VendorServicePrincipal").unwrap();
     assert_eq!(sp.2, Status::CreateComplete);
     assert!(sp.3.contains("reused"), "{}", sp.3);
     assert_eq!(env.fake.with(|s| s.principals.len()), 1);
