@@ -61,6 +61,8 @@ pub struct Run {
     pub update: bool,
     pub failed: Option<Value>,
     pub done: bool,
+    /// Later runs replace earlier ones' nested deployments (same names), as in ARM.
+    pub seq: u64,
 }
 
 #[derive(Default)]
@@ -472,7 +474,7 @@ fn put_stack(s: &mut State, name: &str, b: Value) -> ResponseTemplate {
     stack["properties"]["deploymentId"] = json!(dep);
     stack["properties"].as_object_mut().unwrap().remove("error");
     s.stacks.insert(name.to_string(), stack.clone());
-    s.runs.insert(id.clone(), Run { stack: name.into(), ops, progress: 0, update, failed: None, done: false });
+    s.runs.insert(id.clone(), Run { stack: name.into(), ops, progress: 0, update, failed: None, done: false, seq: n });
     ResponseTemplate::new(if update { 200 } else { 201 })
         .set_body_json(stack)
         .insert_header("Azure-AsyncOperation", op_url(&s.base, &sub, &id).as_str())
@@ -494,7 +496,8 @@ fn op_json(o: &Op, state: &str, update: bool, i: usize) -> Value {
 
 /// The operations of `deployment` as revealed so far by the run that owns it.
 fn operations(s: &State, deployment: &str) -> ResponseTemplate {
-    let Some(run) = s.runs.values().find(|r| r.ops.iter().any(|o| o.deployment == deployment)) else {
+    let Some(run) = s.runs.values().filter(|r| r.ops.iter().any(|o| o.deployment == deployment)).max_by_key(|r| r.seq)
+    else {
         return not_found("DeploymentNotFound", &format!("Deployment '{deployment}'"));
     };
     let mut items = Vec::new();
