@@ -67,6 +67,9 @@ pub struct StackSpec {
     pub needs_principal: bool,
     /// (resource type, name) → the template's id for it, for naming operations' targets.
     pub names: Vec<(String, String, String)>,
+    /// Role assignments, whose names are Azure's GUIDs: (the id of what they sit on, the
+    /// template's id). Each sits on a different resource, so the scope names it.
+    pub scoped: Vec<(String, String)>,
 }
 
 use rand::distr::{Distribution, Uniform};
@@ -271,12 +274,18 @@ pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<S
             tags,
             needs_principal,
             names: Vec::new(),
+            scoped: Vec::new(),
         };
         let x = stack.expand_preview(subscription.as_deref(), &choices.region)?;
         for r in &x.resources {
             let id = r.id.clone().ok_or_else(|| {
                 PlanError::Invalid(format!("{}: {} has no `metadata.cloudgrant.id`", asset.path, r.path))
             })?;
+            if r.type_.eq_ignore_ascii_case(TYPE_ROLE_ASSIGNMENT) {
+                if let Some(scope) = r.scope.as_ref().filter(|s| !arm::is_unknown(s)) {
+                    stack.scoped.push((scope.to_ascii_lowercase(), id.clone()));
+                }
+            }
             if let Some(n) = &r.name {
                 check_name(&r.type_, n, &id, asset.path)?;
                 stack.names.push((r.type_.clone(), n.clone(), id));
@@ -353,6 +362,27 @@ impl StackSpec {
                 "bypassStackOutOfSyncError": false,
             }
         })
+    }
+
+    /// The template's id for a resource Azure names by its full id: a role assignment by what it
+    /// sits on (its own name is Azure's GUID), anything else by type and name.
+    pub fn logical_id_of(&self, resource_id: &str) -> Option<&str> {
+        const ASSIGNMENT: &str = "/providers/microsoft.authorization/roleassignments/";
+        let lower = resource_id.to_ascii_lowercase();
+        if let Some(at) = lower.find(ASSIGNMENT) {
+            let scope = &lower[..at];
+            let mut found = self.scoped.iter().filter(|(s, _)| s == scope);
+            return match (found.next(), found.next()) {
+                (Some((_, id)), None) => Some(id.as_str()),
+                _ => None,
+            };
+        }
+        let (_, rest) = resource_id.split_once("/providers/")?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        let namespace = segments.first()?;
+        let types: Vec<&str> = segments[1..].iter().step_by(2).copied().collect();
+        let names: Vec<&str> = segments[1..].iter().skip(1).step_by(2).copied().collect();
+        self.logical_id(&format!("{namespace}/{}", types.join("/")), &names.join("/"))
     }
 
     /// The template's id for an operation's target resource (type and name as Azure reports them).
