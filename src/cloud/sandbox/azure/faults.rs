@@ -8,14 +8,12 @@ use serde_json::Value;
 
 use super::state::{CALLER, CALLER_OBJECT_ID};
 use super::state::{GROUP_TYPE, REGISTRY_TYPE, ROLE_ASSIGNMENT_TYPE, ROLE_DEFINITION_TYPE, STORAGE_TYPE, VAULT_TYPE};
+use crate::assets::{self, Asset};
 use crate::cloud::CloudError;
 use crate::plan::azure::SERVICE_PRINCIPAL_ID;
 
 /// The bundled templates the deployment stacks receive.
-const TEMPLATES: [(&str, &str); 2] = [
-    ("azure/storage.json", include_str!("../../../../assets/azure/storage.json")),
-    ("azure/main.json", include_str!("../../../../assets/azure/main.json")),
-];
+const TEMPLATES: [Asset; 2] = [assets::AZURE_STORAGE, assets::AZURE_MAIN];
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults(Vec<String>);
@@ -52,9 +50,9 @@ impl Faults {
 /// `VendorServicePrincipal`.
 pub fn known_ids() -> Result<Vec<String>, CloudError> {
     let mut ids = Vec::new();
-    for (path, text) in TEMPLATES {
-        let template: Value = serde_json::from_str(text).map_err(|e| {
-            CloudError::failed(format!("the bundled {path} cannot be read: {e}"), "Report this as a bug.")
+    for asset in TEMPLATES {
+        let template: Value = serde_json::from_str(asset.text).map_err(|e| {
+            CloudError::failed(format!("the bundled {} cannot be read: {e}", asset.path), "Report this as a bug.")
         })?;
         collect(&template, &mut ids);
     }

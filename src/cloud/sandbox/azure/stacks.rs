@@ -295,9 +295,9 @@ pub fn being_deleted(ctx: &Ctx, id: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Deploying
 
-/// `reference()` in the simulated tenant: a user-assigned identity's principal and client ids
-/// are GUIDs derived from its id (known before it exists, as the template needs them in the same
-/// deployment); other resources answer their properties once they exist.
+/// `reference()` and `guid()` in the simulated tenant: a user-assigned identity's principal and
+/// client ids are GUIDs derived from its id (known before it exists, as the template needs them
+/// in the same deployment); other resources answer their properties once they exist.
 struct SimReferences<'a, 'b> {
     ctx: &'a Ctx<'b>,
 }
@@ -319,6 +319,11 @@ impl References for SimReferences<'_, '_> {
         };
         whole["properties"] = properties;
         Some(whole)
+    }
+
+    /// The simulated Azure names what `guid()` names with the evaluator's own deterministic GUID.
+    fn guid(&self, parts: &[String]) -> Option<String> {
+        Some(arm::guid(parts))
     }
 }
 

@@ -11,8 +11,6 @@ const DEV: &str = SUBSCRIPTIONS[0].0;
 const PROD: &str = SUBSCRIPTIONS[1].0;
 const APP: &str = "0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40";
 const STACKS: &str = "providers/Microsoft.Resources/deploymentStacks";
-const MAIN: &str = include_str!("../../../../assets/azure/main.json");
-const STORAGE: &str = include_str!("../../../../assets/azure/storage.json");
 
 fn config(dir: &tempfile::TempDir, fail: &[&str]) -> SandboxConfig {
     SandboxConfig { dir: dir.path().to_path_buf(), speed: 1.0, fail: fail.iter().map(|s| s.to_string()).collect() }
@@ -66,29 +64,21 @@ fn message(r: &ApiResponse) -> &str {
     r.body["error"]["message"].as_str().unwrap_or_default()
 }
 
-fn params(pairs: &[(&str, &str)]) -> Value {
-    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), json!({"value": v}))).collect())
+/// The stacks as the provider renders them for org `demo` in dev (`plan::azure::spec`).
+fn spec(suffix: &str) -> crate::plan::azure::Spec {
+    let vendor = crate::vendor::VendorProfile::bundled().unwrap();
+    let choices = crate::plan::Choices {
+        org: "demo".into(),
+        region: "westeurope".into(),
+        account: Some(DEV.into()),
+        external_id: None,
+    };
+    crate::plan::azure::spec(&vendor, &choices, suffix).unwrap()
 }
 
-fn stack_body(template: &str, key: &str, parameters: Value, delete: bool) -> Value {
-    let action = if delete { "delete" } else { "detach" };
-    json!({
-        "location": "westeurope",
-        "tags": {"managed-by": "cloudgrant", "cloudgrant-vendor": "acme", "cloudgrant-org": "demo", "cloudgrant-stack": key},
-        "properties": {
-            "description": "test",
-            "template": serde_json::from_str::<Value>(template).unwrap(),
-            "parameters": parameters,
-            "actionOnUnmanage": {"resources": action, "resourceGroups": action, "managementGroups": "detach"},
-            "denySettings": {"mode": "none"},
-            "bypassStackOutOfSyncError": false
-        }
-    })
-}
-
+/// The storage stack's PUT body, exactly as the provider sends it.
 fn storage_body() -> Value {
-    let p = params(&[("vendorId", "acme"), ("org", "demo"), ("location", "westeurope"), ("suffix", "k3x9q2ab")]);
-    stack_body(STORAGE, "storage", p, false)
+    spec("k3x9q2ab").stack(crate::plan::azure::STORAGE).unwrap().request_body("westeurope", None)
 }
 
 fn main_body(principal: &str) -> Value {
@@ -96,16 +86,7 @@ fn main_body(principal: &str) -> Value {
 }
 
 fn main_body_with(principal: &str, suffix: &str) -> Value {
-    let p = params(&[
-        ("vendorId", "acme"),
-        ("vendorName", "Acme Compute"),
-        ("org", "demo"),
-        ("location", "westeurope"),
-        ("suffix", suffix),
-        ("vendorPrincipalId", principal),
-        ("dataAccountName", "acmedatak3x9q2ab"),
-    ]);
-    stack_body(MAIN, "main", p, true)
+    spec(suffix).stack(crate::plan::azure::MAIN).unwrap().request_body("westeurope", Some(principal))
 }
 
 fn stack_path(sub: &str, name: &str) -> String {
@@ -162,15 +143,15 @@ fn group(az: &SimulatedAzure, name: &str, at: DateTime<Utc>) -> ApiResponse {
 
 /// Deploys storage then main (with the vendor's principal) to completion; returns the principal.
 fn install(az: &SimulatedAzure, clock: &Clock) -> String {
-    assert_eq!(put_stack(az, "acme-demo-storage", storage_body(), clock.at(0.0)).status, 201);
+    assert_eq!(put_stack(az, "acmeml-demo-storage", storage_body(), clock.at(0.0)).status, 201);
     assert_eq!(
-        get_stack(az, "acme-demo-storage", clock.at(500.0)).body["properties"]["provisioningState"],
+        get_stack(az, "acmeml-demo-storage", clock.at(500.0)).body["properties"]["provisioningState"],
         "Succeeded"
     );
     let principal = create_principal(az, clock.at(500.0));
-    let r = put_stack(az, "acme-demo", main_body(&principal), clock.at(501.0));
+    let r = put_stack(az, "acmeml-demo", main_body(&principal), clock.at(501.0));
     assert_eq!(r.status, 201, "{:?}", r.body);
-    let done = get_stack(az, "acme-demo", clock.at(1000.0));
+    let done = get_stack(az, "acmeml-demo", clock.at(1000.0));
     assert_eq!(done.body["properties"]["provisioningState"], "Succeeded", "{:?}", done.body);
     principal
 }
@@ -247,7 +228,7 @@ fn the_vendor_service_principal_through_graph() {
 fn a_stack_deploys_step_by_step_with_growing_operations() {
     let (_d, az) = sim();
     let clock = Clock::new();
-    let put = put_stack(&az, "acme-demo-storage", storage_body(), clock.at(0.0));
+    let put = put_stack(&az, "acmeml-demo-storage", storage_body(), clock.at(0.0));
     assert_eq!(put.status, 201, "{:?}", put.body);
     assert_eq!(put.body["properties"]["provisioningState"], "Initializing");
     let status_url = put.async_operation.clone().unwrap();
@@ -260,41 +241,41 @@ fn a_stack_deploys_step_by_step_with_growing_operations() {
     assert_eq!(follow(&az, &status_url, clock.at(0.5)).body["status"], "InProgress");
 
     // Initializing, then Deploying with a deployment whose operations grow.
-    assert!(get_stack(&az, "acme-demo-storage", clock.at(0.5)).body["properties"].get("deploymentId").is_none());
-    let early = get_stack(&az, "acme-demo-storage", clock.at(2.5));
+    assert!(get_stack(&az, "acmeml-demo-storage", clock.at(0.5)).body["properties"].get("deploymentId").is_none());
+    let early = get_stack(&az, "acmeml-demo-storage", clock.at(2.5));
     assert_eq!(early.body["properties"]["provisioningState"], "Deploying");
     let deployment = early.body["properties"]["deploymentId"].as_str().unwrap().to_string();
     assert!(deployment
-        .starts_with(&format!("/subscriptions/{DEV}/providers/Microsoft.Resources/deployments/acme-demo-storage-")));
+        .starts_with(&format!("/subscriptions/{DEV}/providers/Microsoft.Resources/deployments/acmeml-demo-storage-")));
     let ops = operations(&az, &deployment, clock.at(2.5));
     assert_eq!(ops.len(), 1, "{ops:?}");
     assert_eq!(ops[0]["properties"]["provisioningState"], "Running");
     assert_eq!(ops[0]["properties"]["targetResource"]["resourceType"], "Microsoft.Resources/resourceGroups");
-    assert!(group(&az, "acme-demo-storage", clock.at(2.5)).status == 404, "not there before its step ends");
+    assert!(group(&az, "acmeml-demo-storage", clock.at(2.5)).status == 404, "not there before its step ends");
     let later = operations(&az, &deployment, clock.at(6.0));
     assert_eq!(later.len(), 2, "{later:?}");
     assert_eq!(later[0]["properties"]["provisioningState"], "Succeeded");
     assert_eq!(later[0]["properties"]["statusCode"], "Created");
-    let g = group(&az, "acme-demo-storage", clock.at(6.0));
+    let g = group(&az, "acmeml-demo-storage", clock.at(6.0));
     assert_eq!(g.status, 200);
     assert_eq!(g.body["tags"]["managed-by"], "cloudgrant");
 
     // The nested deployment's own operations, under its resource-group deployment id.
     let nested = &later[1]["properties"]["targetResource"];
     assert_eq!(nested["resourceType"], "Microsoft.Resources/deployments");
-    assert_eq!(nested["id"], format!("/subscriptions/{DEV}/resourceGroups/acme-demo-storage/providers/Microsoft.Resources/deployments/data-storage"));
+    assert_eq!(nested["id"], format!("/subscriptions/{DEV}/resourceGroups/acmeml-demo-storage/providers/Microsoft.Resources/deployments/data-storage"));
     let inner = operations(&az, nested["id"].as_str().unwrap(), clock.at(6.0));
     assert_eq!(inner.len(), 1);
-    assert_eq!(inner[0]["properties"]["targetResource"]["resourceName"], "acmedatak3x9q2ab");
+    assert_eq!(inner[0]["properties"]["targetResource"]["resourceName"], "acmemldatak3x9q2ab");
     assert_eq!(inner[0]["properties"]["provisioningState"], "Running");
 
-    let done = get_stack(&az, "acme-demo-storage", clock.at(100.0));
+    let done = get_stack(&az, "acmeml-demo-storage", clock.at(100.0));
     let p = &done.body["properties"];
     assert_eq!(p["provisioningState"], "Succeeded", "{:?}", done.body);
-    assert_eq!(p["outputs"]["dataAccountName"], json!({"type": "String", "value": "acmedatak3x9q2ab"}));
+    assert_eq!(p["outputs"]["dataAccountName"], json!({"type": "String", "value": "acmemldatak3x9q2ab"}));
     let managed: Vec<&str> = p["resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(managed.len(), 3, "group, account, container: {managed:?}");
-    assert!(managed[1].ends_with("/providers/Microsoft.Storage/storageAccounts/acmedatak3x9q2ab"));
+    assert!(managed[1].ends_with("/providers/Microsoft.Storage/storageAccounts/acmemldatak3x9q2ab"));
     assert_eq!(p["resources"][0]["status"], "managed");
     assert_eq!(done.body["tags"]["cloudgrant-stack"], "storage");
     let finished = follow(&az, &status_url, clock.at(100.0));
@@ -302,10 +283,10 @@ fn a_stack_deploys_step_by_step_with_growing_operations() {
     assert!(finished.body["endTime"].is_string());
     let all = operations(&az, nested["id"].as_str().unwrap(), clock.at(100.0));
     assert!(all.iter().all(|o| o["properties"]["provisioningState"] == "Succeeded"), "{all:?}");
-    let account = get(&az, &format!("/subscriptions/{DEV}/resourceGroups/acme-demo-storage/providers/Microsoft.Storage/storageAccounts/acmedatak3x9q2ab"), clock.at(100.0));
+    let account = get(&az, &format!("/subscriptions/{DEV}/resourceGroups/acmeml-demo-storage/providers/Microsoft.Storage/storageAccounts/acmemldatak3x9q2ab"), clock.at(100.0));
     assert_eq!(
         account.body["properties"]["primaryEndpoints"]["blob"],
-        "https://acmedatak3x9q2ab.blob.core.windows.net/"
+        "https://acmemldatak3x9q2ab.blob.core.windows.net/"
     );
     assert_eq!(account.body["kind"], "StorageV2");
     let list = send(&az, arm(Method::Get, &format!("/subscriptions/{DEV}/{STACKS}"), "2025-07-01"), clock.at(100.0));
@@ -317,10 +298,10 @@ fn main_stack_grants_then_rerun_updates_without_duplicates() {
     let (_d, az) = sim();
     let clock = Clock::new();
     let principal = install(&az, &clock);
-    let stack = get_stack(&az, "acme-demo", clock.at(1000.0)).body;
+    let stack = get_stack(&az, "acmeml-demo", clock.at(1000.0)).body;
     let outputs = &stack["properties"]["outputs"];
-    assert_eq!(outputs["resourceGroup"]["value"], "acme-demo");
-    assert_eq!(outputs["vaultName"]["value"], "acme-kv-k3x9q2ab");
+    assert_eq!(outputs["resourceGroup"]["value"], "acmeml-demo");
+    assert_eq!(outputs["vaultName"]["value"], "acmeml-kv-k3x9q2ab");
     let client = outputs["identityClientId"]["value"].as_str().unwrap();
     let identity_id = outputs["identityId"]["value"].as_str().unwrap().to_string();
     let (identity_principal, identity_client) = guid_for_identity(&identity_id);
@@ -329,7 +310,7 @@ fn main_stack_grants_then_rerun_updates_without_duplicates() {
     // The vendor's role on its group; the machines' four grants (vault, registry, images, data).
     let vendor = assignments_of(&az, &principal, clock.at(1000.0));
     assert_eq!(vendor.len(), 1, "{vendor:?}");
-    assert_eq!(vendor[0]["properties"]["scope"], format!("/subscriptions/{DEV}/resourceGroups/acme-demo"));
+    assert_eq!(vendor[0]["properties"]["scope"], format!("/subscriptions/{DEV}/resourceGroups/acmeml-demo"));
     assert!(vendor[0]["properties"]["roleDefinitionId"]
         .as_str()
         .unwrap()
@@ -338,7 +319,7 @@ fn main_stack_grants_then_rerun_updates_without_duplicates() {
     assert_eq!(machines.len(), 4, "{machines:?}");
     assert!(machines
         .iter()
-        .any(|a| a["properties"]["scope"].as_str().unwrap().ends_with("/storageAccounts/acmedatak3x9q2ab")));
+        .any(|a| a["properties"]["scope"].as_str().unwrap().ends_with("/storageAccounts/acmemldatak3x9q2ab")));
 
     // Nested operations of both nested deployments are there.
     let deployment = stack["properties"]["deploymentId"].as_str().unwrap().to_string();
@@ -349,17 +330,17 @@ fn main_stack_grants_then_rerun_updates_without_duplicates() {
     // Network, identity, vault, registry, images account, role, four role assignments.
     assert_eq!(operations(&az, access, clock.at(1000.0)).len(), 10);
 
-    let resources_before = get_stack(&az, "acme-demo", clock.at(1000.0)).body["properties"]["resources"].clone();
-    let rerun = put_stack(&az, "acme-demo", main_body(&principal), clock.at(1001.0));
+    let resources_before = get_stack(&az, "acmeml-demo", clock.at(1000.0)).body["properties"]["resources"].clone();
+    let rerun = put_stack(&az, "acmeml-demo", main_body(&principal), clock.at(1001.0));
     assert_eq!(rerun.status, 200, "{:?}", rerun.body);
-    let deploying = get_stack(&az, "acme-demo", clock.at(1010.0));
+    let deploying = get_stack(&az, "acmeml-demo", clock.at(1010.0));
     assert_eq!(deploying.body["properties"]["provisioningState"], "Deploying");
     let second = deploying.body["properties"]["deploymentId"].as_str().unwrap().to_string();
     assert_ne!(second, deployment, "a new deployment runs");
     let again = operations(&az, access, clock.at(1500.0));
     assert_eq!(again.len(), 10);
     assert!(again.iter().all(|o| o["properties"]["statusCode"] == "OK"), "updates, not creations: {again:?}");
-    let after = get_stack(&az, "acme-demo", clock.at(1500.0)).body;
+    let after = get_stack(&az, "acmeml-demo", clock.at(1500.0)).body;
     assert_eq!(after["properties"]["provisioningState"], "Succeeded");
     assert_eq!(after["properties"]["resources"], resources_before);
     assert_eq!(assignments_of(&az, &principal, clock.at(1500.0)).len(), 1);
@@ -373,32 +354,32 @@ fn deleting_main_deletes_the_group_and_soft_deletes_the_vault_detaching_storage_
     let (_d, az) = sim();
     let clock = Clock::new();
     let principal = install(&az, &clock);
-    let outputs = get_stack(&az, "acme-demo", clock.at(1000.0)).body["properties"]["outputs"].clone();
+    let outputs = get_stack(&az, "acmeml-demo", clock.at(1000.0)).body["properties"]["outputs"].clone();
     let (identity_principal, _) = guid_for_identity(outputs["identityId"]["value"].as_str().unwrap());
 
-    let r = delete_stack(&az, "acme-demo", "delete", clock.at(1001.0));
+    let r = delete_stack(&az, "acmeml-demo", "delete", clock.at(1001.0));
     assert_eq!(r.status, 202, "{:?}", r.body);
     let url = r.async_operation.clone().unwrap();
     assert_eq!(r.location.as_deref(), Some(url.as_str()));
     assert_eq!(
-        get_stack(&az, "acme-demo", clock.at(1001.5)).body["properties"]["provisioningState"],
+        get_stack(&az, "acmeml-demo", clock.at(1001.5)).body["properties"]["provisioningState"],
         "DeletingResources"
     );
     assert_eq!(follow(&az, &url, clock.at(1001.5)).body["status"], "InProgress");
     // Role assignment (data), role definition, then the group: 2 + 2 + 10 seconds.
-    assert_eq!(group(&az, "acme-demo", clock.at(1010.0)).body["properties"]["provisioningState"], "Deleting");
+    assert_eq!(group(&az, "acmeml-demo", clock.at(1010.0)).body["properties"]["provisioningState"], "Deleting");
 
     let at = clock.at(1100.0);
     assert_eq!(follow(&az, &url, at).body["status"], "Succeeded");
-    let gone = get_stack(&az, "acme-demo", at);
+    let gone = get_stack(&az, "acmeml-demo", at);
     assert_eq!((gone.status, code(&gone)), (404, "DeploymentStackNotFound"));
-    assert_eq!(code(&group(&az, "acme-demo", at)), "ResourceGroupNotFound");
+    assert_eq!(code(&group(&az, "acmeml-demo", at)), "ResourceGroupNotFound");
     assert!(assignments_of(&az, &principal, at).is_empty());
     assert!(assignments_of(&az, &identity_principal, at).is_empty());
     let vault = get(
         &az,
         &format!(
-            "/subscriptions/{DEV}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/acme-kv-k3x9q2ab"
+            "/subscriptions/{DEV}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/acmeml-kv-k3x9q2ab"
         ),
         at,
     );
@@ -408,7 +389,9 @@ fn deleting_main_deletes_the_group_and_soft_deletes_the_vault_detaching_storage_
     assert_eq!(purge - deleted, Duration::days(7));
     assert_eq!(
         vault.body["properties"]["vaultId"],
-        format!("/subscriptions/{DEV}/resourceGroups/acme-demo/providers/Microsoft.KeyVault/vaults/acme-kv-k3x9q2ab")
+        format!(
+            "/subscriptions/{DEV}/resourceGroups/acmeml-demo/providers/Microsoft.KeyVault/vaults/acmeml-kv-k3x9q2ab"
+        )
     );
     let name = send(
         &az,
@@ -417,24 +400,24 @@ fn deleting_main_deletes_the_group_and_soft_deletes_the_vault_detaching_storage_
             &format!("/subscriptions/{DEV}/providers/Microsoft.KeyVault/checkNameAvailability"),
             "2023-07-01",
         )
-        .body(json!({"name": "acme-kv-k3x9q2ab", "type": "Microsoft.KeyVault/vaults"})),
+        .body(json!({"name": "acmeml-kv-k3x9q2ab", "type": "Microsoft.KeyVault/vaults"})),
         at,
     );
     assert_eq!(name.body["nameAvailable"], false);
     assert_eq!(name.body["reason"], "AlreadyExists");
 
-    let r = delete_stack(&az, "acme-demo-storage", "detach", clock.at(1101.0));
+    let r = delete_stack(&az, "acmeml-demo-storage", "detach", clock.at(1101.0));
     assert_eq!(r.status, 202);
     assert_eq!(
-        get_stack(&az, "acme-demo-storage", clock.at(1101.2)).body["properties"]["provisioningState"],
+        get_stack(&az, "acmeml-demo-storage", clock.at(1101.2)).body["properties"]["provisioningState"],
         "Deleting"
     );
     let at = clock.at(1200.0);
-    assert_eq!(get_stack(&az, "acme-demo-storage", at).status, 404);
-    let kept = get(&az, &format!("/subscriptions/{DEV}/resourceGroups/acme-demo-storage/providers/Microsoft.Storage/storageAccounts/acmedatak3x9q2ab"), at);
+    assert_eq!(get_stack(&az, "acmeml-demo-storage", at).status, 404);
+    let kept = get(&az, &format!("/subscriptions/{DEV}/resourceGroups/acmeml-demo-storage/providers/Microsoft.Storage/storageAccounts/acmemldatak3x9q2ab"), at);
     assert_eq!(kept.status, 200);
-    assert_eq!(group(&az, "acme-demo-storage", at).body["tags"]["managed-by"], "cloudgrant");
-    let missing = delete_stack(&az, "acme-demo-storage", "detach", at);
+    assert_eq!(group(&az, "acmeml-demo-storage", at).body["tags"]["managed-by"], "cloudgrant");
+    let missing = delete_stack(&az, "acmeml-demo-storage", "detach", at);
     assert_eq!((missing.status, code(&missing)), (404, "DeploymentStackNotFound"));
 }
 
@@ -444,18 +427,18 @@ fn faults_fail_the_step_with_azures_error_and_the_stack_can_still_be_deleted() {
     let plain = open(&dir, &[]);
     let az = open(&dir, &["Vault"]);
     let clock = Clock::new();
-    assert_eq!(put_stack(&plain, "acme-demo-storage", storage_body(), clock.at(0.0)).status, 201);
+    assert_eq!(put_stack(&plain, "acmeml-demo-storage", storage_body(), clock.at(0.0)).status, 201);
     let principal = create_principal(&plain, clock.at(500.0));
-    let put = put_stack(&az, "acme-demo", main_body(&principal), clock.at(501.0));
+    let put = put_stack(&az, "acmeml-demo", main_body(&principal), clock.at(501.0));
     assert_eq!(put.status, 201);
     let at = clock.at(1000.0);
-    let failed = get_stack(&az, "acme-demo", at).body;
+    let failed = get_stack(&az, "acmeml-demo", at).body;
     let p = &failed["properties"];
     assert_eq!(p["provisioningState"], "Failed", "{failed}");
     assert_eq!(p["error"]["code"], "DeploymentFailed");
     assert_eq!(p["error"]["details"][0]["code"], "VaultAlreadyExists");
     assert!(p["error"]["details"][0]["message"].as_str().unwrap().contains("--sandbox-fail Vault"));
-    assert!(p["failedResources"][0]["id"].as_str().unwrap().ends_with("/vaults/acme-kv-k3x9q2ab"));
+    assert!(p["failedResources"][0]["id"].as_str().unwrap().ends_with("/vaults/acmeml-kv-k3x9q2ab"));
     assert!(p.get("outputs").is_none());
     let status = follow(&az, put.async_operation.as_deref().unwrap(), at).body;
     assert_eq!(
@@ -476,10 +459,10 @@ fn faults_fail_the_step_with_azures_error_and_the_stack_can_still_be_deleted() {
     let managed = p["resources"].as_array().unwrap();
     assert_eq!(managed.len(), 3, "group, network, identity: {managed:?}");
 
-    let r = delete_stack(&az, "acme-demo", "delete", clock.at(1001.0));
+    let r = delete_stack(&az, "acmeml-demo", "delete", clock.at(1001.0));
     assert_eq!(r.status, 202);
-    assert_eq!(get_stack(&az, "acme-demo", clock.at(1100.0)).status, 404);
-    assert_eq!(group(&az, "acme-demo", clock.at(1100.0)).status, 404);
+    assert_eq!(get_stack(&az, "acmeml-demo", clock.at(1100.0)).status, 404);
+    assert_eq!(group(&az, "acmeml-demo", clock.at(1100.0)).status, 404);
 }
 
 #[test]
@@ -487,8 +470,8 @@ fn other_faults_role_assignment_storage_and_the_service_principal() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Clock::new();
     let taken = open(&dir, &["DataAccount"]);
-    assert_eq!(put_stack(&taken, "acme-demo-storage", storage_body(), clock.at(0.0)).status, 201);
-    let p = get_stack(&taken, "acme-demo-storage", clock.at(100.0)).body["properties"].clone();
+    assert_eq!(put_stack(&taken, "acmeml-demo-storage", storage_body(), clock.at(0.0)).status, 201);
+    let p = get_stack(&taken, "acmeml-demo-storage", clock.at(100.0)).body["properties"].clone();
     assert_eq!(p["error"]["details"][0]["code"], "StorageAccountAlreadyTaken", "{p}");
 
     let denied = open(&dir, &["VendorServicePrincipal"]);
@@ -500,15 +483,15 @@ fn other_faults_role_assignment_storage_and_the_service_principal() {
     assert_eq!((r.status, code(&r)), (403, "Authorization_RequestDenied"));
 
     let plain = open(&dir, &[]);
-    assert_eq!(put_stack(&plain, "acme-demo-storage", storage_body(), clock.at(101.0)).status, 200);
+    assert_eq!(put_stack(&plain, "acmeml-demo-storage", storage_body(), clock.at(101.0)).status, 200);
     assert_eq!(
-        get_stack(&plain, "acme-demo-storage", clock.at(200.0)).body["properties"]["provisioningState"],
+        get_stack(&plain, "acmeml-demo-storage", clock.at(200.0)).body["properties"]["provisioningState"],
         "Succeeded"
     );
     let principal = create_principal(&plain, clock.at(200.0));
     let role = open(&dir, &["VendorRoleAssignment"]);
-    assert_eq!(put_stack(&role, "acme-demo", main_body(&principal), clock.at(201.0)).status, 201);
-    let p = get_stack(&role, "acme-demo", clock.at(1000.0)).body["properties"].clone();
+    assert_eq!(put_stack(&role, "acmeml-demo", main_body(&principal), clock.at(201.0)).status, 201);
+    let p = get_stack(&role, "acmeml-demo", clock.at(1000.0)).body["properties"].clone();
     let root = &p["error"]["details"][0];
     assert_eq!(root["code"], "AuthorizationFailed", "{p}");
     assert!(root["message"].as_str().unwrap().contains("'Microsoft.Authorization/roleAssignments/write'"));
@@ -523,22 +506,22 @@ fn a_missing_group_a_soft_deleted_vault_name_or_an_unknown_principal_fail_as_azu
     let clock = Clock::new();
     // Main before storage: the data-access deployment's group does not exist.
     let principal = create_principal(&az, clock.at(0.0));
-    assert_eq!(put_stack(&az, "acme-demo", main_body(&principal), clock.at(0.0)).status, 201);
-    let p = get_stack(&az, "acme-demo", clock.at(500.0)).body["properties"].clone();
+    assert_eq!(put_stack(&az, "acmeml-demo", main_body(&principal), clock.at(0.0)).status, 201);
+    let p = get_stack(&az, "acmeml-demo", clock.at(500.0)).body["properties"].clone();
     assert_eq!(p["error"]["details"][0]["code"], "ResourceGroupNotFound", "{p}");
 
-    let r = delete_stack(&az, "acme-demo", "delete", clock.at(501.0));
+    let r = delete_stack(&az, "acmeml-demo", "delete", clock.at(501.0));
     assert_eq!(r.status, 202);
-    assert_eq!(put_stack(&az, "acme-demo-storage", storage_body(), clock.at(600.0)).status, 201);
+    assert_eq!(put_stack(&az, "acmeml-demo-storage", storage_body(), clock.at(600.0)).status, 201);
     // The first attempt's vault is soft-deleted now: its name cannot be used again.
-    assert_eq!(put_stack(&az, "acme-demo", main_body(&principal), clock.at(700.0)).status, 201);
-    let p = get_stack(&az, "acme-demo", clock.at(1200.0)).body["properties"].clone();
+    assert_eq!(put_stack(&az, "acmeml-demo", main_body(&principal), clock.at(700.0)).status, 201);
+    let p = get_stack(&az, "acmeml-demo", clock.at(1200.0)).body["properties"].clone();
     assert_eq!(p["error"]["details"][0]["code"], "ConflictError", "{p}");
     assert!(p["error"]["details"][0]["message"].as_str().unwrap().contains("deleted state"));
 
     let stranger = "11111111-2222-4333-8444-555555555555";
-    assert_eq!(put_stack(&az, "acme-demo", main_body_with(stranger, "n3w5uff1"), clock.at(1300.0)).status, 200);
-    let p = get_stack(&az, "acme-demo", clock.at(2000.0)).body["properties"].clone();
+    assert_eq!(put_stack(&az, "acmeml-demo", main_body_with(stranger, "n3w5uff1"), clock.at(1300.0)).status, 200);
+    let p = get_stack(&az, "acmeml-demo", clock.at(2000.0)).body["properties"].clone();
     assert_eq!(p["error"]["details"][0]["code"], "PrincipalNotFound", "{p}");
 }
 
@@ -548,25 +531,25 @@ fn bad_stack_bodies_are_refused_before_anything_runs() {
     let now = Utc::now();
     let mut body = storage_body();
     body["properties"].as_object_mut().unwrap().remove("template");
-    let r = put_stack(&az, "acme-demo-storage", body, now);
+    let r = put_stack(&az, "acmeml-demo-storage", body, now);
     assert_eq!((r.status, code(&r)), (400, "InvalidRequestContent"));
     let mut body = storage_body();
     body["properties"]["parameters"]["nope"] = json!({"value": 1});
-    let r = put_stack(&az, "acme-demo-storage", body, now);
+    let r = put_stack(&az, "acmeml-demo-storage", body, now);
     assert_eq!((r.status, code(&r)), (400, "InvalidTemplate"));
     assert!(message(&r).contains("nope"), "{}", message(&r));
     let mut body = storage_body();
     body["properties"]["parameters"].as_object_mut().unwrap().remove("suffix");
-    assert_eq!(code(&put_stack(&az, "acme-demo-storage", body, now)), "InvalidTemplate");
-    assert_eq!(get_stack(&az, "acme-demo-storage", now).status, 404);
+    assert_eq!(code(&put_stack(&az, "acmeml-demo-storage", body, now)), "InvalidTemplate");
+    assert_eq!(get_stack(&az, "acmeml-demo-storage", now).status, 404);
 
     // A second PUT while the first runs is refused; another region for the same stack too.
-    assert_eq!(put_stack(&az, "acme-demo-storage", storage_body(), now).status, 201);
-    let busy = put_stack(&az, "acme-demo-storage", storage_body(), now + Duration::seconds(1));
+    assert_eq!(put_stack(&az, "acmeml-demo-storage", storage_body(), now).status, 201);
+    let busy = put_stack(&az, "acmeml-demo-storage", storage_body(), now + Duration::seconds(1));
     assert_eq!((busy.status, code(&busy)), (409, "DeploymentStackInNonTerminalState"));
     let mut moved = storage_body();
     moved["location"] = json!("northeurope");
-    let r = put_stack(&az, "acme-demo-storage", moved, now + Duration::seconds(100));
+    let r = put_stack(&az, "acmeml-demo-storage", moved, now + Duration::seconds(100));
     assert_eq!((r.status, code(&r)), (400, "InvalidDeploymentLocation"));
 }
 
@@ -580,7 +563,7 @@ fn names_are_checked_globally_and_soft_deleted_vaults_hold_theirs() {
         send(&az, req, now).body
     };
     let kv = |n: &str| check("Microsoft.KeyVault", "2023-07-01", n, "Microsoft.KeyVault/vaults");
-    assert_eq!(kv("acme-kv-fresh1")["nameAvailable"], true);
+    assert_eq!(kv("acmeml-kv-fresh1")["nameAvailable"], true);
     // Held by a soft-deleted vault in dev, and by a vault in the other subscription.
     assert_eq!(kv("old-experiments-kv")["reason"], "AlreadyExists");
     assert_eq!(kv("platform-secrets-kv")["nameAvailable"], false);
@@ -621,14 +604,14 @@ fn state_persists_across_instances_on_one_directory() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Clock::new();
     let first = open(&dir, &[]);
-    assert_eq!(put_stack(&first, "acme-demo-storage", storage_body(), clock.at(0.0)).status, 201);
+    assert_eq!(put_stack(&first, "acmeml-demo-storage", storage_body(), clock.at(0.0)).status, 201);
     drop(first);
     let second = open(&dir, &[]);
-    let r = get_stack(&second, "acme-demo-storage", clock.at(100.0));
+    let r = get_stack(&second, "acmeml-demo-storage", clock.at(100.0));
     assert_eq!(r.body["properties"]["provisioningState"], "Succeeded");
     assert_eq!(second.state_path(), dir.path().join(FILE_NAME));
     let third = open(&dir, &[]);
-    assert_eq!(group(&third, "acme-demo-storage", clock.at(100.0)).status, 200);
+    assert_eq!(group(&third, "acmeml-demo-storage", clock.at(100.0)).status, 200);
 }
 
 #[test]
