@@ -28,6 +28,16 @@ impl Installation {
             super::Cloud::Gcp => {
                 vec![("Project", Some(self.account.clone())), out("InstanceServiceAccount"), out("Bucket"), out("Key")]
             }
+            // The vendor knows its own application; it needs the tenant and subscription to sign
+            // in to, and the names its machines use.
+            super::Cloud::Azure => vec![
+                ("SubscriptionId", Some(self.account.clone())),
+                out("TenantId"),
+                out("IdentityClientId"),
+                out("VaultName"),
+                out("RegistryName"),
+                out("DataAccount"),
+            ],
             _ => vec![out("VendorRoleArn"), out("ExternalId")],
         }
     }

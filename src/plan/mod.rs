@@ -38,14 +38,19 @@ pub fn build(
     match cloud {
         Cloud::Aws => aws::build(vendor, choices),
         Cloud::Gcp => gcp::build(vendor, choices),
-        Cloud::Azure => Err(PlanError::Invalid("Azure plans are not built yet; use --cloud aws or --cloud gcp".into())),
+        // Offline: a new name suffix; `init` reuses an existing install's instead.
+        Cloud::Azure => azure::build(vendor, choices, &azure::new_suffix()),
     }
 }
+
+/// The Azure location offered when the user names none (the vendor profile has no Azure region).
+pub const DEFAULT_AZURE_LOCATION: &str = "westeurope";
 
 /// The region offered when the user names none: the vendor profile's for that cloud.
 pub fn default_region(cloud: crate::model::Cloud, vendor: &crate::vendor::VendorProfile) -> String {
     match cloud {
         crate::model::Cloud::Gcp => vendor.gcp.default_region.clone(),
+        crate::model::Cloud::Azure => DEFAULT_AZURE_LOCATION.to_string(),
         _ => vendor.aws.default_region.clone(),
     }
 }
