@@ -188,6 +188,10 @@ fn the_stack_bodies_carry_the_template_files_as_written() {
         Some("Network")
     );
     assert_eq!(main.logical_id_of(&on("/subscriptions/x")), None);
+    let role = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0b6e1c59-0000-4000-8000-000000000000"
+    );
+    assert_eq!(main.logical_id_of(&role), Some("MachineOperatorRole"), "the one custom role");
 }
 
 #[test]

@@ -70,6 +70,8 @@ pub struct StackSpec {
     /// Role assignments, whose names are Azure's GUIDs: (the id of what they sit on, the
     /// template's id). Each sits on a different resource, so the scope names it.
     pub scoped: Vec<(String, String)>,
+    /// Resources whose names only Azure computes (custom roles): (type, the template's id).
+    pub unnamed: Vec<(String, String)>,
 }
 
 use rand::distr::{Distribution, Uniform};
@@ -275,6 +277,7 @@ pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<S
             needs_principal,
             names: Vec::new(),
             scoped: Vec::new(),
+            unnamed: Vec::new(),
         };
         let x = stack.expand_preview(subscription.as_deref(), &choices.region)?;
         for r in &x.resources {
@@ -286,9 +289,12 @@ pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<S
                     stack.scoped.push((scope.to_ascii_lowercase(), id.clone()));
                 }
             }
-            if let Some(n) = &r.name {
-                check_name(&r.type_, n, &id, asset.path)?;
-                stack.names.push((r.type_.clone(), n.clone(), id));
+            match &r.name {
+                Some(n) => {
+                    check_name(&r.type_, n, &id, asset.path)?;
+                    stack.names.push((r.type_.clone(), n.clone(), id));
+                }
+                None => stack.unnamed.push((r.type_.clone(), id)),
             }
         }
         stacks.push(stack);
@@ -386,11 +392,21 @@ impl StackSpec {
     }
 
     /// The template's id for an operation's target resource (type and name as Azure reports them).
+    /// A resource of a type whose one instance has a name only Azure computes is that instance.
     pub fn logical_id(&self, resource_type: &str, name: &str) -> Option<&str> {
-        self.names
+        let named = self
+            .names
             .iter()
             .find(|(t, n, _)| t.eq_ignore_ascii_case(resource_type) && n.eq_ignore_ascii_case(name))
-            .map(|(_, _, id)| id.as_str())
+            .map(|(_, _, id)| id.as_str());
+        named.or_else(|| {
+            let known = self.names.iter().any(|(t, _, _)| t.eq_ignore_ascii_case(resource_type));
+            let mut found = self.unnamed.iter().filter(|(t, _)| t.eq_ignore_ascii_case(resource_type));
+            match (known, found.next(), found.next()) {
+                (false, Some((_, id)), None) => Some(id.as_str()),
+                _ => None,
+            }
+        })
     }
 }
 
