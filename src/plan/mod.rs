@@ -46,7 +46,8 @@ pub fn build(
 pub fn default_region(cloud: crate::model::Cloud, vendor: &crate::vendor::VendorProfile) -> String {
     match cloud {
         crate::model::Cloud::Gcp => vendor.gcp.default_region.clone(),
-        _ => vendor.aws.default_region.clone(),
+        crate::model::Cloud::Azure => vendor.azure.default_region.clone(),
+        crate::model::Cloud::Aws => vendor.aws.default_region.clone(),
     }
 }
 
