@@ -291,14 +291,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
             let region_check = match p.cloud() {
                 Cloud::Gcp => crate::validate::gcp_region(&choices.region),
-                _ => crate::validate::aws_region(&choices.region),
+                Cloud::Azure => crate::validate::azure_location(&choices.region),
+                Cloud::Aws => crate::validate::aws_region(&choices.region),
             };
             region_check.map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
             let plan = p.plan(&vendor, &choices).await?;
-            let (groups, account) = match plan.cloud {
-                Cloud::Gcp => ("one labelled set".to_string(), "project"),
-                _ => (format!("{} stacks", plan.groups.len()), "account"),
-            };
+            let (groups, account) = (plan.cloud.groups(plan.groups.len()), plan.cloud.account_word());
             println!(
                 "Creating {} resources in {groups} in {account} {} ({}), org {}:",
                 plan.resource_count(),
@@ -308,7 +306,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             );
             let changes = p.preview_changes(&plan).await?;
             for c in &changes {
-                println!("  {}", c.summary());
+                println!("  {}", c.summary(plan.cloud));
                 for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
                     let replace = if ch.replacement.as_deref() == Some("True") { " (replacement)" } else { "" };
                     println!("    {} {} {}{replace}", ch.action, ch.id, ch.type_);
