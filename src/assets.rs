@@ -21,7 +21,11 @@ pub const AWS_TEMPLATES: [Asset; 3] = [
 
 pub const GCP_INSTALL: Asset = Asset { path: "gcp/install.yaml", text: include_str!("../assets/gcp/install.yaml") };
 
+pub const AZURE_MAIN: Asset = Asset { path: "azure/main.json", text: include_str!("../assets/azure/main.json") };
+pub const AZURE_STORAGE: Asset =
+    Asset { path: "azure/storage.json", text: include_str!("../assets/azure/storage.json") };
+
 /// The bundled template at `path` (relative to `assets/`).
 pub fn find(path: &str) -> Option<Asset> {
-    AWS_TEMPLATES.iter().copied().chain([GCP_INSTALL]).find(|a| a.path == path)
+    AWS_TEMPLATES.iter().copied().chain([GCP_INSTALL, AZURE_MAIN, AZURE_STORAGE]).find(|a| a.path == path)
 }

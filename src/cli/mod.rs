@@ -42,6 +42,9 @@ pub struct Global {
     /// Google Cloud project id (with --cloud gcp; in the sandbox: cg-sandbox-dev or cg-sandbox-prod).
     #[arg(long, global = true, value_name = "PROJECT_ID")]
     pub project: Option<String>,
+    /// Azure subscription id (with --cloud azure; `az account list` shows yours).
+    #[arg(long, global = true, value_name = "SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
     /// Sandbox account (sandbox-dev or sandbox-prod).
     #[arg(long, global = true, value_name = "NAME", default_value = "sandbox-dev")]
     pub account: String,
@@ -62,7 +65,7 @@ pub enum Output {
 
 #[derive(Debug, Args, Clone)]
 pub struct Target {
-    /// The cloud: aws or gcp (azure is coming).
+    /// The cloud: aws, gcp or azure.
     #[arg(long, default_value = "aws")]
     pub cloud: Cloud,
     /// Your organisation's name; part of every resource name.
@@ -76,7 +79,8 @@ pub enum Command {
     Plan {
         #[command(flatten)]
         target: Target,
-        /// Render names for this account: AWS: the 12-digit account id; Google Cloud: the project id.
+        /// Render names for this account: AWS: the 12-digit account id; Google Cloud: the project id;
+        /// Azure: the subscription id (or pass --subscription).
         #[arg(long = "account-id")]
         account_id: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
@@ -119,6 +123,11 @@ pub enum Command {
         /// objects restorable for 7 days (the bucket's soft-delete period), then they are gone.
         #[arg(long)]
         delete_data: bool,
+        /// Azure only: also delete the vendor's service principal from your tenant (kept by
+        /// default: it holds no role once the install is revoked, and other installs of the vendor
+        /// may use it).
+        #[arg(long)]
+        delete_service_principal: bool,
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
@@ -162,12 +171,6 @@ pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<Connec
 }
 
 async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Result<Provider, Failure> {
-    if cloud == Cloud::Azure {
-        return Err(bad_input(
-            format!("{} is not supported yet", cloud.title()),
-            "Use --cloud aws or --cloud gcp (with --sandbox to try it without an account).",
-        ));
-    }
     let options = connect_options(global, vendor)?;
     let target = cloud::targets(global.sandbox)
         .into_iter()
@@ -181,6 +184,16 @@ async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Resu
                 return Err(bad_input(
                     "no Google Cloud project given",
                     "Pass --project PROJECT_ID (`gcloud projects list` shows them).",
+                ))
+            }
+        },
+        (Cloud::Azure, sandbox) => match (&global.subscription, sandbox) {
+            (Some(s), _) => s.clone(),
+            (None, true) => global.account.clone(),
+            (None, false) => {
+                return Err(bad_input(
+                    "no Azure subscription given",
+                    "Pass --subscription SUBSCRIPTION_ID (`az account list --output table` shows yours).",
                 ))
             }
         },
@@ -267,7 +280,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let choices = Choices {
                 org: target.org.clone(),
                 region: global.region.clone().unwrap_or_else(|| plan::default_region(target.cloud, &vendor)),
-                account: account_id.or_else(|| global.project.clone().filter(|_| target.cloud == Cloud::Gcp)),
+                account: account_id
+                    .or_else(|| global.project.clone().filter(|_| target.cloud == Cloud::Gcp))
+                    .or_else(|| global.subscription.clone().filter(|_| target.cloud == Cloud::Azure)),
                 external_id: None,
             };
             let plan = plan::build(target.cloud, &vendor, &choices)
@@ -373,12 +388,18 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Revoke { cloud, org, yes, retain, delete_data, output } => {
+        Command::Revoke { cloud, org, yes, retain, delete_data, delete_service_principal, output } => {
             let json = output == Output::Json;
             if delete_data && cloud != Cloud::Gcp {
                 return Err(bad_input(
                     format!("--delete-data is for Google Cloud only: the {} data bucket is retained by its template (DeletionPolicy: Retain), and revoke never deletes it", cloud.title()),
                     "Revoke without --delete-data, then delete the bucket yourself when you no longer need the data (the residue names it).",
+                ));
+            }
+            if delete_service_principal && cloud != Cloud::Azure {
+                return Err(bad_input(
+                    "--delete-service-principal is for Azure only",
+                    "Revoke without it: on AWS and Google Cloud the vendor's own identity lives in the vendor's account, not yours.",
                 ));
             }
             if delete_data && !yes && !std::io::stdin().is_terminal() {
@@ -398,6 +419,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             };
             let mut rplan = p.revoke_plan(&inst).await?;
             let buckets = if delete_data { cloud::gcp::delete_data(&mut rplan) } else { Vec::new() };
+            if delete_service_principal && cloud::azure::delete_service_principal(&mut rplan).is_none() {
+                eprintln!("--delete-service-principal: this install lists no service principal to delete (it is kept or gone already).");
+            }
             let summary = render::revoke_plan_text(&rplan);
             if json {
                 eprint!("{summary}")

@@ -78,6 +78,9 @@ pub enum Provider {
     /// A Google Cloud project: Google itself, or the sandbox's simulated project (the same code
     /// talking to a simulated API).
     Gcp(gcp::Gcp),
+    /// An Azure subscription: Azure itself, or the sandbox's simulated subscription (the same
+    /// code talking to a simulated API).
+    Azure(azure::Azure),
 }
 
 impl Provider {
@@ -86,6 +89,7 @@ impl Provider {
             Provider::Sandbox(s) => s.cloud(),
             Provider::Aws(_) => Cloud::Aws,
             Provider::Gcp(_) => Cloud::Gcp,
+            Provider::Azure(_) => Cloud::Azure,
         }
     }
 
@@ -93,6 +97,7 @@ impl Provider {
         match self {
             Provider::Sandbox(_) => true,
             Provider::Gcp(g) => g.options().sandbox,
+            Provider::Azure(a) => a.options().sandbox,
             Provider::Aws(_) => false,
         }
     }
@@ -102,6 +107,7 @@ impl Provider {
             Provider::Sandbox(s) => s.identity(),
             Provider::Aws(a) => Ok(a.identity()),
             Provider::Gcp(g) => Ok(g.identity()),
+            Provider::Azure(a) => Ok(a.identity()),
         }
     }
 
@@ -112,6 +118,7 @@ impl Provider {
             Provider::Sandbox(s) => s.discover(org),
             Provider::Aws(a) => a.discover(org).await,
             Provider::Gcp(g) => g.discover(org).await,
+            Provider::Azure(a) => a.discover(org).await,
         }
     }
 
@@ -124,6 +131,10 @@ impl Provider {
             }
             Provider::Gcp(g) if g.options().sandbox => format!("sandbox project {}", g.project()),
             Provider::Gcp(g) => format!("project {}", g.project()),
+            Provider::Azure(a) if a.options().sandbox => {
+                format!("sandbox subscription {}", a.subscription().subscription_id)
+            }
+            Provider::Azure(a) => format!("subscription {}", a.subscription().subscription_id),
         }
     }
 
@@ -134,6 +145,10 @@ impl Provider {
             Provider::Aws(a) => a.profile().map(|p| format!(" --profile {p}")).unwrap_or_default(),
             Provider::Gcp(g) if g.options().sandbox => format!(" --cloud gcp --sandbox --project {}", g.project()),
             Provider::Gcp(g) => format!(" --cloud gcp --project {}", g.project()),
+            Provider::Azure(a) if a.options().sandbox => {
+                format!(" --cloud azure --sandbox --subscription {}", a.subscription().subscription_id)
+            }
+            Provider::Azure(a) => format!(" --cloud azure --subscription {}", a.subscription().subscription_id),
         }
     }
 
@@ -146,6 +161,18 @@ impl Provider {
             // No ExternalId on Google Cloud: the vendor is named by its own service account.
             let choices = Choices { account: Some(identity.account), external_id: None, ..choices.clone() };
             return Ok(plan::gcp::build(vendor, &choices)?);
+        }
+        if self.cloud() == Cloud::Azure {
+            // No ExternalId on Azure: the vendor is named by its own application. A re-run keeps
+            // the install's name suffix (its globally unique names stay the same).
+            let existing = self.discover(Some(&choices.org)).await?;
+            let suffix = existing
+                .iter()
+                .flat_map(|i| i.groups.iter())
+                .find_map(|g| g.parameters.get(plan::azure::SUFFIX_PARAM).cloned())
+                .unwrap_or_else(plan::azure::new_suffix);
+            let choices = Choices { account: Some(identity.account), external_id: None, ..choices.clone() };
+            return Ok(plan::azure::build(vendor, &choices, &suffix)?);
         }
         let existing = self.discover(Some(&choices.org)).await?;
         let external_id = choices
@@ -164,6 +191,7 @@ impl Provider {
             Provider::Sandbox(s) => s.preview_changes(plan),
             Provider::Aws(a) => a.preview_changes(plan).await,
             Provider::Gcp(g) => g.preview_changes(plan).await,
+            Provider::Azure(a) => a.preview_changes(plan).await,
         }
     }
 
@@ -191,6 +219,7 @@ impl Provider {
             Provider::Sandbox(s) => s.apply(plan, tx, cancel).await,
             Provider::Aws(a) => a.apply(plan, tx, cancel).await,
             Provider::Gcp(g) => g.apply(plan, tx, cancel).await,
+            Provider::Azure(a) => a.apply(plan, tx, cancel).await,
         }
     }
 
@@ -200,6 +229,7 @@ impl Provider {
             Provider::Sandbox(s) => s.revoke_plan(installation),
             Provider::Aws(a) => a.revoke_plan(installation).await,
             Provider::Gcp(g) => g.revoke_plan(installation).await,
+            Provider::Azure(a) => a.revoke_plan(installation).await,
         }
     }
 
@@ -216,6 +246,7 @@ impl Provider {
             Provider::Sandbox(s) => s.revoke(plan, retain, tx, cancel).await,
             Provider::Aws(a) => a.revoke(plan, retain, tx, cancel).await,
             Provider::Gcp(g) => g.revoke(plan, retain, tx, cancel).await,
+            Provider::Azure(a) => a.revoke(plan, retain, tx, cancel).await,
         }
     }
 }
@@ -288,14 +319,45 @@ pub fn targets(sandbox_only: bool) -> Vec<Target> {
         out.push(gcp_sandbox);
         out.push(gcp);
     }
-    out.push(Target {
+    let (found, detail) = azure_credentials_hint();
+    let azure = Target {
         cloud: Cloud::Azure,
         sandbox: false,
-        available: false,
-        title: Cloud::Azure.title().into(),
-        detail: "coming: use a sandbox to see the flow".into(),
-    });
+        available: true,
+        title: "Azure (your subscription)".into(),
+        detail,
+    };
+    if found {
+        // Credentials found: before the Google Cloud sandbox, after the real accounts found.
+        let at = out.iter().rposition(|t| !t.sandbox).map_or(out.len(), |i| i + 1);
+        out.insert(at.min(out.len()), azure);
+    } else {
+        out.push(azure);
+    }
     out
+}
+
+/// Where Azure credentials were looked for (the places the credential chain reads), and what was
+/// found. Nothing is read from the files but their presence.
+fn azure_credentials_hint() -> (bool, String) {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    if set(azure::ENV_TOKEN) && set(azure::transport::ENV_ENDPOINT) {
+        return (true, format!("a token in {} for {}", azure::ENV_TOKEN, azure::transport::ENV_ENDPOINT));
+    }
+    if set(azure::http::ENV_CLIENT_ID) && set(azure::http::ENV_TENANT_ID) && set(azure::http::ENV_CLIENT_SECRET) {
+        return (true, "service principal found in the environment (AZURE_CLIENT_ID)".into());
+    }
+    let config = match std::env::var_os("AZURE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => Some(std::path::PathBuf::from(d)),
+        None => dirs::home_dir().map(|h| h.join(".azure")),
+    };
+    if config.is_some_and(|d| d.join("azureProfile.json").exists()) {
+        return (true, "Azure CLI sign-in found (~/.azure/azureProfile.json; `az login`)".into());
+    }
+    (
+        false,
+        "no credentials found (looked in AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET and the Azure CLI's ~/.azure/azureProfile.json): run `az login`, or use the sandbox".into(),
+    )
 }
 
 /// Where Google Cloud credentials were looked for (the places gcp_auth reads), and what was found.
@@ -346,6 +408,17 @@ pub async fn accounts(target: &Target) -> Result<Vec<AccountChoice>, CloudError>
                 ));
             }
             Ok(projects.iter().map(gcp::ProjectInfo::account_choice).collect())
+        }
+        (false, Cloud::Azure) => {
+            let (transport, who) = azure::signed_in_transport().await?;
+            let subs = azure::subscriptions(&transport).await?;
+            if subs.is_empty() {
+                return Err(CloudError::failed(
+                    format!("{} sees no Azure subscription", who.principal),
+                    "Ask a subscription owner for access (or `az login --tenant TENANT` for another directory); then press r to reload.",
+                ));
+            }
+            Ok(subs.iter().map(azure::SubscriptionInfo::account_choice).collect())
         }
         (false, _) => Ok(aws_accounts(target)),
     }
@@ -399,9 +472,6 @@ pub async fn connect(
             Ok(Provider::Aws(aws::Aws::connect(profile, options.region.as_deref(), &options.vendor).await?))
         }
         (false, Cloud::Gcp) => Ok(Provider::Gcp(gcp::Gcp::connect(&account.key, &options.vendor).await?)),
-        _ => Err(CloudError::failed(
-            format!("{} is not supported yet", target.title),
-            "Use the sandbox to walk through the flow (`cloudgrant --sandbox`).",
-        )),
+        (false, Cloud::Azure) => Ok(Provider::Azure(azure::Azure::connect(&account.key, &options.vendor).await?)),
     }
 }

@@ -38,9 +38,13 @@ pub fn build(
     match cloud {
         Cloud::Aws => aws::build(vendor, choices),
         Cloud::Gcp => gcp::build(vendor, choices),
-        Cloud::Azure => Err(PlanError::Invalid("Azure plans are not built yet; use --cloud aws or --cloud gcp".into())),
+        // Offline: a new name suffix; `init` reuses an existing install's instead.
+        Cloud::Azure => azure::build(vendor, choices, &azure::new_suffix()),
     }
 }
+
+/// The Azure location offered when the vendor profile names none (`azure.default_region`).
+pub const DEFAULT_AZURE_LOCATION: &str = "westeurope";
 
 /// The region offered when the user names none: the vendor profile's for that cloud.
 pub fn default_region(cloud: crate::model::Cloud, vendor: &crate::vendor::VendorProfile) -> String {

@@ -244,7 +244,10 @@ mod tests {
             &e,
         )
         .unwrap();
-        assert_eq!(r.path, "/subscriptions/s/providers/Microsoft.Resources/locations/westeurope/deploymentStackOperationStatus/op1");
+        assert_eq!(
+            r.path,
+            "/subscriptions/s/providers/Microsoft.Resources/locations/westeurope/deploymentStackOperationStatus/op1"
+        );
         assert_eq!(r.query_value("api-version"), Some("2025-07-01"));
         assert_eq!(r.query_value("$skiptoken"), Some("a+b"));
         assert!(ApiRequest::follow(Service::Arm, "https://evil.example/subscriptions", &e).is_err());

@@ -46,6 +46,12 @@ impl Scope {
 pub trait References {
     /// The resource's properties (`full`: the whole resource), or `None` when not known yet.
     fn reference(&self, resource_id: &str, full: bool) -> Option<Value>;
+
+    /// `guid(…)` over these strings, where this deployer can compute it (Azure's hash is its own:
+    /// `None`, the default, leaves it unknown).
+    fn guid(&self, _parts: &[String]) -> Option<String> {
+        None
+    }
 }
 
 /// Knows nothing: every `reference()` is unknown (the preview).
@@ -66,9 +72,12 @@ pub struct Expanded {
     pub type_: String,
     /// `None` when the name depends on something only Azure knows.
     pub name: Option<String>,
+    /// The name as evaluated, unknown parts written `<…>` (two equal texts stand for one value).
+    pub raw_name: String,
     /// The resource group it is deployed into (`None` at subscription scope).
     pub resource_group: Option<String>,
-    /// The full ARM id (`None` when the name is unknown).
+    /// The full ARM id (unknown parts written `<…>`; `None` is not produced today but kept for
+    /// callers to treat an id as optional).
     pub resource_id: Option<String>,
     /// For extension resources (role assignments): the id of the resource they sit on; the
     /// resource group or subscription when none is named.
@@ -251,26 +260,26 @@ fn expand_at(
         };
         let is_extension = type_.starts_with("Microsoft.Authorization/");
         let owner = if is_extension { Some(extension_scope.clone().unwrap_or_else(|| scope.id())) } else { None };
-        let resource_id = known.then(|| {
-            if let Some(owner) = &owner {
-                provider_id(owner, &type_, &name)
-            } else if type_.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups") {
-                format!("/subscriptions/{}/resourceGroups/{name}", scope.subscription_id)
-            } else {
-                match &target_rg {
-                    Some(rg) => provider_id(
-                        &format!("/subscriptions/{}/resourceGroups/{rg}", scope.subscription_id),
-                        &type_,
-                        &name,
-                    ),
-                    None => provider_id(&scope.subscription_path(), &type_, &name),
+        let resource_id = Some(if type_.eq_ignore_ascii_case("Microsoft.Authorization/roleDefinitions") {
+            // Role definitions live at the subscription, whichever scope deploys them.
+            provider_id(&scope.subscription_path(), &type_, &name)
+        } else if let Some(owner) = &owner {
+            provider_id(owner, &type_, &name)
+        } else if type_.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups") {
+            format!("/subscriptions/{}/resourceGroups/{name}", scope.subscription_id)
+        } else {
+            match &target_rg {
+                Some(rg) => {
+                    provider_id(&format!("/subscriptions/{}/resourceGroups/{rg}", scope.subscription_id), &type_, &name)
                 }
+                None => provider_id(&scope.subscription_path(), &type_, &name),
             }
         });
         let expanded = Expanded {
             id,
             type_: type_.clone(),
             name: known.then(|| name.clone()),
+            raw_name: name.clone(),
             resource_group: if type_.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups") {
                 None
             } else {
@@ -623,19 +632,18 @@ impl Ctx<'_> {
                     return Err(err(at, "`guid` needs at least one argument"));
                 }
                 let s = self.strings(args, at)?;
-                if s.iter().any(|x| is_unknown(x)) {
-                    return Ok(unknown("a GUID Azure derives at deployment"));
+                match self.refs.guid(&s) {
+                    Some(g) if !s.iter().any(|x| is_unknown(x)) => Ok(Value::String(g)),
+                    // Azure's own hash: the preview cannot know it. Equal inputs give equal
+                    // texts (no `/` in them, so ids built from them keep their shape).
+                    _ => Ok(unknown(&format!("GUID set by Azure #{}", &guid(&s)[..8]))),
                 }
-                Ok(Value::String(guid(&s)))
             }
             "reference" => {
                 arity(1, 3)?;
                 let s = self.strings(args, at)?;
                 let id = &s[0];
                 let full = s.get(2).is_some_and(|f| f.eq_ignore_ascii_case("full"));
-                if is_unknown(id) {
-                    return Ok(unknown(&format!("set by Azure for {id}")));
-                }
                 if !id.starts_with('/') {
                     return Err(err(at, "`reference` needs a full resource id (use resourceId(…))"));
                 }
@@ -645,6 +653,9 @@ impl Ctx<'_> {
                         .map(|(k, v)| (k.clone(), serde_json::json!({ "type": json_type(v), "value": v })))
                         .collect();
                     return Ok(serde_json::json!({ "outputs": outputs }));
+                }
+                if is_unknown(id) {
+                    return Ok(unknown(&format!("set by Azure for {}", id.rsplit('/').next().unwrap_or(id))));
                 }
                 match self.refs.reference(id, full) {
                     Some(v) => Ok(v),
@@ -731,9 +742,8 @@ fn format_args_arm(fmt: &str, args: &[String], at: &str) -> Result<String, ArmEr
     Ok(out)
 }
 
-/// A deterministic GUID from strings (RFC 4122 version 5 shape over SHA-1-free FNV mixing).
-/// Azure's own `guid()` uses its own namespace: the ids cloudgrant shows for role assignments are
-/// therefore labelled as set by Azure, and only the sandbox uses these values as names.
+/// A deterministic GUID-shaped value from strings (FNV mixing). Not Azure's `guid()` hash: the
+/// preview labels such names as set by Azure; the sandbox's simulated Azure uses these as its names.
 pub fn guid(parts: &[String]) -> String {
     let joined = parts.join("-");
     let mut a: u64 = 0xcbf2_9ce4_8422_2325;
@@ -935,9 +945,11 @@ mod tests {
         assert_eq!(eval("[resourceGroup().id]", Some("rg")).unwrap(), json!("/subscriptions/sub/resourceGroups/rg"));
         assert_eq!(eval("[subscription().tenantId]", None).unwrap(), json!("tid"));
         let g = eval("[guid('a', 'b')]", None).unwrap();
-        assert_eq!(g, eval("[guid('a', 'b')]", None).unwrap());
+        assert!(is_unknown(g.as_str().unwrap()), "Azure's hash is Azure's: {g}");
+        assert_eq!(g, eval("[guid('a', 'b')]", None).unwrap(), "equal inputs, equal unknowns");
         assert_ne!(g, eval("[guid('a', 'c')]", None).unwrap());
-        assert_eq!(g.as_str().unwrap().len(), 36);
+        assert!(!g.as_str().unwrap().contains('/'));
+        assert_eq!(guid(&["a".into(), "b".into()]).len(), 36);
     }
 
     #[test]
@@ -1014,6 +1026,9 @@ mod tests {
         impl References for Known {
             fn reference(&self, id: &str, _: bool) -> Option<Value> {
                 id.contains("userAssignedIdentities").then(|| json!({"principalId": "pid-1"}))
+            }
+            fn guid(&self, parts: &[String]) -> Option<String> {
+                Some(guid(parts))
             }
         }
         let y = expand(&template, &params, &scope(None), &Known).unwrap();

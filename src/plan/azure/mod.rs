@@ -68,3 +68,581 @@ pub struct StackSpec {
     /// (resource type, name) → the template's id for it, for naming operations' targets.
     pub names: Vec<(String, String, String)>,
 }
+
+use rand::distr::{Distribution, Uniform};
+use rand::TryRngCore;
+
+use super::{Choices, PlanError};
+use crate::assets::{self, Asset};
+use crate::model::{
+    Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
+};
+use crate::permissions::SourceLocation;
+use crate::validate;
+use crate::vendor::VendorProfile;
+use arm::{Expanded, Expansion, NoReferences, Scope};
+
+/// Placeholder for the subscription before one is chosen (`plan` without an account).
+pub const NO_SUBSCRIPTION: &str = "<subscription>";
+/// Placeholder for the tenant in a plan (the tenant is the subscription's; no name depends on it).
+const NO_TENANT: &str = "<tenant>";
+/// What the preview passes for [`VENDOR_PRINCIPAL_PARAM`]: Graph gives the object id at creation.
+pub const PRINCIPAL_PLACEHOLDER: &str = "<object id of the vendor's service principal>";
+pub const SUFFIX_LEN: usize = 8;
+
+pub const TAG_MANAGED_BY: &str = "managed-by";
+pub const TAG_VENDOR: &str = "cloudgrant-vendor";
+pub const TAG_ORG: &str = "cloudgrant-org";
+pub const TAG_STACK: &str = "cloudgrant-stack";
+
+pub const TYPE_ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
+pub const TYPE_ROLE_DEFINITION: &str = "Microsoft.Authorization/roleDefinitions";
+pub const TYPE_VAULT: &str = "Microsoft.KeyVault/vaults";
+pub const TYPE_IDENTITY: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+pub const TYPE_DEPLOYMENT: &str = "Microsoft.Resources/deployments";
+pub const TYPE_RESOURCE_GROUP: &str = "Microsoft.Resources/resourceGroups";
+
+/// The two templates, in creation order.
+fn stack_files() -> [(&'static str, Asset, bool); 2] {
+    [(STORAGE, assets::AZURE_STORAGE, false), (MAIN, assets::AZURE_MAIN, true)]
+}
+
+/// A new random name suffix: 8 lowercase letters and digits from the operating system's CSPRNG.
+pub fn new_suffix() -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let pick = Uniform::new(0, CHARS.len()).unwrap_or_else(|_| unreachable!("the range is non-empty"));
+    let mut rng = rand::rngs::OsRng.unwrap_err();
+    (0..SUFFIX_LEN).map(|_| char::from(CHARS[pick.sample(&mut rng)])).collect()
+}
+
+fn check_suffix(suffix: &str) -> Result<(), PlanError> {
+    if suffix.len() != SUFFIX_LEN || !suffix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return Err(PlanError::Invalid(format!(
+            "the install's name suffix `{suffix}` must be {SUFFIX_LEN} lowercase letters or digits (the `suffix` parameter of the stacks)"
+        )));
+    }
+    Ok(())
+}
+
+/// Azure locations are lowercase letters and digits (`westeurope`, `eastus2`).
+fn check_location(location: &str) -> Result<(), PlanError> {
+    let ok = (3..=30).contains(&location.len())
+        && location.starts_with(|c: char| c.is_ascii_lowercase())
+        && location.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !ok {
+        return Err(PlanError::Field(validate::FieldError {
+            field: "location".into(),
+            value: location.into(),
+            problem: "it is not an Azure location name".into(),
+            expected:
+                "a location such as `westeurope`, `eastus2` or `swedencentral` (`az account list-locations -o table`)"
+                    .into(),
+        }));
+    }
+    Ok(())
+}
+
+/// Names Azure requires to be globally unique or of a given form, checked before anything is sent.
+fn check_name(type_: &str, name: &str, id: &str, file: &str) -> Result<(), PlanError> {
+    let (ok, rule) = match type_ {
+        "Microsoft.Storage/storageAccounts" => (
+            (3..=24).contains(&name.len()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+            "3-24 lowercase letters and digits",
+        ),
+        TYPE_VAULT => (
+            (3..=24).contains(&name.len())
+                && name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && !name.ends_with('-')
+                && !name.contains("--")
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "3-24 letters, digits and single hyphens, starting with a letter",
+        ),
+        "Microsoft.ContainerRegistry/registries" => (
+            (5..=50).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "5-50 letters and digits",
+        ),
+        TYPE_RESOURCE_GROUP => (
+            (1..=90).contains(&name.len())
+                && !name.ends_with('.')
+                && name.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c)),
+            "1-90 letters, digits, `-_.()`, not ending in `.`",
+        ),
+        _ => (true, ""),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(PlanError::Invalid(format!(
+            "{file}: {id} would be named `{name}`, which Azure refuses for {type_} ({rule}). Choose a shorter org name."
+        )))
+    }
+}
+
+/// The plan for `choices` (`account` = the subscription id, `region` = the location) with the
+/// install's name `suffix`.
+pub fn build(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<Plan, PlanError> {
+    let spec = spec(vendor, choices, suffix)?;
+    let mut plan = plan_of(vendor, choices, &spec)?;
+    crate::permissions::annotate(&mut plan, vendor);
+    Ok(plan)
+}
+
+/// The install's suffix, as the plan's stacks pass it.
+pub fn suffix_of(plan: &Plan) -> Option<String> {
+    plan.groups.iter().flat_map(|g| g.parameters.iter()).find(|p| p.name == SUFFIX_PARAM).map(|p| p.value.clone())
+}
+
+/// What the provider creates for a plan, after checking that the templates give exactly that plan.
+pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> {
+    if plan.cloud != Cloud::Azure {
+        return Err(PlanError::Invalid(format!("this is a plan for {}, not Azure", plan.cloud.title())));
+    }
+    let suffix = suffix_of(plan).ok_or_else(|| PlanError::Invalid("the plan has no `suffix` parameter".into()))?;
+    let choices = Choices {
+        org: plan.org.clone(),
+        region: plan.region.clone(),
+        account: plan.account.clone(),
+        external_id: None,
+    };
+    let again = build(vendor, &choices, &suffix)?;
+    if again.groups != plan.groups || again.tags != plan.tags {
+        return Err(PlanError::Invalid(
+            "the plan differs from what the bundled Azure templates give for it (built by another version of cloudgrant?)"
+                .into(),
+        ));
+    }
+    spec(vendor, &choices, &suffix)
+}
+
+fn parse(asset: &Asset) -> Result<Value, PlanError> {
+    serde_json::from_str(asset.text).map_err(|e| PlanError::Invalid(format!("{}: not valid JSON: {e}", asset.path)))
+}
+
+fn value_params(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs.iter().map(|(k, v)| (k.to_string(), serde_json::json!({ "value": v }))).collect()
+}
+
+/// The stacks for these choices, rendered from the templates.
+pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<Spec, PlanError> {
+    validate::org(&choices.org)?;
+    check_location(&choices.region)?;
+    check_suffix(suffix)?;
+    let vendor_id = vendor.vendor.id.as_str();
+    let org = choices.org.as_str();
+    let subscription = choices.account.clone();
+    let main_group = format!("{vendor_id}-{org}");
+    let storage_group = format!("{main_group}-storage");
+    let data_account = format!("{vendor_id}data{suffix}");
+    let mut stacks = Vec::new();
+    for (key, asset, needs_principal) in stack_files() {
+        let template = parse(&asset)?;
+        let parameters = match key {
+            STORAGE => value_params(&[
+                ("vendorId", vendor_id),
+                ("org", org),
+                ("location", &choices.region),
+                ("suffix", suffix),
+            ]),
+            _ => value_params(&[
+                ("vendorId", vendor_id),
+                ("vendorName", &vendor.vendor.name),
+                ("org", org),
+                ("location", &choices.region),
+                ("suffix", suffix),
+                ("dataAccountName", &data_account),
+            ]),
+        };
+        let name = if key == STORAGE { storage_group.clone() } else { main_group.clone() };
+        let meta = template.pointer("/metadata/cloudgrant");
+        let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or_default().to_string();
+        let tags: BTreeMap<String, String> =
+            [(TAG_MANAGED_BY, "cloudgrant"), (TAG_VENDOR, vendor_id), (TAG_ORG, org), (TAG_STACK, key)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let mut stack = StackSpec {
+            key: key.to_string(),
+            name,
+            title: text("title"),
+            description: text("description"),
+            template,
+            parameters,
+            delete_on_revoke: key == MAIN,
+            tags,
+            needs_principal,
+            names: Vec::new(),
+        };
+        let x = stack.expand_preview(subscription.as_deref(), &choices.region)?;
+        for r in &x.resources {
+            let id = r.id.clone().ok_or_else(|| {
+                PlanError::Invalid(format!("{}: {} has no `metadata.cloudgrant.id`", asset.path, r.path))
+            })?;
+            if let Some(n) = &r.name {
+                check_name(&r.type_, n, &id, asset.path)?;
+                stack.names.push((r.type_.clone(), n.clone(), id));
+            }
+        }
+        stacks.push(stack);
+    }
+    let named = |type_: &str| {
+        stacks
+            .iter()
+            .flat_map(|s| s.names.iter())
+            .filter(|(t, _, _)| t.eq_ignore_ascii_case(type_))
+            .map(|(_, n, _)| n.clone())
+            .collect::<Vec<_>>()
+    };
+    let one = |type_: &str, skip: &str| named(type_).into_iter().find(|n| n != skip).unwrap_or_default();
+    Ok(Spec {
+        subscription,
+        location: choices.region.clone(),
+        org: org.to_string(),
+        suffix: suffix.to_string(),
+        app_id: vendor.azure.app_id.clone(),
+        vault: one(TYPE_VAULT, ""),
+        registry: one("Microsoft.ContainerRegistry/registries", ""),
+        images_account: one("Microsoft.Storage/storageAccounts", &data_account),
+        identity: one(TYPE_IDENTITY, ""),
+        data_account,
+        main_group,
+        storage_group,
+        stacks,
+    })
+}
+
+impl Spec {
+    pub fn stack(&self, key: &str) -> Option<&StackSpec> {
+        self.stacks.iter().find(|s| s.key == key)
+    }
+}
+
+impl StackSpec {
+    /// The template evaluated as the preview sees it: Azure-only values unknown.
+    pub fn expand_preview(&self, subscription: Option<&str>, location: &str) -> Result<Expansion, PlanError> {
+        let mut parameters = self.parameters.clone();
+        if self.needs_principal {
+            parameters.insert(VENDOR_PRINCIPAL_PARAM.into(), serde_json::json!({ "value": PRINCIPAL_PLACEHOLDER }));
+        }
+        let scope = Scope {
+            subscription_id: subscription.unwrap_or(NO_SUBSCRIPTION).to_string(),
+            tenant_id: NO_TENANT.into(),
+            location: location.to_string(),
+            resource_group: None,
+            deployment: self.name.clone(),
+        };
+        arm::expand(&self.template, &parameters, &scope, &NoReferences)
+            .map_err(|e| PlanError::Invalid(format!("assets/azure/{}.json: {e}", self.key)))
+    }
+
+    /// The whole body of the `PUT …/deploymentStacks/{name}` (docs/azure-calls.md #13).
+    pub fn request_body(&self, location: &str, principal_id: Option<&str>) -> Value {
+        let mut parameters = self.parameters.clone();
+        if let (true, Some(p)) = (self.needs_principal, principal_id) {
+            parameters.insert(VENDOR_PRINCIPAL_PARAM.into(), serde_json::json!({ "value": p }));
+        }
+        let unmanage = if self.delete_on_revoke { "delete" } else { "detach" };
+        serde_json::json!({
+            "location": location,
+            "tags": self.tags,
+            "properties": {
+                "description": self.description,
+                "template": self.template,
+                "parameters": parameters,
+                "actionOnUnmanage": {"resources": unmanage, "resourceGroups": unmanage, "managementGroups": "detach"},
+                "denySettings": {"mode": "none"},
+                "bypassStackOutOfSyncError": false,
+            }
+        })
+    }
+
+    /// The template's id for an operation's target resource (type and name as Azure reports them).
+    pub fn logical_id(&self, resource_type: &str, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(t, n, _)| t.eq_ignore_ascii_case(resource_type) && n.eq_ignore_ascii_case(name))
+            .map(|(_, _, id)| id.as_str())
+    }
+}
+
+/// The line of `"id": "<id>"` in a template, for "written at".
+fn line_of(text: &str, id: &str) -> Option<usize> {
+    let needle = format!("\"id\": \"{id}\"");
+    text.lines().position(|l| l.contains(&needle)).map(|i| i + 1)
+}
+
+/// A built-in role: name and what it allows (Azure's definition, bundled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleContent {
+    pub name: String,
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub data_actions: Vec<String>,
+    pub not_data_actions: Vec<String>,
+    /// Azure's own role (content bundled from Azure's definitions), or the template's custom role.
+    pub built_in: bool,
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// The role a `roleDefinitionId` names: a custom role defined in the expansion, or a built-in.
+fn role_for(definition_id: &str, x: &Expansion, subscription: &str) -> Option<RoleContent> {
+    for r in x.resources.iter().filter(|r| r.type_.eq_ignore_ascii_case(TYPE_ROLE_DEFINITION)) {
+        let id = format!("/subscriptions/{subscription}/providers/{TYPE_ROLE_DEFINITION}/{}", r.raw_name);
+        if id.eq_ignore_ascii_case(definition_id) {
+            let p = &r.properties;
+            let perms = p.get("permissions").and_then(Value::as_array).cloned().unwrap_or_default();
+            let all = |k: &str| perms.iter().flat_map(|e| strings(e.get(k))).collect::<Vec<_>>();
+            return Some(RoleContent {
+                name: p.get("roleName").and_then(Value::as_str).unwrap_or(&r.raw_name).to_string(),
+                actions: all("actions"),
+                not_actions: all("notActions"),
+                data_actions: all("dataActions"),
+                not_data_actions: all("notDataActions"),
+                built_in: false,
+            });
+        }
+    }
+    let guid = definition_id.rsplit('/').next().unwrap_or_default();
+    builtin_role(guid)
+}
+
+/// Azure's built-in roles the templates use.
+pub fn builtin_role(guid: &str) -> Option<RoleContent> {
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (name, actions, data_actions): (&str, Vec<String>, Vec<String>) = match guid.to_ascii_lowercase().as_str() {
+        "4633458b-17de-408a-b874-0445c86b69e6" => (
+            "Key Vault Secrets User",
+            vec![],
+            v(&[
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ]),
+        ),
+        "7f951dda-4ed3-4680-a7ca-43fe172d538d" => {
+            ("AcrPull", v(&["Microsoft.ContainerRegistry/registries/pull/read"]), vec![])
+        }
+        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1" => (
+            "Storage Blob Data Reader",
+            v(&[
+                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+            ]),
+            v(&["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]),
+        ),
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe" => (
+            "Storage Blob Data Contributor",
+            v(&[
+                "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+            ]),
+            v(&[
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+            ]),
+        ),
+        _ => return None,
+    };
+    Some(RoleContent {
+        name: name.to_string(),
+        actions,
+        not_actions: Vec::new(),
+        data_actions,
+        not_data_actions: Vec::new(),
+        built_in: true,
+    })
+}
+
+fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Plan, PlanError> {
+    let subscription = spec.subscription.clone().unwrap_or_else(|| NO_SUBSCRIPTION.to_string());
+    let vendor_principal = format!("{}'s service principal (app {})", vendor.vendor.name, spec.app_id);
+    let mut groups = Vec::new();
+    let mut outputs: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for (stack, (_, asset, _)) in spec.stacks.iter().zip(stack_files()) {
+        let x = stack.expand_preview(spec.subscription.as_deref(), &spec.location)?;
+        outputs.insert(stack.key.clone(), x.outputs.clone());
+        let identities: Vec<&Expanded> =
+            x.resources.iter().filter(|r| r.type_.eq_ignore_ascii_case(TYPE_IDENTITY)).collect();
+        // A dependency names a resource by id; ARM matches it by type and name, and so does this.
+        let logical = |dep: &str| {
+            let dep = dep.to_ascii_lowercase();
+            x.resources
+                .iter()
+                .find(|r| {
+                    let last = r.type_.rsplit('/').next().unwrap_or_default();
+                    dep.ends_with(&format!("/{}/{}", last, r.raw_name).to_ascii_lowercase())
+                })
+                .and_then(|r| r.id.clone())
+        };
+        let mut resources = Vec::new();
+        let mut permissions = Vec::new();
+        if stack.needs_principal {
+            resources.push(Resource {
+                id: SERVICE_PRINCIPAL_ID.into(),
+                type_: SERVICE_PRINCIPAL_TYPE.into(),
+                name: Some(spec.app_id.clone()),
+                why: format!(
+                    "{}'s application (app id {}) gets a service principal in your tenant: the identity its role is given to. Made through Microsoft Graph, before the stacks.",
+                    vendor.vendor.name, spec.app_id
+                ),
+                on_revoke: OnRevoke::Keep,
+                pending_window_days: None,
+                depends_on: Vec::new(),
+            });
+            permissions.push(Permission {
+                principal: format!("app {} ({})", spec.app_id, vendor.vendor.name),
+                kind: PermissionKind::Trust,
+                holder: SERVICE_PRINCIPAL_ID.into(),
+                policy: "service principal in your tenant".into(),
+                sid: None,
+                effect: Effect::Allow,
+                actions: Vec::new(),
+                resources: vec![format!("/subscriptions/{subscription}")],
+                conditions: serde_json::json!({ "signsInAs": vendor_principal }),
+                access_level: None,
+                access: Vec::new(),
+                risks: Vec::new(),
+                source: None,
+            });
+        }
+        for r in &x.resources {
+            let id = r.id.clone().unwrap_or_default();
+            let mut depends_on: Vec<String> = r.depends_on.iter().filter_map(|d| logical(d)).collect();
+            depends_on.dedup();
+            let on_revoke = match (stack.delete_on_revoke, r.type_.as_str()) {
+                (false, _) => OnRevoke::Keep,
+                (true, TYPE_VAULT) => OnRevoke::SoftDelete,
+                (true, _) => OnRevoke::Delete,
+            };
+            let pending_window_days = (r.type_ == TYPE_VAULT)
+                .then(|| r.properties.get("softDeleteRetentionInDays").and_then(Value::as_u64).unwrap_or(90) as u32);
+            resources.push(Resource {
+                id: id.clone(),
+                type_: r.type_.clone(),
+                name: r.name.clone(),
+                why: r.why.clone(),
+                on_revoke,
+                pending_window_days,
+                depends_on,
+            });
+            if !r.type_.eq_ignore_ascii_case(TYPE_ROLE_ASSIGNMENT) {
+                continue;
+            }
+            let source = line_of(asset.text, &id).map(|line| SourceLocation { file: asset.path.to_string(), line });
+            let p = &r.properties;
+            let definition = p.get("roleDefinitionId").and_then(Value::as_str).unwrap_or_default();
+            let role = role_for(definition, &x, &subscription).ok_or_else(|| {
+                PlanError::Invalid(format!(
+                    "{}: {id} gives the role `{definition}`, which is neither defined in the template nor a built-in role cloudgrant knows: it cannot be previewed",
+                    asset.path
+                ))
+            })?;
+            let principal_id = p.get("principalId").and_then(Value::as_str).unwrap_or_default();
+            let principal = if principal_id == PRINCIPAL_PLACEHOLDER {
+                vendor_principal.clone()
+            } else if let Some(i) =
+                identities.iter().find_map(|i| i.name.as_ref().filter(|n| principal_id.contains(n.as_str())))
+            {
+                format!("managed identity {i}")
+            } else if let Some(i) = spec_identity(spec, principal_id) {
+                format!("managed identity {i}")
+            } else {
+                return Err(PlanError::Invalid(format!(
+                    "{}: {id} grants to `{principal_id}`, which is neither the vendor's service principal nor an identity the templates create",
+                    asset.path
+                )));
+            };
+            let scope = r.scope.clone().unwrap_or_default();
+            let conditions =
+                serde_json::json!({ "principalType": p.get("principalType").cloned().unwrap_or(Value::Null) });
+            let policy = if role.built_in { format!("{} (built-in)", role.name) } else { role.name.clone() };
+            let allowed: Vec<String> = role.actions.iter().chain(&role.data_actions).cloned().collect();
+            let refused: Vec<String> = role.not_actions.iter().chain(&role.not_data_actions).cloned().collect();
+            for (effect, actions) in [(Effect::Allow, allowed), (Effect::Deny, refused)] {
+                if actions.is_empty() && effect == Effect::Deny {
+                    continue;
+                }
+                permissions.push(Permission {
+                    principal: principal.clone(),
+                    kind: PermissionKind::Identity,
+                    holder: id.clone(),
+                    policy: policy.clone(),
+                    sid: None,
+                    effect,
+                    actions,
+                    resources: vec![scope.clone()],
+                    conditions: conditions.clone(),
+                    access_level: None,
+                    access: Vec::new(),
+                    risks: Vec::new(),
+                    source: source.clone(),
+                });
+            }
+        }
+        let declared = stack.template.get("parameters").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut parameters = Vec::new();
+        for (name, decl) in &declared {
+            let (value, source) = if name == VENDOR_PRINCIPAL_PARAM {
+                (PRINCIPAL_PLACEHOLDER.to_string(), ParameterSource::Tool)
+            } else if let Some(v) = stack.parameters.get(name).and_then(|p| p.get("value")) {
+                let source = if name == "dataAccountName" {
+                    ParameterSource::Output { group: STORAGE.into(), output: "dataAccountName".into() }
+                } else {
+                    ParameterSource::Tool
+                };
+                (v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()), source)
+            } else {
+                let d = decl.get("defaultValue").cloned().unwrap_or(Value::Null);
+                (d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string()), ParameterSource::Default)
+            };
+            parameters.push(Parameter { name: name.clone(), value, source });
+        }
+        groups.push(Group {
+            key: stack.key.clone(),
+            name: stack.name.clone(),
+            title: stack.title.clone(),
+            template: asset.path.to_string(),
+            description: stack.description.clone(),
+            depends_on: if stack.key == MAIN { vec![STORAGE.to_string()] } else { Vec::new() },
+            parameters,
+            resources,
+            permissions,
+        });
+    }
+    // The storage stack's output is what the main stack was given.
+    let passed = outputs.get(STORAGE).and_then(|o| o.get("dataAccountName")).and_then(Value::as_str);
+    if passed != Some(spec.data_account.as_str()) {
+        return Err(PlanError::Invalid(format!(
+            "assets/azure/storage.json: its output dataAccountName ({}) is not the data account cloudgrant passes to the main stack ({})",
+            passed.unwrap_or("missing"),
+            spec.data_account
+        )));
+    }
+    Ok(Plan {
+        cloud: Cloud::Azure,
+        vendor: vendor.vendor.name.clone(),
+        vendor_id: vendor.vendor.id.clone(),
+        org: choices.org.clone(),
+        region: spec.location.clone(),
+        account: spec.subscription.clone(),
+        tags: spec
+            .stacks
+            .first()
+            .map(|s| s.tags.iter().filter(|(k, _)| *k != TAG_STACK).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        groups,
+    })
+}
+
+/// The identity an unknown principal id stands for, when it came through a nested deployment's output.
+fn spec_identity<'a>(spec: &'a Spec, principal_id: &str) -> Option<&'a str> {
+    (!spec.identity.is_empty() && principal_id.contains(&spec.identity)).then_some(spec.identity.as_str())
+}

@@ -1,0 +1,237 @@
+//! Finding installs again from the subscription itself: the deployment stacks (#11) tagged
+//! `managed-by=cloudgrant` and `cloudgrant-vendor=<vendor id>`, grouped by `cloudgrant-org`. Each
+//! stack becomes one group: its status, the resources it manages, its outputs and parameters.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::apply::type_and_name;
+use super::survey::{ours, tag, TAG_ORG, TAG_STACK, TAG_VENDOR};
+use super::{ApiRequest, Azure, Method, Notes, API_STACKS};
+use crate::cloud::CloudError;
+use crate::model::{Cloud, Installation, InstalledGroup, InstalledResource, Status};
+use crate::plan::azure::{
+    Spec, MAIN, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE, STORAGE, SUFFIX_PARAM, VENDOR_PRINCIPAL_PARAM,
+};
+use crate::plan::Choices;
+
+/// A JSON value as the string shown to the user (strings without quotes).
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// `{"name": {"value": …}}` (a stack's outputs or parameters) → name → value.
+fn values(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, x)| !x["value"].is_null())
+        .map(|(k, x)| (k.clone(), text(&x["value"])))
+        .collect()
+}
+
+/// A stack's state as a group status.
+pub fn stack_status(stack: &Value) -> Status {
+    match stack["properties"]["provisioningState"].as_str().unwrap_or_default() {
+        "Succeeded" => Status::CreateComplete,
+        "Failed" | "Canceled" => Status::CreateFailed,
+        "Deleting" | "DeletingResources" => Status::DeleteInProgress,
+        _ => Status::CreateInProgress,
+    }
+}
+
+impl Azure {
+    /// The definitions of an install, where this version can render them (for logical ids).
+    pub(crate) fn spec_of(&self, org: &str, location: &str, suffix: &str) -> Option<Spec> {
+        let choices = Choices {
+            org: org.to_string(),
+            region: location.to_string(),
+            account: Some(self.sub().to_string()),
+            external_id: None,
+        };
+        let plan = crate::plan::azure::build(&self.inner.vendor, &choices, suffix).ok()?;
+        crate::plan::azure::spec_for(&plan, &self.inner.vendor).ok()
+    }
+
+    /// The Installation made of `stacks` (key, stack), in creation order. `failure` is the root
+    /// cause of a failed apply, put on the groups that did not succeed.
+    pub(crate) fn installation_of(
+        &self,
+        org: &str,
+        location: &str,
+        stacks: &[(String, Value)],
+        principal: Option<&Value>,
+        failure: Option<&str>,
+    ) -> Installation {
+        let suffix = stacks.iter().find_map(|(_, s)| s["properties"]["parameters"][SUFFIX_PARAM]["value"].as_str());
+        let spec = suffix.and_then(|x| self.spec_of(org, location, x));
+        let principal_id = principal.and_then(|p| p["id"].as_str().map(String::from)).or_else(|| {
+            stacks
+                .iter()
+                .find_map(|(_, s)| s["properties"]["parameters"][VENDOR_PRINCIPAL_PARAM]["value"].as_str())
+                .map(String::from)
+        });
+        let mut groups = Vec::new();
+        let mut created: Vec<DateTime<Utc>> = Vec::new();
+        for (key, stack) in stacks {
+            let p = &stack["properties"];
+            let stack_spec = spec.as_ref().and_then(|s| s.stacks.iter().find(|x| &x.key == key));
+            let logical = |id: &str| -> (String, String) {
+                match type_and_name(id) {
+                    Some((t, n)) => {
+                        let l = stack_spec.and_then(|s| s.logical_id(&t, &n)).map_or_else(|| n.clone(), String::from);
+                        (l, t)
+                    }
+                    None => (id.to_string(), String::new()),
+                }
+            };
+            let mut resources = Vec::new();
+            for (list, status) in [("resources", Status::CreateComplete), ("failedResources", Status::CreateFailed)] {
+                for r in p[list].as_array().into_iter().flatten() {
+                    let Some(id) = r["id"].as_str() else { continue };
+                    let (l, t) = logical(id);
+                    resources.push(InstalledResource { id: l, type_: t, physical_id: Some(id.to_string()), status });
+                }
+            }
+            if key == MAIN {
+                if let Some(pid) = &principal_id {
+                    resources.insert(
+                        0,
+                        InstalledResource {
+                            id: SERVICE_PRINCIPAL_ID.into(),
+                            type_: SERVICE_PRINCIPAL_TYPE.into(),
+                            physical_id: Some(pid.clone()),
+                            status: Status::CreateComplete,
+                        },
+                    );
+                }
+            }
+            let status = stack_status(stack);
+            let status_reason = match (status.is_failure(), failure) {
+                (false, _) => None,
+                (true, Some(f)) => Some(f.to_string()),
+                (true, None) => Some(
+                    p["error"]
+                        .as_object()
+                        .map(|_| super::errors::AzureError::from_error(0, &p["error"]).summary())
+                        .unwrap_or_else(|| {
+                            format!("the stack ended {}", p["provisioningState"].as_str().unwrap_or("Failed"))
+                        }),
+                ),
+            };
+            created.extend(
+                stack["systemData"]["createdAt"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+            );
+            groups.push(InstalledGroup {
+                key: key.clone(),
+                name: stack["name"].as_str().unwrap_or_default().to_string(),
+                id: stack["id"].as_str().unwrap_or_default().to_string(),
+                status,
+                status_reason,
+                resources,
+                outputs: values(&p["outputs"]),
+                parameters: values(&p["parameters"]),
+            });
+        }
+        // A stack that failed before ARM made it still counts: the apply's cause goes on the
+        // install, so that the user reads it in status too.
+        let mut outputs = BTreeMap::new();
+        let sub = &self.inner.subscription;
+        outputs.insert("SubscriptionId".to_string(), sub.subscription_id.clone());
+        if !sub.tenant_id.is_empty() {
+            outputs.insert("TenantId".to_string(), sub.tenant_id.clone());
+        }
+        if let Some(pid) = &principal_id {
+            outputs.insert("ServicePrincipalObjectId".into(), pid.clone());
+        }
+        let out =
+            |key: &str, name: &str| groups.iter().find(|g| g.key == key).and_then(|g| g.outputs.get(name)).cloned();
+        for (k, group, name) in [
+            ("IdentityClientId", MAIN, "identityClientId"),
+            ("IdentityId", MAIN, "identityId"),
+            ("IdentityPrincipalId", MAIN, "identityPrincipalId"),
+            ("VaultName", MAIN, "vaultName"),
+            ("RegistryName", MAIN, "registryName"),
+            ("ResourceGroup", MAIN, "resourceGroup"),
+            ("DataAccount", STORAGE, "dataAccountName"),
+            ("StorageResourceGroup", STORAGE, "resourceGroup"),
+        ] {
+            if let Some(v) = out(group, name) {
+                outputs.insert(k.to_string(), v);
+            }
+        }
+        Installation {
+            cloud: Cloud::Azure,
+            vendor_id: self.inner.vendor.vendor.id.clone(),
+            org: org.to_string(),
+            account: sub.subscription_id.clone(),
+            region: location.to_string(),
+            created: created.into_iter().min(),
+            groups,
+            outputs,
+        }
+    }
+
+    /// This vendor's installs in the subscription (optionally only `org`'s), rebuilt from its
+    /// deployment stacks.
+    pub async fn discover(&self, org: Option<&str>) -> Result<Vec<Installation>, CloudError> {
+        let notes = Notes::default();
+        let req = ApiRequest::arm(
+            Method::Get,
+            format!("/subscriptions/{}/providers/Microsoft.Resources/deploymentStacks", self.sub()),
+            API_STACKS,
+        );
+        let stacks = self.list_all(&notes, "list the deployment stacks", req).await?;
+        let vendor = self.inner.vendor.vendor.id.as_str();
+        // org → (key → stack)
+        let mut by_org: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        for s in stacks {
+            if !ours(&s) || tag(&s, TAG_VENDOR) != Some(vendor) {
+                continue;
+            }
+            let (Some(o), Some(key)) = (tag(&s, TAG_ORG), tag(&s, TAG_STACK)) else { continue };
+            if org.is_some_and(|w| w != o) || ![MAIN, STORAGE].contains(&key) {
+                continue;
+            }
+            by_org.entry(o.to_string()).or_default().insert(key.to_string(), s.clone());
+        }
+        let mut out = Vec::new();
+        for (o, mut stacks) in by_org {
+            // Creation order: storage, then main.
+            let ordered: Vec<(String, Value)> =
+                [STORAGE, MAIN].iter().filter_map(|k| stacks.remove(*k).map(|s| (k.to_string(), s))).collect();
+            let location = ordered.iter().find_map(|(_, s)| s["location"].as_str()).unwrap_or_default().to_string();
+            let principal = ordered
+                .iter()
+                .find_map(|(_, s)| s["properties"]["parameters"][VENDOR_PRINCIPAL_PARAM]["value"].as_str())
+                .map(|id| json!({"id": id}));
+            out.push(self.installation_of(&o, &location, &ordered, principal.as_ref(), None));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_and_parameters_read_as_text() {
+        let v = json!({"a": {"type": "String", "value": "x"}, "n": {"value": 3}, "none": {"type": "String"}});
+        let m = values(&v);
+        assert_eq!(m["a"], "x");
+        assert_eq!(m["n"], "3");
+        assert!(!m.contains_key("none"));
+        assert_eq!(stack_status(&json!({"properties": {"provisioningState": "Deploying"}})), Status::CreateInProgress);
+        assert_eq!(stack_status(&json!({"properties": {"provisioningState": "Failed"}})), Status::CreateFailed);
+    }
+}

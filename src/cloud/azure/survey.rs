@@ -1,0 +1,374 @@
+//! Before any change: the caller's permissions on the subscription (#3), the two resource groups
+//! (#7: one without `managed-by=cloudgrant` is refused), the two stacks (#12), the global names
+//! the install does not own yet (#8), and a soft-deleted Key Vault of the same name (#9). Every
+//! refusal happens here, so that nothing is half-created.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::{ApiRequest, Method};
+use super::{Azure, Notes, API_AUTHORIZATION, API_KEYVAULT, API_REGISTRY, API_RESOURCES, API_STACKS, API_STORAGE};
+use crate::cloud::CloudError;
+use crate::model::{ChangeKind, ResourceChange};
+use crate::model::{Cloud, GroupChanges, Plan};
+use crate::plan::azure::{spec_for, Spec, StackSpec, MAIN, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE, STORAGE};
+
+/// The tag every cloudgrant stack and resource group carries.
+pub const TAG_MANAGED_BY: &str = "managed-by";
+pub const TAG_VENDOR: &str = "cloudgrant-vendor";
+pub const TAG_ORG: &str = "cloudgrant-org";
+pub const TAG_STACK: &str = "cloudgrant-stack";
+
+/// What cloudgrant needs on the subscription (#3), each with the role that grants it.
+pub const REQUIRED_ACTIONS: [(&str, &str); 4] = [
+    ("Microsoft.Resources/deploymentStacks/write", "Contributor (or Owner)"),
+    ("Microsoft.Resources/subscriptions/resourceGroups/write", "Contributor (or Owner)"),
+    ("Microsoft.Authorization/roleAssignments/write", "User Access Administrator (or Owner)"),
+    ("Microsoft.Authorization/roleDefinitions/write", "User Access Administrator (or Owner)"),
+];
+
+/// Stack provisioning states that are still running.
+pub fn stack_running(state: &str) -> bool {
+    !matches!(state, "Succeeded" | "Failed" | "Canceled" | "")
+}
+
+pub(crate) fn stack_path(sub: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/providers/Microsoft.Resources/deploymentStacks/{name}")
+}
+
+pub(crate) fn group_path(sub: &str, group: &str) -> String {
+    format!("/subscriptions/{sub}/resourcegroups/{group}")
+}
+
+/// `*` matches any run of characters; case-insensitive (Azure's action wildcards).
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    fn go(p: &[u8], a: &[u8]) -> bool {
+        match p.split_first() {
+            None => a.is_empty(),
+            Some((b'*', rest)) => (0..=a.len()).any(|i| go(rest, &a[i..])),
+            Some((c, rest)) => a.first().is_some_and(|x| x.eq_ignore_ascii_case(c)) && go(rest, &a[1..]),
+        }
+    }
+    go(pattern.as_bytes(), action.as_bytes())
+}
+
+/// Whether the permissions answer (#3) allows `action`: some entry's `actions` match it and none
+/// of that entry's `notActions` do.
+pub fn allowed(permissions: &Value, action: &str) -> bool {
+    let list = |v: &Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect()
+    };
+    permissions["value"].as_array().into_iter().flatten().any(|p| {
+        list(&p["actions"]).iter().any(|a| action_matches(a, action))
+            && !list(&p["notActions"]).iter().any(|a| action_matches(a, action))
+    })
+}
+
+/// A tag value of a stack or resource group.
+pub fn tag<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v["tags"][key].as_str()
+}
+
+pub fn ours(v: &Value) -> bool {
+    tag(v, TAG_MANAGED_BY) == Some("cloudgrant")
+}
+
+/// The resource ids a stack manages (`properties.resources[].id`).
+pub fn managed_ids(stack: &Value) -> Vec<String> {
+    stack["properties"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_str())
+        .map(String::from)
+        .collect()
+}
+
+/// What was found before anything was changed.
+#[derive(Debug, Clone, Default)]
+pub struct Survey {
+    /// Resource group name → the group, where it exists.
+    pub groups: BTreeMap<String, Value>,
+    /// Stack key ([`MAIN`], [`STORAGE`]) → the stack, where it exists.
+    pub stacks: BTreeMap<String, Value>,
+}
+
+impl Survey {
+    pub fn stack(&self, key: &str) -> Option<&Value> {
+        self.stacks.get(key)
+    }
+
+    /// Anything of the install there (a re-run rather than a first run).
+    pub fn anything(&self) -> bool {
+        !self.stacks.is_empty()
+    }
+
+    /// Whether a stack of the install manages a resource named `name` (its id ends in `/name`).
+    pub fn owns(&self, name: &str) -> bool {
+        let tail = format!("/{}", name.to_ascii_lowercase());
+        self.stacks.values().flat_map(managed_ids).any(|id| id.to_ascii_lowercase().ends_with(&tail))
+    }
+}
+
+impl Azure {
+    /// The definitions `plan` was built from, checked to be for this subscription.
+    pub(crate) fn spec_for_plan(&self, plan: &Plan) -> Result<Spec, CloudError> {
+        if plan.cloud != Cloud::Azure {
+            return Err(CloudError::failed(
+                format!("this plan is for {}, not Azure", plan.cloud.title()),
+                "Build the plan again with --cloud azure.",
+            ));
+        }
+        let spec = spec_for(plan, &self.inner.vendor)?;
+        if spec.subscription.as_deref() != Some(self.sub()) {
+            return Err(CloudError::failed(
+                format!(
+                    "this plan was made for subscription {}, not {}",
+                    spec.subscription.as_deref().unwrap_or("<none>"),
+                    self.sub()
+                ),
+                "Build the plan again for this subscription.",
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// #3: refuse before any change when the caller lacks a permission cloudgrant needs.
+    pub(crate) async fn preflight(&self, notes: &Notes) -> Result<(), CloudError> {
+        let sub = self.sub().to_string();
+        let req = ApiRequest::arm(
+            Method::Get,
+            format!("/subscriptions/{sub}/providers/Microsoft.Authorization/permissions"),
+            API_AUTHORIZATION,
+        );
+        let step = self.step("read your permissions on the subscription", &req);
+        let r = self.call(notes, &step, req).await?;
+        let body = self.ok(&step, r)?;
+        let missing: Vec<(&str, &str)> = REQUIRED_ACTIONS.iter().copied().filter(|(a, _)| !allowed(&body, a)).collect();
+        if missing.is_empty() {
+            notes.log(format!("{} may create deployment stacks, resource groups, roles and role assignments on subscription {sub}", self.inner.principal)).await;
+            return Ok(());
+        }
+        let actions: Vec<&str> = missing.iter().map(|(a, _)| *a).collect();
+        let mut roles: Vec<&str> = missing.iter().map(|(_, r)| *r).collect();
+        roles.dedup();
+        let role_cmd = if missing.iter().any(|(a, _)| a.starts_with("Microsoft.Authorization/")) {
+            "User Access Administrator"
+        } else {
+            "Contributor"
+        };
+        Err(CloudError::failed(
+            format!("{} lacks {} on subscription {sub}; nothing was created", self.inner.principal, actions.join(", ")),
+            format!("Ask a subscription owner to give you {} (`az role assignment create --assignee YOU@EXAMPLE.COM --role \"{role_cmd}\" --scope /subscriptions/{sub}`), or sign in as an identity with Owner on the subscription; then run again.", roles.join(" and ")),
+        ))
+    }
+
+    pub(crate) async fn read_group(&self, notes: &Notes, group: &str) -> Result<Option<Value>, CloudError> {
+        let req = ApiRequest::arm(Method::Get, group_path(self.sub(), group), API_RESOURCES);
+        self.get_opt(notes, &format!("read resource group {group}"), req).await
+    }
+
+    pub(crate) async fn read_stack(&self, notes: &Notes, name: &str) -> Result<Option<Value>, CloudError> {
+        let req = ApiRequest::arm(Method::Get, stack_path(self.sub(), name), API_STACKS);
+        self.get_opt(notes, &format!("read deployment stack {name}"), req).await
+    }
+
+    /// #9: a soft-deleted vault of this name at `location`.
+    pub(crate) async fn deleted_vault(
+        &self,
+        notes: &Notes,
+        location: &str,
+        name: &str,
+    ) -> Result<Option<Value>, CloudError> {
+        let req = ApiRequest::arm(
+            Method::Get,
+            format!(
+                "/subscriptions/{}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{name}",
+                self.sub()
+            ),
+            API_KEYVAULT,
+        );
+        self.get_opt(notes, &format!("look for a soft-deleted Key Vault named {name}"), req).await
+    }
+
+    /// #8: whether a global name is free.
+    async fn name_available(
+        &self,
+        notes: &Notes,
+        namespace: &str,
+        type_: &str,
+        name: &str,
+    ) -> Result<(bool, String), CloudError> {
+        let api = match namespace {
+            "Microsoft.KeyVault" => API_KEYVAULT,
+            "Microsoft.Storage" => API_STORAGE,
+            _ => API_REGISTRY,
+        };
+        let req = ApiRequest::arm(
+            Method::Post,
+            format!("/subscriptions/{}/providers/{namespace}/checkNameAvailability", self.sub()),
+            api,
+        )
+        .body(json!({"name": name, "type": type_}));
+        let step = self.step(&format!("check that the name {name} is free"), &req);
+        let r = self.call(notes, &step, req).await?;
+        let body = self.ok(&step, r)?;
+        let Some(free) = body["nameAvailable"].as_bool() else {
+            return Err(super::errors::unexpected(&step, "`nameAvailable`", &body));
+        };
+        let why =
+            [body["reason"].as_str(), body["message"].as_str()].into_iter().flatten().collect::<Vec<_>>().join(": ");
+        Ok((free, why))
+    }
+
+    pub(crate) async fn survey(&self, notes: &Notes, spec: &Spec) -> Result<Survey, CloudError> {
+        self.preflight(notes).await?;
+        let mut s = Survey::default();
+        for group in [&spec.storage_group, &spec.main_group] {
+            if let Some(g) = self.read_group(notes, group).await? {
+                if !ours(&g) {
+                    return Err(CloudError::NotOurs { name: group.clone() });
+                }
+                s.groups.insert(group.clone(), g);
+            }
+        }
+        for stack in &spec.stacks {
+            let Some(found) = self.read_stack(notes, &stack.name).await? else { continue };
+            if !ours(&found) {
+                return Err(CloudError::NotOurs { name: stack.name.clone() });
+            }
+            let state = found["properties"]["provisioningState"].as_str().unwrap_or_default();
+            if stack_running(state) {
+                return Err(CloudError::failed(
+                    format!("deployment stack {} is still {state} (an earlier run is under way in Azure)", stack.name),
+                    format!("Wait for it to finish (`az stack sub show --name {} --query provisioningState`), then run again.", stack.name),
+                ));
+            }
+            s.stacks.insert(stack.key.clone(), found);
+        }
+        // Global names: the ones the install does not own yet must be free. A soft-deleted vault
+        // holds its name until purged, so it is looked for first, for a precise next step.
+        if !s.owns(&spec.vault) {
+            if let Some(v) = self.deleted_vault(notes, &spec.location, &spec.vault).await? {
+                let p = &v["properties"];
+                let purge = p["scheduledPurgeDate"].as_str().unwrap_or("unknown");
+                let protected = p["purgeProtectionEnabled"].as_bool() == Some(true);
+                let fix = if protected {
+                    format!("Purge protection is on, so it cannot be purged before {purge}. Run init again for a new install (it gets a new name suffix), or recover it (`az keyvault recover --name {}`) and revoke that install first.", spec.vault)
+                } else {
+                    format!("Purge it if it is a leftover of an earlier install: `az keyvault purge --name {} --location {}`; or run init again (a fresh install gets a new name suffix).", spec.vault, spec.location)
+                };
+                return Err(CloudError::failed(
+                    format!("a soft-deleted Key Vault named {} exists (scheduled purge {purge}): Key Vault names stay reserved until purged", spec.vault),
+                    fix,
+                ));
+            }
+        }
+        let names = [
+            ("Microsoft.KeyVault", "Microsoft.KeyVault/vaults", &spec.vault, "Key Vault"),
+            (
+                "Microsoft.ContainerRegistry",
+                "Microsoft.ContainerRegistry/registries",
+                &spec.registry,
+                "container registry",
+            ),
+            ("Microsoft.Storage", "Microsoft.Storage/storageAccounts", &spec.images_account, "storage account"),
+            ("Microsoft.Storage", "Microsoft.Storage/storageAccounts", &spec.data_account, "storage account"),
+        ];
+        for (namespace, type_, name, what) in names {
+            if s.owns(name) {
+                continue;
+            }
+            let (free, why) = self.name_available(notes, namespace, type_, name).await?;
+            if !free {
+                return Err(CloudError::failed(
+                    format!("the {what} name {name} is not available ({why}); these names are global across Azure; nothing was created"),
+                    "Run init again: a fresh install gets a new random name suffix. If an earlier install of this org left it behind (revoked, or made by hand), delete or purge it first.",
+                ));
+            }
+        }
+        Ok(s)
+    }
+
+    /// What applying `plan` would do per stack: Create where the stack does not exist (every
+    /// resource added), Update where it does (the stack is updated in place).
+    pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
+        let spec = self.spec_for_plan(plan)?;
+        let notes = Notes::default();
+        let mut out = Vec::new();
+        for stack in &spec.stacks {
+            let found = self.read_stack(&notes, &stack.name).await?;
+            let group = plan.groups.iter().find(|g| g.key == stack.key);
+            let adds = |only: &dyn Fn(&str) -> bool| -> Vec<ResourceChange> {
+                group
+                    .into_iter()
+                    .flat_map(|g| g.resources.iter())
+                    .filter(|r| only(&r.id))
+                    .map(|r| ResourceChange {
+                        action: "Add".into(),
+                        id: r.id.clone(),
+                        type_: r.type_.clone(),
+                        replacement: None,
+                    })
+                    .collect()
+            };
+            out.push(match found {
+                None => GroupChanges {
+                    group: stack.name.clone(),
+                    kind: ChangeKind::Create,
+                    changes: adds(&|_| true),
+                    note: None,
+                },
+                Some(found) if !ours(&found) => {
+                    return Err(CloudError::NotOurs { name: stack.name.clone() });
+                }
+                Some(found) => {
+                    let state = found["properties"]["provisioningState"].as_str().unwrap_or_default().to_string();
+                    let mut changes = Vec::new();
+                    if stack.key == MAIN {
+                        let sp = self.find_service_principal(&notes).await?;
+                        if sp.is_none() {
+                            changes.extend(adds(&|id| id == SERVICE_PRINCIPAL_ID));
+                        }
+                    }
+                    GroupChanges {
+                        group: stack.name.clone(),
+                        kind: ChangeKind::Update,
+                        changes,
+                        note: Some(update_note(stack, &state)),
+                    }
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn update_note(stack: &StackSpec, state: &str) -> String {
+    let last = if state == "Succeeded" { String::new() } else { format!(" (its last run ended {state})") };
+    let kind = if stack.key == STORAGE { "storage" } else { "main" };
+    format!("the {kind} stack {} exists{last}: it is updated in place to the same template; resources that match are left as they are, nothing is duplicated", stack.name)
+}
+
+/// The plan resource type of the vendor's service principal, re-exported for the provider.
+pub const SP_TYPE: &str = SERVICE_PRINCIPAL_TYPE;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_and_not_actions() {
+        assert!(action_matches("*", "Microsoft.Authorization/roleAssignments/write"));
+        assert!(action_matches("Microsoft.Authorization/*/write", "microsoft.authorization/roleAssignments/write"));
+        assert!(!action_matches("Microsoft.Authorization/*/read", "Microsoft.Authorization/roleAssignments/write"));
+        // Contributor: everything but authorization writes.
+        let contributor = json!({"value": [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"]}]});
+        assert!(allowed(&contributor, "Microsoft.Resources/deploymentStacks/write"));
+        assert!(!allowed(&contributor, "Microsoft.Authorization/roleAssignments/write"));
+        // Plus User Access Administrator: a second entry grants it.
+        let both = json!({"value": [contributor["value"][0], {"actions": ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"], "notActions": []}]});
+        assert!(allowed(&both, "Microsoft.Authorization/roleAssignments/write"));
+    }
+}
