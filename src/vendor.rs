@@ -63,7 +63,7 @@ pub struct AzureVendor {
 }
 
 fn default_azure_region() -> String {
-    "westeurope".to_string()
+    crate::plan::DEFAULT_AZURE_LOCATION.to_string()
 }
 
 #[derive(Debug, thiserror::Error)]

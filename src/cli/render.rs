@@ -131,7 +131,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
             let _ = writeln!(s, "### {} → role `{}`\n", t.label, t.role);
         }
         let _ = writeln!(s, "- Principal: `{}`", t.principal);
-        let _ = writeln!(s, "- May: {}", code_list(&t.actions));
+        if !t.actions.is_empty() || plan.cloud != crate::model::Cloud::Azure {
+            let _ = writeln!(s, "- May: {}", code_list(&t.actions));
+        }
         if let Some(c) = &t.conditions {
             let _ = writeln!(s, "- Only when: {c}");
         }

@@ -57,8 +57,9 @@ fn service_name(service: &str) -> String {
     }
 }
 
-/// The prefix [`super::RoleSummary::arn`] has for an Azure managed identity of the plan.
-pub const MANAGED_IDENTITY: &str = "managedIdentity:";
+/// The prefix of an Azure managed identity of the plan, as its role assignments name it
+/// (`managed identity acmeml-demo-machines`) and as [`super::RoleSummary::arn`] keeps it.
+pub const MANAGED_IDENTITY: &str = "managed identity ";
 
 fn contains_ignore_case(text: &str, part: &str) -> bool {
     !part.is_empty() && text.to_ascii_lowercase().contains(&part.to_ascii_lowercase())
@@ -208,8 +209,11 @@ mod tests {
             assert_eq!(v.kind, PrincipalKind::Vendor, "{written}");
             assert_eq!(v.label, "Acme ML's service principal (app 0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40)");
         }
-        let id = describe_principal("acmeml-demo-machines", &c);
-        assert_eq!((id.kind, id.label.as_str()), (PrincipalKind::Role, "managed identity acmeml-demo-machines"));
+        for written in ["acmeml-demo-machines", "managed identity acmeml-demo-machines"] {
+            let id = describe_principal(written, &c);
+            assert_eq!((id.kind, id.label.as_str()), (PrincipalKind::Role, "managed identity acmeml-demo-machines"));
+            assert_eq!(id.key, "acmeml-demo-machines");
+        }
         let other = describe_principal("11111111-2222-3333-4444-555555555555", &c);
         assert_eq!(other.kind, PrincipalKind::Other);
     }

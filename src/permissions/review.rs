@@ -247,7 +247,10 @@ pub fn review(plan: &Plan) -> Review {
         }
     }
     for pa in &mut out.principals {
-        pa.assumed_by = out.trust.iter().filter(|t| t.role == pa.key).map(|t| t.label.clone()).collect();
+        // On Azure the trust entry is the vendor's service principal itself, not someone acting as it.
+        if plan.cloud != Cloud::Azure {
+            pa.assumed_by = out.trust.iter().filter(|t| t.role == pa.key).map(|t| t.label.clone()).collect();
+        }
         pa.worst = pa
             .services
             .iter()

@@ -510,11 +510,34 @@ fn assign_identity(p: &Permission, who: &PrincipalInfo, hits: &[&Hit], ctx: &Con
         let names: Vec<String> = identities.iter().map(|r| r.name.clone()).collect();
         format!("the managed identity {} (in {on})", list(&names, 3))
     };
-    let can: Vec<String> = dedup(identities.iter().flat_map(|r| r.actions.iter().cloned()));
+    // What the identities may do, in words, per resource: "read blobs on storage account d".
+    let mut per_resource: Vec<(String, Vec<String>)> = Vec::new();
+    for g in ctx.grants.iter().filter(|g| identities.iter().any(|r| r.name == g.principal)) {
+        let on = resources::phrases(&g.resources);
+        let whats: Vec<String> = sensitivity(ctx.cloud, &g.action)
+            .into_iter()
+            .filter(|s| s.kind == RiskKind::DataAccess)
+            .map(|s| s.what.to_string())
+            .collect();
+        let pos = per_resource.iter().position(|(o, _)| *o == on).unwrap_or_else(|| {
+            per_resource.push((on.clone(), Vec::new()));
+            per_resource.len() - 1
+        });
+        for w in whats {
+            if !per_resource[pos].1.contains(&w) {
+                per_resource[pos].1.push(w);
+            }
+        }
+    }
+    let can: Vec<String> = per_resource
+        .iter()
+        .filter(|(_, whats)| !whats.is_empty())
+        .map(|(on, whats)| format!("{} on {on}", list(whats, 3)))
+        .collect();
     let can = if can.is_empty() || wide {
         " and so use everything that identity may do".to_string()
     } else {
-        format!(" and so use everything that identity may do: {}", list(&can, 8))
+        format!(" and so use everything that identity may do ({})", can.join("; "))
     };
     risk(
         RiskKind::PrivilegeEscalation,

@@ -352,7 +352,12 @@ fn azure_ctx() -> Context {
             holder: "MachinesIdentity".into(),
             actions: vec![KV.into(), "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read".into()],
         }],
-        grants: Vec::new(),
+        grants: vec![GrantSummary {
+            principal: "acmeml-demo-machines".into(),
+            action: KV.into(),
+            sid: None,
+            resources: vec![format!("{SUB}/resourceGroups/acmeml-demo/providers/Microsoft.KeyVault/vaults/kv1")],
+        }],
     }
 }
 
@@ -377,8 +382,7 @@ fn azure_assigning_the_machines_identity_is_high_and_says_what_the_identity_may_
         "Acme ML's service principal (app 0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40)",
         "managed identity acmeml-demo-machines (in resource group acmeml-demo)",
         "machines then run as that identity",
-        "everything that identity may do",
-        KV,
+        "everything that identity may do (read Key Vault secrets on Key Vault kv1)",
     ] {
         assert!(esc.explanation.contains(needle), "{needle}: {}", esc.explanation);
     }
