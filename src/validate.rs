@@ -156,6 +156,64 @@ pub fn gcp_region(value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// An Azure region as ARM names it (`westeurope`, `eastus2`, `southafricanorth`): lowercase
+/// letters and digits only, starting with a letter.
+pub fn azure_location(value: &str) -> Result<(), FieldError> {
+    const EXPECTED: &str = "an Azure region name such as `westeurope`, `eastus2` or `uksouth` (lowercase, no spaces: the name, not the display name \"West Europe\")";
+    let e = |p: &str| Err(err("location", value, p, EXPECTED));
+    if value.is_empty() {
+        return e("it is empty");
+    }
+    if value.len() > 40 {
+        return e(&format!("it is {} characters long", value.len()));
+    }
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit())) {
+        return if c.is_ascii_uppercase() || c == ' ' {
+            e("it is a display name (Azure regions are written lowercase, without spaces)")
+        } else {
+            e(&format!("`{c}` is not allowed"))
+        };
+    }
+    if !value.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return e("it must start with a letter");
+    }
+    Ok(())
+}
+
+/// Whether `s` is a GUID (`8-4-4-4-12` hexadecimal digits), as Azure ids are.
+pub fn is_guid(s: &str) -> bool {
+    crate::permissions::azure_roles::is_guid(s)
+}
+
+fn guid(field: &str, value: &str, what: &str) -> Result<(), FieldError> {
+    let expected = format!("{what}: a GUID such as `0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40`");
+    if value.is_empty() {
+        return Err(err(field, value, "it is empty", &expected));
+    }
+    if value.trim() != value {
+        return Err(err(field, value, "it has spaces around it", &expected));
+    }
+    if !is_guid(value) {
+        let problem = if value.len() != 36 {
+            format!("it is {} characters long, not 36", value.len())
+        } else {
+            "it is not of the form 8-4-4-4-12 hexadecimal digits".to_string()
+        };
+        return Err(err(field, value, problem, &expected));
+    }
+    Ok(())
+}
+
+/// An Azure subscription id (a GUID; not the subscription's display name).
+pub fn azure_subscription_id(value: &str) -> Result<(), FieldError> {
+    guid("subscription id", value, "the subscription's id, not its name")
+}
+
+/// An application (client) id of an app registration.
+pub fn azure_app_id(field: &str, value: &str) -> Result<(), FieldError> {
+    guid(field, value, "an application (client) id")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +285,50 @@ mod tests {
         }
         for bad in ["", "us", "us-central", "eu-west-1", "US-CENTRAL1", "us-central123", "-central1"] {
             assert!(gcp_region(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn azure_locations() {
+        for good in ["westeurope", "eastus2", "uksouth", "southafricanorth", "germanywestcentral"] {
+            assert_eq!(azure_location(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("West Europe", "display name"),
+            ("WestEurope", "display name"),
+            ("west-europe", "`-` is not allowed"),
+            ("west_europe", "`_` is not allowed"),
+            ("2westeurope", "start with a letter"),
+            ("a234567890123456789012345678901234567890z", "41 characters"),
+        ] {
+            let e = azure_location(bad).expect_err(bad);
+            assert!(e.problem.contains(why), "{bad}: {}", e.problem);
+            assert_eq!(e.field, "location");
+            assert!(e.to_string().contains("`westeurope`, `eastus2`"), "{e}");
+        }
+    }
+
+    #[test]
+    fn azure_subscription_and_app_ids() {
+        let id = "0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40";
+        assert_eq!(azure_subscription_id(id), Ok(()));
+        assert_eq!(azure_subscription_id(&id.to_ascii_uppercase()), Ok(()));
+        assert_eq!(azure_app_id("azure.app_id", id), Ok(()));
+        for (bad, why) in [
+            ("", "empty"),
+            ("My Subscription", "15 characters long"),
+            (" 0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40", "spaces"),
+            ("0f9c3c1e5d4b4a8e9d3f2b7a6c1e8f40", "32 characters long"),
+            ("0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f4g", "8-4-4-4-12"),
+            ("0f9c3c1e5-d4b-4a8e-9d3f-2b7a6c1e8f40", "8-4-4-4-12"),
+        ] {
+            let e = azure_subscription_id(bad).expect_err(bad);
+            assert!(e.problem.contains(why), "{bad:?}: {}", e.problem);
+            assert_eq!(e.field, "subscription id");
+            assert!(e.to_string().contains("expected the subscription's id, not its name: a GUID"), "{e}");
+            let e = azure_app_id("azure.app_id", bad).expect_err(bad);
+            assert!(e.to_string().starts_with(&format!("azure.app_id `{bad}`")), "{e}");
         }
     }
 }

@@ -57,6 +57,13 @@ fn default_gcp_region() -> String {
 #[serde(deny_unknown_fields)]
 pub struct AzureVendor {
     pub app_id: String,
+    /// Region offered for both resource groups and everything in them.
+    #[serde(default = "default_azure_region")]
+    pub default_region: String,
+}
+
+fn default_azure_region() -> String {
+    crate::plan::DEFAULT_AZURE_LOCATION.to_string()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,22 +176,13 @@ impl VendorProfile {
             e.field = "gcp.default_region".into();
             e
         })?;
-        if !is_guid(&self.azure.app_id) {
-            return Err(bad(
-                "azure.app_id",
-                &self.azure.app_id,
-                "it is not an application (client) id",
-                "a GUID such as `0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40`",
-            ));
-        }
+        validate::azure_app_id("azure.app_id", &self.azure.app_id)?;
+        validate::azure_location(&self.azure.default_region).map_err(|mut e| {
+            e.field = "azure.default_region".into();
+            e
+        })?;
         Ok(())
     }
-}
-
-fn is_guid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -197,6 +195,15 @@ mod tests {
         assert_eq!(p.vendor.id, "acmeml");
         assert_eq!(p.aws.account_id, "111122223333");
         assert_eq!(p.aws.external_id, None);
+        assert_eq!(p.azure.default_region, "westeurope");
+    }
+
+    #[test]
+    fn azure_region_defaults_to_westeurope() {
+        let text = with("default_region = \"westeurope\"\n", "");
+        assert!(!text.contains("default_region = \"westeurope\""));
+        let p = VendorProfile::parse(&text, "v.toml").expect("no region: the default");
+        assert_eq!(p.azure.default_region, "westeurope");
     }
 
     fn with(from: &str, to: &str) -> String {
@@ -217,6 +224,7 @@ mod tests {
                 "gcp.service_account `me@example.com`",
             ),
             (with("0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40", "not-a-guid"), "azure.app_id `not-a-guid`"),
+            (with("\"westeurope\"", "\"West Europe\""), "azure.default_region `West Europe`"),
         ];
         for (text, needle) in cases {
             let e = VendorProfile::parse(&text, "v.toml").expect_err(needle).to_string();

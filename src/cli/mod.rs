@@ -306,16 +306,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
             let region_check = match p.cloud() {
                 Cloud::Gcp => crate::validate::gcp_region(&choices.region),
-                Cloud::Azure => azure_region(&choices.region),
-                _ => crate::validate::aws_region(&choices.region),
+                Cloud::Azure => crate::validate::azure_location(&choices.region),
+                Cloud::Aws => crate::validate::aws_region(&choices.region),
             };
             region_check.map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
             let plan = p.plan(&vendor, &choices).await?;
-            let (groups, account) = match plan.cloud {
-                Cloud::Gcp => ("one labelled set".to_string(), "project"),
-                Cloud::Azure => (format!("{} deployment stacks", plan.groups.len()), "subscription"),
-                _ => (format!("{} stacks", plan.groups.len()), "account"),
-            };
+            let (groups, account) = (plan.cloud.groups(plan.groups.len()), plan.cloud.account_word());
             println!(
                 "Creating {} resources in {groups} in {account} {} ({}), org {}:",
                 plan.resource_count(),
@@ -325,7 +321,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             );
             let changes = p.preview_changes(&plan).await?;
             for c in &changes {
-                println!("  {}", c.summary());
+                println!("  {}", c.summary(plan.cloud));
                 for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
                     let replace = if ch.replacement.as_deref() == Some("True") { " (replacement)" } else { "" };
                     println!("    {} {} {}{replace}", ch.action, ch.id, ch.type_);
@@ -518,23 +514,6 @@ async fn wizard(global: &Global) -> Result<(), Failure> {
         next_step: "The terminal was restored. Run `cloudgrant status` to see what exists.".into(),
         code: 1,
     })
-}
-
-/// An Azure location name as ARM writes it (`westeurope`, `eastus2`): lowercase letters and digits.
-fn azure_region(region: &str) -> Result<(), crate::validate::FieldError> {
-    let ok = (3..=30).contains(&region.len())
-        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && region.starts_with(|c: char| c.is_ascii_lowercase());
-    if ok {
-        Ok(())
-    } else {
-        Err(crate::validate::FieldError {
-            field: "region".into(),
-            value: region.into(),
-            problem: "not an Azure location name".into(),
-            expected: "lowercase letters and digits such as westeurope or eastus2 (`az account list-locations --query [].name`)".into(),
-        })
-    }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {

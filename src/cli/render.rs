@@ -14,14 +14,21 @@ fn conditions(c: &serde_json::Value) -> String {
     }
 }
 
+/// "Account", "Project", "Subscription".
+fn capitalized(word: &str) -> String {
+    let mut c = word.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 pub fn plan_text(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "cloudgrant plan: {} access for {} ({})", plan.cloud.title(), plan.vendor, plan.vendor_id);
     let _ = writeln!(
         s,
-        "org {} · region {} · account {}",
+        "org {} · region {} · {} {}",
         plan.org,
         plan.region,
+        plan.cloud.account_word(),
         plan.account.as_deref().unwrap_or("<chosen at install>")
     );
     let _ = writeln!(
@@ -35,7 +42,8 @@ pub fn plan_text(plan: &Plan) -> String {
     let tags: Vec<String> = plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let on_every = match plan.cloud {
         crate::model::Cloud::Gcp => "labels on every resource (roles and service accounts: in their description)",
-        _ => "tags on every stack",
+        crate::model::Cloud::Azure => "tags on every deployment stack, resource group and resource",
+        crate::model::Cloud::Aws => "tags on every stack",
     };
     let _ = writeln!(s, "{on_every}: {}", tags.join(", "));
     for g in &plan.groups {
@@ -98,9 +106,10 @@ pub fn plan_markdown(plan: &Plan) -> String {
     let _ = writeln!(s, "# cloudgrant plan: {} access for {}\n", plan.cloud.title(), plan.vendor);
     let _ = writeln!(
         s,
-        "- Org: `{}`\n- Region: `{}`\n- Account: `{}`",
+        "- Org: `{}`\n- Region: `{}`\n- {}: `{}`",
         plan.org,
         plan.region,
+        capitalized(plan.cloud.account_word()),
         plan.account.as_deref().unwrap_or("chosen at install")
     );
     let _ = writeln!(
@@ -111,14 +120,20 @@ pub fn plan_markdown(plan: &Plan) -> String {
         plan.permission_count()
     );
     let _ = writeln!(s, "- Risk flags: {}\n", risk_counts(plan));
-    let _ = writeln!(s, "## Trust: who can act in your account\n");
+    let _ = writeln!(s, "## Trust: who can act in your {}\n", plan.cloud.account_word());
     if review.trust.is_empty() {
         let _ = writeln!(s, "Nobody: no role can be assumed.\n");
     }
     for t in &review.trust {
-        let _ = writeln!(s, "### {} → role `{}`\n", t.label, t.role);
+        if plan.cloud == crate::model::Cloud::Azure {
+            let _ = writeln!(s, "### {} signs in to your tenant as a service principal\n", t.label);
+        } else {
+            let _ = writeln!(s, "### {} → role `{}`\n", t.label, t.role);
+        }
         let _ = writeln!(s, "- Principal: `{}`", t.principal);
-        let _ = writeln!(s, "- May: {}", code_list(&t.actions));
+        if !t.actions.is_empty() || plan.cloud != crate::model::Cloud::Azure {
+            let _ = writeln!(s, "- May: {}", code_list(&t.actions));
+        }
         if let Some(c) = &t.conditions {
             let _ = writeln!(s, "- Only when: {c}");
         }
@@ -257,7 +272,7 @@ pub fn installs_text(installs: &[Installation]) -> String {
         s.push_str("No cloudgrant install of this vendor found in this account.\n");
     }
     for i in installs {
-        let _ = writeln!(s, "org {} · account {} · region {}", i.org, i.account, i.region);
+        let _ = writeln!(s, "org {} · {} {} · region {}", i.org, i.cloud.account_word(), i.account, i.region);
         for g in &i.groups {
             let done = g.resources.iter().filter(|r| r.status.is_terminal()).count();
             let _ = writeln!(s, "  {} {} ({done}/{} resources settled)", g.name, g.status, g.resources.len());
@@ -276,9 +291,10 @@ pub fn revoke_plan_text(plan: &RevokePlan) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Revoke {} access for org {} in account {}:",
+        "Revoke {} access for org {} in {} {}:",
         plan.installation.cloud.title(),
         plan.installation.org,
+        plan.installation.cloud.account_word(),
         plan.installation.account
     );
     for (n, g) in plan.groups.iter().enumerate() {
@@ -299,7 +315,7 @@ pub fn revoke_plan_text(plan: &RevokePlan) -> String {
 
 pub fn residue_text(r: &Residue) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Residue report: org {} in account {}", r.org, r.account);
+    let _ = writeln!(s, "Residue report: org {} in {} {}", r.org, r.cloud.account_word(), r.account);
     if r.items.is_empty() {
         let _ = writeln!(s, "  nothing stays behind");
     }

@@ -28,17 +28,18 @@ impl Installation {
             super::Cloud::Gcp => {
                 vec![("Project", Some(self.account.clone())), out("InstanceServiceAccount"), out("Bucket"), out("Key")]
             }
-            // The vendor knows its own application; it needs the tenant and subscription to sign
-            // in to, and the names its machines use.
+            // The vendor knows its own application; it needs the tenant its service principal is
+            // in, where to run, the machines' identity and the resources they use.
             super::Cloud::Azure => vec![
-                ("SubscriptionId", Some(self.account.clone())),
                 out("TenantId"),
+                ("SubscriptionId", self.outputs.get("SubscriptionId").cloned().or_else(|| Some(self.account.clone()))),
+                out("ResourceGroup"),
                 out("IdentityClientId"),
                 out("VaultName"),
                 out("RegistryName"),
                 out("DataAccount"),
             ],
-            _ => vec![out("VendorRoleArn"), out("ExternalId")],
+            super::Cloud::Aws => vec![out("VendorRoleArn"), out("ExternalId")],
         }
     }
 
@@ -73,4 +74,44 @@ pub struct InstalledResource {
     pub type_: String,
     pub physical_id: Option<String>,
     pub status: Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azure_sends_the_tenant_subscription_identity_and_resources() {
+        let outputs: BTreeMap<String, String> =
+            [("TenantId", "t-1"), ("IdentityClientId", "c-1"), ("VaultName", "acmeml-kv-x1y2z3w4"), ("Other", "o")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let inst = Installation {
+            cloud: Cloud::Azure,
+            vendor_id: "acmeml".into(),
+            org: "demo".into(),
+            account: "sub-1".into(),
+            region: "westeurope".into(),
+            created: None,
+            groups: Vec::new(),
+            outputs,
+        };
+        let keys: Vec<&str> = inst.for_vendor().iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "TenantId",
+                "SubscriptionId",
+                "ResourceGroup",
+                "IdentityClientId",
+                "VaultName",
+                "RegistryName",
+                "DataAccount"
+            ]
+        );
+        let v = inst.for_vendor();
+        assert_eq!(v[1].1.as_deref(), Some("sub-1"), "the subscription is the install's account");
+        assert_eq!(v[2].1, None, "not known yet");
+    }
 }

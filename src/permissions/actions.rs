@@ -1,6 +1,7 @@
 //! One action as written → what it stands for: its access level(s), its expansion when it is a
 //! wildcard, and whether it is one of the sensitive actions the risk rules name.
 
+use super::azure_roles;
 use super::table::{self, ActionInfo};
 use super::verbs;
 use super::{glob_match, is_wildcard, AccessLevel, ActionAccess, RiskKind};
@@ -29,10 +30,22 @@ impl Expansion {
     }
 }
 
-/// Expand an action pattern against the reference. GCP and Azure have no bundled table: their
-/// expansion is empty and incomplete.
+/// Expand an action pattern against the reference. GCP has no bundled table: its expansion is
+/// empty and incomplete. Azure's lists the operations of the bundled role table it matches
+/// ([`super::azure_roles`]), never complete: Azure publishes thousands more.
 pub fn expand(cloud: Cloud, pattern: &str) -> Expansion {
     let empty = Expansion { pattern: pattern.to_string(), actions: Vec::new(), total: None, complete: false };
+    if cloud == Cloud::Azure {
+        let actions: Vec<(String, AccessLevel)> = azure_roles::azure()
+            .matching(pattern)
+            .into_iter()
+            .filter_map(|op| {
+                let level = verbs::azure_levels(op)?.into_iter().max()?;
+                Some((op.to_string(), level))
+            })
+            .collect();
+        return Expansion { actions, ..empty };
+    }
     if cloud != Cloud::Aws {
         return empty;
     }
@@ -174,8 +187,18 @@ fn classify_azure(action: &str) -> ActionAccess {
     let provider = action.split('/').next().unwrap_or_default();
     let wildcard = is_wildcard(action);
     match verbs::azure_levels(action) {
-        // Azure has no bundled table: a wildcard's count is not known.
-        Some(levels) => known(action, provider, levels, if wildcard { None } else { Some(1) }),
+        // A wildcard spans the levels its verb says and those of the table operations it matches;
+        // its count is not known (Azure publishes far more operations than the table holds).
+        Some(mut levels) if wildcard => {
+            for (_, l) in expand(Cloud::Azure, action).actions {
+                if !levels.contains(&l) {
+                    levels.push(l);
+                }
+            }
+            levels.sort();
+            known(action, provider, levels, None)
+        }
+        Some(levels) => known(action, provider, levels, Some(1)),
         None if verbs::azure_parts(action).is_none() => {
             unknown(action, provider, wildcard, "not of the form `Provider.Namespace/resource/verb`".into())
         }
@@ -200,9 +223,13 @@ pub fn sensitivity(cloud: Cloud, action: &str) -> Vec<Sensitivity> {
         Cloud::Gcp => GCP_SENSITIVE,
         Cloud::Azure => AZURE_SENSITIVE,
     };
+    // The written action stands for the listed one, or the listed pattern covers the written one.
     let mut out: Vec<Sensitivity> = list
         .iter()
-        .filter(|(a, _, _)| glob_match(action, a))
+        .filter(|(a, _, _)| {
+            glob_match(action, a)
+                || (is_wildcard(a) && (glob_match(a, action) || glob_match(action, &a.replace(['*', '?'], "x"))))
+        })
         .map(|(a, kind, what)| Sensitivity { kind: *kind, action: a, what })
         .collect();
     // Any other GCP setIamPolicy opens the resource it is on to others.
@@ -335,6 +362,8 @@ const GCP_SENSITIVE: &[(&str, RiskKind, &str)] = &[
     ("compute.firewalls.update", Exp, "open the network to inbound traffic"),
 ];
 
+/// Azure operations the risk rules name. An entry written as a pattern (`Microsoft.Authorization/
+/// */write`) stands for every operation it matches.
 const AZURE_SENSITIVE: &[(&str, RiskKind, &str)] = &[
     ("Microsoft.Authorization/roleAssignments/write", Esc, "assign any role, to anyone, within its scope"),
     ("Microsoft.Authorization/roleDefinitions/write", Esc, "define roles with any permission"),
@@ -342,7 +371,7 @@ const AZURE_SENSITIVE: &[(&str, RiskKind, &str)] = &[
     (
         "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
         Esc,
-        "attach a managed identity to resources, which then act with its permissions",
+        "attach a managed identity to machines, which then act with its permissions",
     ),
     (
         "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
@@ -350,6 +379,12 @@ const AZURE_SENSITIVE: &[(&str, RiskKind, &str)] = &[
         "let outside identities sign in as a managed identity",
     ),
     ("Microsoft.Compute/virtualMachines/runCommand/action", Esc, "run commands on machines, with their identity"),
+    ("Microsoft.Compute/virtualMachines/runCommands/write", Esc, "run commands on machines, with their identity"),
+    (
+        "Microsoft.Compute/virtualMachines/extensions/write",
+        Esc,
+        "install extensions that run code on machines, with their identity",
+    ),
     (
         "Microsoft.Storage/storageAccounts/listKeys/action",
         Cred,
@@ -357,16 +392,44 @@ const AZURE_SENSITIVE: &[(&str, RiskKind, &str)] = &[
     ),
     ("Microsoft.Storage/storageAccounts/regenerateKey/action", Cred, "regenerate the storage account keys"),
     ("Microsoft.Storage/storageAccounts/listAccountSas/action", Cred, "create shared access signatures"),
+    ("Microsoft.Storage/storageAccounts/listServiceSas/action", Cred, "create shared access signatures"),
+    (
+        "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+        Cred,
+        "obtain a key that signs shared access links to blobs, which work for whoever holds them for up to 7 days (within its own blob access)",
+    ),
     ("Microsoft.ContainerRegistry/registries/listCredentials/action", Cred, "read the registry's admin credentials"),
     ("Microsoft.Web/sites/config/list/action", Cred, "read web apps' secrets and connection strings"),
+    (
+        "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+        Cred,
+        "read secret values, which are often passwords and keys",
+    ),
     ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read", Data, "read blobs"),
-    ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", Data, "write blobs"),
+    ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", Data, "write and overwrite blobs"),
+    ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action", Data, "write and overwrite blobs"),
+    ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action", Data, "move and rename blobs"),
     ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete", Data, "delete blobs"),
+    ("Microsoft.Storage/storageAccounts/blobServices/containers/delete", Data, "delete containers with their blobs"),
     ("Microsoft.KeyVault/vaults/secrets/getSecret/action", Data, "read Key Vault secrets"),
     ("Microsoft.KeyVault/vaults/keys/decrypt/action", Data, "decrypt data with Key Vault keys"),
     ("Microsoft.KeyVault/vaults/keys/unwrap/action", Data, "unwrap keys that protect data"),
+    ("Microsoft.ContainerRegistry/registries/pull/read", Data, "pull container images (the vendor's code, and whatever is baked into it)"),
     ("Microsoft.KeyVault/vaults/accessPolicies/write", Exp, "grant others access to a Key Vault"),
+    ("Microsoft.KeyVault/vaults/write", Exp, "change a Key Vault's network rules and access model"),
     ("Microsoft.Network/networkSecurityGroups/securityRules/write", Exp, "open the network to inbound traffic"),
+    ("Microsoft.Network/networkSecurityGroups/write", Exp, "open the network to inbound traffic"),
+    ("Microsoft.Network/publicIPAddresses/write", Exp, "create public IP addresses that reach machines from the internet"),
+    ("Microsoft.Network/publicIPAddresses/join/action", Exp, "give machines a public IP address"),
+    ("Microsoft.Storage/storageAccounts/write", Exp, "change a storage account's network rules and public access"),
+    (
+        "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+        Exp,
+        "change a container's public access level (Azure refuses it while the account disallows public blob access)",
+    ),
+    ("Microsoft.ContainerRegistry/registries/write", Exp, "enable anonymous pull or the admin user on a registry"),
+    ("Microsoft.Authorization/*/write", Exp, "grant access within its scope: role assignments, policies, locks"),
+    ("Microsoft.Authorization/*/delete", Exp, "remove role assignments, policies and locks that protect resources"),
 ];
 
 #[cfg(test)]
@@ -467,9 +530,32 @@ mod tests {
         assert_eq!(kinds(Cloud::Gcp, "storage.objects.get"), [Data]);
         assert_eq!(kinds(Cloud::Gcp, "pubsub.topics.setIamPolicy"), [Exp]);
         assert_eq!(kinds(Cloud::Gcp, "iam.serviceAccountKeys.create"), [Cred]);
-        assert_eq!(kinds(Cloud::Azure, "Microsoft.Authorization/roleAssignments/write"), [Esc]);
-        assert_eq!(kinds(Cloud::Azure, "microsoft.authorization/roleassignments/write"), [Esc]);
+        assert_eq!(kinds(Cloud::Azure, "microsoft.authorization/roleassignments/write"), [Esc, Exp]);
         assert_eq!(kinds(Cloud::Azure, "Microsoft.Storage/storageAccounts/listKeys/action"), [Cred]);
         assert!(kinds(Cloud::Azure, "*/read").contains(&Data));
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"), [Data]);
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.KeyVault/vaults/secrets/getSecret/action"), [Cred, Data]);
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.ContainerRegistry/registries/pull/read"), [Data]);
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.Compute/virtualMachines/extensions/write"), [Esc]);
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.Storage/storageAccounts/regenerateKey/action"), [Cred]);
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.Network/publicIPAddresses/write"), [Exp]);
+        // Every write under Microsoft.Authorization opens access; assignments escalate as well.
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.Authorization/locks/write"), [Exp]);
+        assert_eq!(kinds(Cloud::Azure, "Microsoft.Authorization/roleAssignments/write"), [Esc, Exp]);
+        assert!(kinds(Cloud::Azure, "Microsoft.Authorization/*/read").is_empty());
+        assert!(kinds(Cloud::Azure, "Microsoft.Authorization/*").contains(&Exp));
+        assert!(kinds(Cloud::Azure, "*").contains(&Esc));
+        assert!(kinds(Cloud::Azure, "Microsoft.Compute/virtualMachines/read").is_empty());
+    }
+
+    #[test]
+    fn azure_wildcards_expand_against_the_role_table() {
+        let e = expand(Cloud::Azure, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*");
+        assert!(!e.complete && e.total.is_none());
+        assert_eq!(e.actions.len(), 5, "{:?}", e.actions);
+        assert!(e.per_level().iter().any(|(l, _)| *l == Read) && e.per_level().iter().any(|(l, _)| *l == Write));
+        let a = classify(Cloud::Azure, "Microsoft.Storage/*");
+        assert!(a.wildcard && a.levels.contains(&List), "the table's containers/read is List: {a:?}");
+        assert!(expand(Cloud::Gcp, "storage.*").actions.is_empty());
     }
 }

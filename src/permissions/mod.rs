@@ -6,10 +6,13 @@
 //! AWS actions are looked up in `assets/permissions/aws-actions.tsv` (derived from the reference;
 //! see `assets/permissions/generate.py` and docs/permissions.md). GCP permissions
 //! (`service.resource.verb`) and Azure actions (`Provider/resource/verb`) are classified by their
-//! verb. No terminal code here: the TUI and the plain renderers call [`review`] and read the fields
-//! [`annotate`] fills in on every [`Permission`](crate::model::Permission).
+//! verb; Azure's built-in roles and the operations whose verb misleads are in
+//! `assets/permissions/azure-roles.json` ([`azure_roles`]). No terminal code here: the TUI and the
+//! plain renderers call [`review`] and read the fields [`annotate`] fills in on every
+//! [`Permission`](crate::model::Permission).
 
 mod actions;
+pub mod azure_roles;
 pub mod conditions;
 pub mod principal;
 pub mod resources;

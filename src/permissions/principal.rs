@@ -57,6 +57,14 @@ fn service_name(service: &str) -> String {
     }
 }
 
+/// The prefix of an Azure managed identity of the plan, as its role assignments name it
+/// (`managed identity acmeml-demo-machines`) and as [`super::RoleSummary::arn`] keeps it.
+pub const MANAGED_IDENTITY: &str = "managed identity ";
+
+fn contains_ignore_case(text: &str, part: &str) -> bool {
+    !part.is_empty() && text.to_ascii_lowercase().contains(&part.to_ascii_lowercase())
+}
+
 /// Describe a principal string of a statement.
 pub fn describe_principal(principal: &str, ctx: &Context) -> PrincipalInfo {
     let info = |kind, label: String, account: Option<&str>, key: &str| PrincipalInfo {
@@ -69,7 +77,13 @@ pub fn describe_principal(principal: &str, ctx: &Context) -> PrincipalInfo {
         return info(PrincipalKind::Anyone, "anyone (any account, or none)".into(), None, "*");
     }
     if let Some(role) = ctx.roles.iter().find(|r| r.name == principal || r.arn == principal) {
-        let what = if role.arn.starts_with("serviceAccount:") { "service account" } else { "role" };
+        let what = if role.arn.starts_with("serviceAccount:") {
+            "service account"
+        } else if role.arn.starts_with(MANAGED_IDENTITY) {
+            "managed identity"
+        } else {
+            "role"
+        };
         return info(PrincipalKind::Role, format!("{what} {}", role.name), ctx.account.as_deref(), &role.name);
     }
     if principal.contains(":saml-provider/")
@@ -91,12 +105,15 @@ pub fn describe_principal(principal: &str, ctx: &Context) -> PrincipalInfo {
             principal,
         );
     }
-    if ctx.vendor_azure_app_id.as_deref().is_some_and(|app| principal == app) {
+    // Azure: the vendor's application, as the service principal it has in your tenant. The plan
+    // may name it by the app id alone or in words around it.
+    if let Some(app) = ctx.vendor_azure_app_id.as_deref().filter(|app| contains_ignore_case(principal, app)) {
         return info(
             PrincipalKind::Vendor,
-            format!("{}'s application ({principal})", ctx.vendor_name),
+            format!("{}'s service principal (app {app})", ctx.vendor_name),
             None,
-            principal,
+            // However a statement words it, the vendor's grants are one principal's.
+            &app.to_ascii_lowercase(),
         );
     }
     if let Some(account) = aws_account(principal) {
@@ -172,5 +189,32 @@ mod tests {
         assert_eq!(d("*").kind, PrincipalKind::Anyone);
         assert_eq!(d("serviceAccount:ctl@acme.iam.gserviceaccount.com").kind, PrincipalKind::Vendor);
         assert_eq!(d("arn:aws:iam::123456789012:saml-provider/okta").kind, PrincipalKind::Federated);
+    }
+
+    #[test]
+    fn azure_principals_are_named_plainly() {
+        let mut c = ctx();
+        c.cloud = Cloud::Azure;
+        c.vendor_azure_app_id = Some("0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40".into());
+        c.roles.push(RoleSummary {
+            name: "acmeml-demo-machines".into(),
+            arn: format!("{MANAGED_IDENTITY}acmeml-demo-machines"),
+            ..Default::default()
+        });
+        for written in [
+            "0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40",
+            "the vendor's service principal (app 0F9C3C1E-5D4B-4A8E-9D3F-2B7A6C1E8F40)",
+        ] {
+            let v = describe_principal(written, &c);
+            assert_eq!(v.kind, PrincipalKind::Vendor, "{written}");
+            assert_eq!(v.label, "Acme ML's service principal (app 0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40)");
+        }
+        for written in ["acmeml-demo-machines", "managed identity acmeml-demo-machines"] {
+            let id = describe_principal(written, &c);
+            assert_eq!((id.kind, id.label.as_str()), (PrincipalKind::Role, "managed identity acmeml-demo-machines"));
+            assert_eq!(id.key, "acmeml-demo-machines");
+        }
+        let other = describe_principal("11111111-2222-3333-4444-555555555555", &c);
+        assert_eq!(other.kind, PrincipalKind::Other);
     }
 }

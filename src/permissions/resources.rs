@@ -1,4 +1,5 @@
-//! Resource ARNs in words, and how much of the account a resource pattern covers.
+//! Resource ARNs, Google resource names and Azure Resource Manager ids in words, and how much of
+//! the account a resource pattern covers.
 
 use super::is_wildcard;
 
@@ -27,6 +28,9 @@ fn arn_parts(arn: &str) -> Option<(&str, &str, &str, &str)> {
 pub fn scope(resource: &str) -> Scope {
     if resource == "*" {
         return Scope::All;
+    }
+    if let Some(arm) = arm_scope(resource) {
+        return arm;
     }
     if !is_wildcard(resource) {
         return Scope::Specific;
@@ -65,6 +69,9 @@ pub fn phrase(resource: &str) -> String {
     if let Some(full) = resource.strip_prefix("//") {
         return gcp_phrase(full).unwrap_or_else(|| resource.to_string());
     }
+    if let Some(words) = arm_phrase(resource) {
+        return words;
+    }
     let Some((service, region, _, rest)) = arn_parts(resource) else { return resource.to_string() };
     let where_ = if region.is_empty() || region == "*" { String::new() } else { format!(" in {region}") };
     match service {
@@ -96,6 +103,94 @@ fn gcp_phrase(full: &str) -> Option<String> {
         }
         ("cloudkms.googleapis.com", ["projects", _, "locations", l, "keyRings", r]) => format!("key ring {r} ({l})"),
         _ => return None,
+    })
+}
+
+/// The segments of an Azure Resource Manager id (`/subscriptions/…/resourceGroups/…/providers/…`),
+/// or of a scope written relative to its resource group (`Microsoft.KeyVault/vaults/kv`, as ARM
+/// templates write a role assignment's `scope`). `None` for anything else.
+fn arm_segments(id: &str) -> Option<Vec<&str>> {
+    if id == "/" {
+        return Some(Vec::new());
+    }
+    let rel = !id.starts_with('/') && id.starts_with("Microsoft.") && id.contains('/');
+    if !id.starts_with('/') && !rel {
+        return None;
+    }
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    let first = parts.first().copied().unwrap_or_default();
+    let known = rel
+        || first.eq_ignore_ascii_case("subscriptions")
+        || (first.eq_ignore_ascii_case("providers")
+            && parts.get(1).is_some_and(|p| p.eq_ignore_ascii_case("Microsoft.Management")));
+    (known && parts.iter().all(|p| !p.is_empty())).then_some(parts)
+}
+
+/// How much of the tenant an ARM scope covers: a subscription or wider is everything; a resource
+/// group or a resource is named.
+fn arm_scope(id: &str) -> Option<Scope> {
+    let parts = arm_segments(id)?;
+    let wide = match parts.as_slice() {
+        [] => true,
+        [s, _] if s.eq_ignore_ascii_case("subscriptions") => true,
+        [p, m, g, _] => {
+            p.eq_ignore_ascii_case("providers")
+                && m.eq_ignore_ascii_case("Microsoft.Management")
+                && g.eq_ignore_ascii_case("managementGroups")
+        }
+        _ => false,
+    };
+    Some(if wide { Scope::All } else { Scope::Specific })
+}
+
+/// Whether a resource is an Azure scope wider than a resource group (a subscription, a
+/// management group, the tenant root).
+pub fn is_arm_wide_scope(id: &str) -> bool {
+    arm_scope(id) == Some(Scope::All)
+}
+
+/// An Azure Resource Manager id in words: "resource group acmeml-demo", "Key Vault acmeml-kv-x1",
+/// "the whole subscription 0000…".
+fn arm_phrase(id: &str) -> Option<String> {
+    let parts = arm_segments(id)?;
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    match parts.as_slice() {
+        [] => return Some("every subscription of your tenant (the root scope)".into()),
+        [s, sub] if eq(s, "subscriptions") => return Some(format!("the whole subscription {sub}")),
+        [s, _, g, rg] if eq(s, "subscriptions") && eq(g, "resourceGroups") => {
+            return Some(format!("resource group {rg}"))
+        }
+        [p, m, g, name] if eq(p, "providers") && eq(m, "Microsoft.Management") && eq(g, "managementGroups") => {
+            return Some(format!("the whole management group {name}"))
+        }
+        _ => {}
+    }
+    // From the provider namespace on: `Namespace/type/name(/type/name)*`.
+    let start = parts.iter().rposition(|p| eq(p, "providers")).map_or(0, |i| i + 1);
+    let rest = &parts[start..];
+    let (namespace, pairs) = rest.split_first()?;
+    if pairs.is_empty() || pairs.len() % 2 != 0 {
+        return None;
+    }
+    let types: Vec<&str> = pairs.iter().step_by(2).copied().collect();
+    let names: Vec<&str> = pairs.iter().skip(1).step_by(2).copied().collect();
+    let full_type = format!("{namespace}/{}", types.join("/")).to_ascii_lowercase();
+    let name = names.last().copied().unwrap_or_default();
+    let parent = |i: usize| names.get(i).copied().unwrap_or_default();
+    Some(match full_type.as_str() {
+        "microsoft.keyvault/vaults" => format!("Key Vault {name}"),
+        "microsoft.keyvault/vaults/secrets" => format!("secret {name} in Key Vault {}", parent(0)),
+        "microsoft.storage/storageaccounts" => format!("storage account {name}"),
+        "microsoft.storage/storageaccounts/blobservices" => format!("the blobs of storage account {}", parent(0)),
+        "microsoft.storage/storageaccounts/blobservices/containers" => {
+            format!("container {name} in storage account {}", parent(0))
+        }
+        "microsoft.containerregistry/registries" => format!("container registry {name}"),
+        "microsoft.managedidentity/userassignedidentities" => format!("managed identity {name}"),
+        "microsoft.network/virtualnetworks" => format!("virtual network {name}"),
+        "microsoft.network/virtualnetworks/subnets" => format!("subnet {name} of virtual network {}", parent(0)),
+        "microsoft.compute/virtualmachines" => format!("virtual machine {name}"),
+        _ => format!("{} {name}", types.last().copied().unwrap_or_default()),
     })
 }
 
@@ -136,6 +231,45 @@ mod tests {
             "key data (key ring r, eu)"
         );
         assert_eq!(phrase("//example.googleapis.com/x"), "//example.googleapis.com/x");
+    }
+
+    #[test]
+    fn azure_ids_in_words() {
+        let sub = "/subscriptions/00000000-0000-0000-0000-000000000001";
+        assert_eq!(phrase(sub), "the whole subscription 00000000-0000-0000-0000-000000000001");
+        assert_eq!(phrase(&format!("{sub}/resourceGroups/acmeml-demo")), "resource group acmeml-demo");
+        assert_eq!(phrase(&format!("{sub}/resourcegroups/acmeml-demo/")), "resource group acmeml-demo");
+        let rg = format!("{sub}/resourceGroups/acmeml-demo/providers");
+        assert_eq!(
+            phrase(&format!("{rg}/Microsoft.KeyVault/vaults/acmeml-kv-x1y2z3w4")),
+            "Key Vault acmeml-kv-x1y2z3w4"
+        );
+        assert_eq!(
+            phrase(&format!("{rg}/Microsoft.Storage/storageAccounts/acmemldatax1")),
+            "storage account acmemldatax1"
+        );
+        assert_eq!(
+            phrase(&format!("{rg}/Microsoft.ContainerRegistry/registries/acmemlregx1")),
+            "container registry acmemlregx1"
+        );
+        assert_eq!(
+            phrase(&format!("{rg}/Microsoft.Storage/storageAccounts/acct/blobServices/default/containers/data")),
+            "container data in storage account acct"
+        );
+        assert_eq!(
+            phrase(&format!("{rg}/Microsoft.ManagedIdentity/userAssignedIdentities/acmeml-demo-machines")),
+            "managed identity acmeml-demo-machines"
+        );
+        assert_eq!(phrase(&format!("{rg}/Microsoft.Web/sites/app")), "sites app");
+        // As an ARM template writes a role assignment's scope, relative to its resource group.
+        assert_eq!(phrase("Microsoft.KeyVault/vaults/kv1"), "Key Vault kv1");
+        assert_eq!(phrase("/"), "every subscription of your tenant (the root scope)");
+        assert_eq!(phrase("/providers/Microsoft.Management/managementGroups/root"), "the whole management group root");
+        assert_eq!(phrase("/subscriptions"), "/subscriptions");
+        assert_eq!(phrase("/etc/passwd"), "/etc/passwd");
+        assert_eq!(scope(sub), Scope::All);
+        assert_eq!(scope(&format!("{sub}/resourceGroups/g")), Scope::Specific);
+        assert!(is_arm_wide_scope(sub) && !is_arm_wide_scope("Microsoft.KeyVault/vaults/kv1"));
     }
 
     #[test]

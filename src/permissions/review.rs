@@ -25,6 +25,9 @@ impl PermissionRef {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
+    /// The plan's cloud: what trust means differs (assume a role, act as a service account, sign
+    /// in to the tenant as a service principal).
+    pub cloud: Cloud,
     /// Who may act as which role (trust statements that allow).
     pub trust: Vec<TrustEntry>,
     /// What each principal may do, in order of first appearance in the plan.
@@ -154,7 +157,7 @@ fn service_name(cloud: Cloud, service: &str) -> String {
 /// with [`Context::from_plan`].
 pub fn review(plan: &Plan) -> Review {
     let ctx = Context::from_plan(plan);
-    let mut out = Review { trust: Vec::new(), principals: Vec::new(), protections: Vec::new() };
+    let mut out = Review { cloud: plan.cloud, trust: Vec::new(), principals: Vec::new(), protections: Vec::new() };
     for (gi, g) in plan.groups.iter().enumerate() {
         for (pi, p) in g.permissions.iter().enumerate() {
             let at = PermissionRef { group: gi, index: pi };
@@ -176,6 +179,9 @@ pub fn review(plan: &Plan) -> Review {
                 // GCP: a binding on a service account; the account is what may be acted as.
                 let service_account =
                     p.resources.iter().find_map(|r| r.rsplit_once("/serviceAccounts/").map(|(_, e)| e.to_string()));
+                // Azure: the vendor's service principal is itself what acts; its grants are listed
+                // under it.
+                let service_account = if plan.cloud == Cloud::Azure { Some(who.key.clone()) } else { service_account };
                 let role = service_account.unwrap_or_else(|| {
                     g.resources
                         .iter()
@@ -241,7 +247,10 @@ pub fn review(plan: &Plan) -> Review {
         }
     }
     for pa in &mut out.principals {
-        pa.assumed_by = out.trust.iter().filter(|t| t.role == pa.key).map(|t| t.label.clone()).collect();
+        // On Azure the trust entry is the vendor's service principal itself, not someone acting as it.
+        if plan.cloud != Cloud::Azure {
+            pa.assumed_by = out.trust.iter().filter(|t| t.role == pa.key).map(|t| t.label.clone()).collect();
+        }
         pa.worst = pa
             .services
             .iter()

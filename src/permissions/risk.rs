@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::actions::{classify, expand, sensitivity, Sensitivity};
 use super::conditions;
-use super::principal::{describe_principal, PrincipalInfo};
+use super::principal::{describe_principal, PrincipalInfo, MANAGED_IDENTITY};
 use super::resources::{self, Scope};
 use super::table;
 use super::trust;
@@ -80,6 +80,8 @@ impl Context {
                 let arn = match r.type_.as_str() {
                     "AWS::IAM::Role" => format!("arn:{partition}:iam::{account}:role/{name}"),
                     crate::plan::gcp::TYPE_SERVICE_ACCOUNT => format!("serviceAccount:{name}"),
+                    // Azure: the machines' identity; its role assignments name it by its name.
+                    t if t.eq_ignore_ascii_case(AZURE_IDENTITY_TYPE) => format!("{MANAGED_IDENTITY}{name}"),
                     _ => return None,
                 };
                 Some(RoleSummary { name, arn, holder: r.id.clone(), actions: Vec::new() })
@@ -89,7 +91,7 @@ impl Context {
         for (_, p) in plan.permissions().filter(|(_, p)| p.effect == Effect::Allow && p.kind != PermissionKind::Trust) {
             let principal = roles
                 .iter()
-                .find(|r| r.arn == p.principal)
+                .find(|r| r.arn == p.principal || r.name == p.principal)
                 .map(|r| r.name.clone())
                 .unwrap_or_else(|| p.principal.clone());
             for a in &p.actions {
@@ -116,12 +118,22 @@ impl Context {
                 .map(|p| p.value.clone())
         };
         let vendor_aws_account = tool_parameter("VendorAccountId");
+        // Azure: the vendor's app id, from a parameter cloudgrant set or the trust entry that
+        // names the vendor's service principal.
+        let vendor_azure_app_id = (plan.cloud == Cloud::Azure)
+            .then(|| {
+                ["VendorAppId", "vendorAppId", "appId"]
+                    .into_iter()
+                    .find_map(tool_parameter)
+                    .or_else(|| plan.trust().find_map(|(_, p)| find_guid(&p.principal)).map(|g| g.to_ascii_lowercase()))
+            })
+            .flatten();
         Context {
             cloud: plan.cloud,
             vendor_name: plan.vendor.clone(),
             vendor_aws_account,
             vendor_gcp_service_account: tool_parameter("VendorServiceAccount"),
-            vendor_azure_app_id: None,
+            vendor_azure_app_id,
             account: plan.account.clone(),
             roles,
             grants,
@@ -144,6 +156,17 @@ pub fn annotate(plan: &mut Plan, vendor: &VendorProfile) {
             p.risks = risks;
         }
     }
+}
+
+/// The resource type of an Azure user-assigned managed identity.
+pub const AZURE_IDENTITY_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+
+/// The first GUID written in `text`.
+pub(super) fn find_guid(text: &str) -> Option<&str> {
+    (0..text.len().saturating_sub(35))
+        .filter(|i| text.is_char_boundary(*i) && text.is_char_boundary(i + 36))
+        .map(|i| &text[i..i + 36])
+        .find(|w| super::azure_roles::is_guid(w))
 }
 
 pub(super) fn risk(kind: RiskKind, severity: Severity, actions: Vec<String>, explanation: String) -> Risk {
@@ -223,6 +246,10 @@ pub(super) fn on_phrase(p: &Permission, ctx: &Context) -> String {
         let sa = p.resources.iter().find_map(|r| r.rsplit_once("/serviceAccounts/").map(|(_, e)| e));
         return sa.map(|e| format!("service account {e}")).unwrap_or_else(|| resources::phrases(&p.resources));
     }
+    if p.kind == PermissionKind::Trust && ctx.cloud == Cloud::Azure {
+        // The vendor's application signs in to the tenant; what it may then do is its grants.
+        return "your tenant".to_string();
+    }
     if p.kind == PermissionKind::Trust {
         return ctx.role_of_holder(&p.holder).map(|r| format!("role {}", r.name)).unwrap_or_else(|| p.holder.clone());
     }
@@ -240,7 +267,9 @@ struct Hit {
 
 impl Hit {
     fn shown(&self) -> String {
-        if self.written.eq_ignore_ascii_case(self.s.action) {
+        // A rule written as a pattern (`Microsoft.Authorization/*/write`) names what it matched.
+        let within = is_wildcard(self.s.action) && glob_match(self.s.action, &self.written);
+        if within || self.written.eq_ignore_ascii_case(self.s.action) {
             self.written.clone()
         } else {
             format!("{} (through {})", self.s.action, self.written)
@@ -270,18 +299,30 @@ fn action_risks(p: &Permission, who: &PrincipalInfo, access: &[ActionAccess], ct
     if ctx.cloud == Cloud::Aws && !key_policy && p.resources.iter().any(|r| r == "*") {
         risks.push(wildcard_resource(access, &cond));
     }
+    // Azure: a role assigned at a subscription (or wider) reaches every resource in it.
+    if ctx.cloud == Cloud::Azure {
+        if let Some(r) = azure_wide_scope(p, access, &on, &cond) {
+            risks.push(r);
+        }
+    }
     for (kind, list_) in &hits {
         let mut passrole: Vec<&Hit> = Vec::new();
+        let mut assign: Vec<&Hit> = Vec::new();
         let mut rest: Vec<&Hit> = Vec::new();
         for h in list_ {
             if h.s.action == "iam:PassRole" {
                 passrole.push(h);
+            } else if h.s.action.eq_ignore_ascii_case(AZURE_ASSIGN_IDENTITY) {
+                assign.push(h);
             } else {
                 rest.push(h);
             }
         }
         if !passrole.is_empty() {
             risks.push(pass_role(p, who, &passrole, ctx));
+        }
+        if !assign.is_empty() {
+            risks.push(assign_identity(p, who, &assign, ctx));
         }
         if rest.is_empty() {
             continue;
@@ -318,8 +359,10 @@ fn action_risks(p: &Permission, who: &PrincipalInfo, access: &[ActionAccess], ct
                 .collect(),
             None => vec![a.action.clone()],
         };
-        let left: Vec<String> =
-            candidates.into_iter().filter(|c| !covered.iter().any(|s| s.eq_ignore_ascii_case(c))).collect();
+        let left: Vec<String> = candidates
+            .into_iter()
+            .filter(|c| !covered.iter().any(|s| s.eq_ignore_ascii_case(c) || (is_wildcard(s) && glob_match(s, c))))
+            .collect();
         // A wildcard the table cannot list in full may stand for more of them.
         let incomplete = e.as_ref().is_some_and(|e| !e.complete);
         if !left.is_empty() || incomplete {
@@ -446,6 +489,90 @@ fn wildcard_resource(access: &[ActionAccess], cond: &str) -> Risk {
             names(&can)
         ),
     )
+}
+
+/// The Azure action that attaches a user-assigned managed identity to a resource.
+pub(super) const AZURE_ASSIGN_IDENTITY: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
+
+/// Azure's form of iam:PassRole: whoever may assign a managed identity can start machines that run
+/// as it, and so use everything that identity may do.
+fn assign_identity(p: &Permission, who: &PrincipalInfo, hits: &[&Hit], ctx: &Context) -> Risk {
+    let written = dedup(hits.iter().map(|h| h.written.clone()));
+    let shown = dedup(hits.iter().map(|h| h.shown()));
+    let wide = p.resources.iter().any(|r| resources::is_arm_wide_scope(r) || r == "*");
+    let on = on_phrase(p, ctx);
+    let identities: Vec<&RoleSummary> = ctx.roles.iter().filter(|r| r.arn.starts_with(MANAGED_IDENTITY)).collect();
+    let which = if wide {
+        format!("any managed identity in {on}")
+    } else if identities.is_empty() {
+        format!("the managed identities in {on}")
+    } else {
+        let names: Vec<String> = identities.iter().map(|r| r.name.clone()).collect();
+        format!("the managed identity {} (in {on})", list(&names, 3))
+    };
+    // What the identities may do, in words, per resource: "read blobs on storage account d".
+    let mut per_resource: Vec<(String, Vec<String>)> = Vec::new();
+    for g in ctx.grants.iter().filter(|g| identities.iter().any(|r| r.name == g.principal)) {
+        let on = resources::phrases(&g.resources);
+        let whats: Vec<String> = sensitivity(ctx.cloud, &g.action)
+            .into_iter()
+            .filter(|s| s.kind == RiskKind::DataAccess)
+            .map(|s| s.what.to_string())
+            .collect();
+        let pos = per_resource.iter().position(|(o, _)| *o == on).unwrap_or_else(|| {
+            per_resource.push((on.clone(), Vec::new()));
+            per_resource.len() - 1
+        });
+        for w in whats {
+            if !per_resource[pos].1.contains(&w) {
+                per_resource[pos].1.push(w);
+            }
+        }
+    }
+    let can: Vec<String> = per_resource
+        .iter()
+        .filter(|(_, whats)| !whats.is_empty())
+        .map(|(on, whats)| format!("{} on {on}", list(whats, 3)))
+        .collect();
+    let can = if can.is_empty() || wide {
+        " and so use everything that identity may do".to_string()
+    } else {
+        format!(" and so use everything that identity may do ({})", can.join("; "))
+    };
+    risk(
+        RiskKind::PrivilegeEscalation,
+        Severity::High,
+        written,
+        format!(
+            "{} can attach {which} to machines it creates ({}){}: the machines then run as that identity,{can}.",
+            who.label,
+            list(&shown, 2),
+            when(p)
+        ),
+    )
+}
+
+/// A flag on an Azure grant assigned at a subscription, a management group or the tenant root:
+/// cloudgrant's templates scope every role to a resource group or a single resource.
+fn azure_wide_scope(p: &Permission, access: &[ActionAccess], on: &str, cond: &str) -> Option<Risk> {
+    if !p.resources.iter().any(|r| resources::is_arm_wide_scope(r) || r == "*") {
+        return None;
+    }
+    let level = access.iter().filter_map(|a| a.level).max();
+    let severity = match level {
+        Some(AccessLevel::List | AccessLevel::Read) => Severity::Medium,
+        _ => Severity::High,
+    };
+    let actions: Vec<String> = access.iter().map(|a| a.action.clone()).collect();
+    Some(risk(
+        RiskKind::WildcardResource,
+        severity,
+        actions.clone(),
+        format!(
+            "Assigned at {on}{cond}: {} on every resource in it, not only the vendor's resource group. cloudgrant's design scopes each role to the vendor's resource group or one resource; check why this one is wider.",
+            list(&actions, 4)
+        ),
+    ))
 }
 
 fn pass_role(p: &Permission, who: &PrincipalInfo, hits: &[&Hit], ctx: &Context) -> Risk {

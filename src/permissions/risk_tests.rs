@@ -332,3 +332,156 @@ fn gcp_and_azure_statements_use_the_same_rules() {
     assert_eq!(find(&rs, RiskKind::PrivilegeEscalation).severity, Severity::High);
     assert!(find(&rs, RiskKind::WildcardAction).explanation.contains("Microsoft.Compute/*"));
 }
+
+const APP: &str = "0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40";
+const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000001";
+const KV: &str = "Microsoft.KeyVault/vaults/secrets/getSecret/action";
+const ASSIGN: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
+
+fn azure_ctx() -> Context {
+    Context {
+        cloud: Cloud::Azure,
+        vendor_name: "Acme ML".into(),
+        vendor_aws_account: None,
+        vendor_gcp_service_account: None,
+        vendor_azure_app_id: Some(APP.into()),
+        account: Some("00000000-0000-0000-0000-000000000001".into()),
+        roles: vec![RoleSummary {
+            name: "acmeml-demo-machines".into(),
+            arn: format!("{MANAGED_IDENTITY}acmeml-demo-machines"),
+            holder: "MachinesIdentity".into(),
+            actions: vec![KV.into(), "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read".into()],
+        }],
+        grants: vec![GrantSummary {
+            principal: "acmeml-demo-machines".into(),
+            action: KV.into(),
+            sid: None,
+            resources: vec![format!("{SUB}/resourceGroups/acmeml-demo/providers/Microsoft.KeyVault/vaults/kv1")],
+        }],
+    }
+}
+
+fn azure(principal: &str, actions: &[&str], scope: &str) -> Permission {
+    perm(PermissionKind::Identity, principal, actions, &[scope], json!({"principalType": "ServicePrincipal"}))
+}
+
+#[test]
+fn azure_assigning_the_machines_identity_is_high_and_says_what_the_identity_may_do() {
+    let vendor = format!("the vendor's service principal (app {APP})");
+    let p = azure(
+        &vendor,
+        &["Microsoft.Compute/virtualMachines/write", ASSIGN],
+        &format!("{SUB}/resourceGroups/acmeml-demo"),
+    );
+    let (access, rs) = analyze(&p, &azure_ctx());
+    assert_eq!(access[1].level, Some(AccessLevel::Write));
+    let esc = find(&rs, RiskKind::PrivilegeEscalation);
+    assert_eq!(esc.severity, Severity::High);
+    assert_eq!(esc.actions, [ASSIGN]);
+    for needle in [
+        "Acme ML's service principal (app 0f9c3c1e-5d4b-4a8e-9d3f-2b7a6c1e8f40)",
+        "managed identity acmeml-demo-machines (in resource group acmeml-demo)",
+        "machines then run as that identity",
+        "everything that identity may do (read Key Vault secrets on Key Vault kv1)",
+    ] {
+        assert!(esc.explanation.contains(needle), "{needle}: {}", esc.explanation);
+    }
+    // A resource group is named: no flag for its scope.
+    assert!(!kinds(&rs).contains(&RiskKind::WildcardResource), "{rs:#?}");
+}
+
+#[test]
+fn azure_data_and_credentials_on_one_resource() {
+    let kv = format!("{SUB}/resourceGroups/acmeml-demo/providers/Microsoft.KeyVault/vaults/acmeml-kv-x1y2z3w4");
+    let rs = analyze(&azure("acmeml-demo-machines", &[KV], &kv), &azure_ctx()).1;
+    let data = find(&rs, RiskKind::DataAccess);
+    assert_eq!(data.severity, Severity::Medium, "one vault is not broad");
+    assert!(
+        data.explanation.starts_with("managed identity acmeml-demo-machines can read Key Vault secrets"),
+        "{}",
+        data.explanation
+    );
+    assert!(data.explanation.contains("on Key Vault acmeml-kv-x1y2z3w4"), "{}", data.explanation);
+    assert_eq!(find(&rs, RiskKind::CredentialsExposure).severity, Severity::High);
+
+    let acct = format!(
+        "{SUB}/resourceGroups/acmeml-demo-storage/providers/Microsoft.Storage/storageAccounts/acmemldatax1y2z3w4"
+    );
+    let blobs = [
+        "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+        "Microsoft.Storage/storageAccounts/listKeys/action",
+    ];
+    let rs = analyze(&azure("acmeml-demo-machines", &blobs, &acct), &azure_ctx()).1;
+    let data = find(&rs, RiskKind::DataAccess);
+    assert!(data.explanation.contains("read blobs, write and overwrite blobs"), "{}", data.explanation);
+    assert!(data.explanation.contains("storage account acmemldatax1y2z3w4"), "{}", data.explanation);
+    let exp = find(&rs, RiskKind::ResourceExposure);
+    assert!(exp.explanation.contains("public access"), "{}", exp.explanation);
+    let cred = find(&rs, RiskKind::CredentialsExposure);
+    assert_eq!(cred.actions, ["Microsoft.Storage/storageAccounts/listKeys/action"]);
+    let pull = analyze(
+        &azure("acmeml-demo-machines", &["Microsoft.ContainerRegistry/registries/pull/read"], &acct),
+        &azure_ctx(),
+    )
+    .1;
+    assert!(find(&pull, RiskKind::DataAccess).explanation.contains("pull container images"));
+}
+
+#[test]
+fn azure_subscription_scope_and_role_writes_are_flagged() {
+    let vendor = format!("the vendor's service principal (app {APP})");
+    let rs = analyze(&azure(&vendor, &["Microsoft.Compute/virtualMachines/read"], SUB), &azure_ctx()).1;
+    let wide = find(&rs, RiskKind::WildcardResource);
+    assert_eq!(wide.severity, Severity::Medium, "read only");
+    assert!(
+        wide.explanation.contains("the whole subscription 00000000-0000-0000-0000-000000000001"),
+        "{}",
+        wide.explanation
+    );
+    assert!(wide.explanation.contains("not only the vendor's resource group"));
+    let rs = analyze(
+        &azure(
+            &vendor,
+            &["Microsoft.Authorization/roleAssignments/write", "Microsoft.Compute/virtualMachines/runCommand/action"],
+            SUB,
+        ),
+        &azure_ctx(),
+    )
+    .1;
+    assert_eq!(find(&rs, RiskKind::WildcardResource).severity, Severity::High);
+    let esc = find(&rs, RiskKind::PrivilegeEscalation);
+    assert!(
+        esc.explanation.contains("assign any role") && esc.explanation.contains("run commands"),
+        "{}",
+        esc.explanation
+    );
+    assert_eq!(find(&rs, RiskKind::ResourceExposure).severity, Severity::High, "broad");
+    assert!(!kinds(&rs).contains(&RiskKind::PermissionsManagement), "covered by the flags above: {rs:#?}");
+    // `*` on Azure: every action of every provider.
+    let rs = analyze(&azure(&vendor, &["*"], &format!("{SUB}/resourceGroups/g")), &azure_ctx()).1;
+    let w = find(&rs, RiskKind::WildcardAction);
+    assert_eq!(w.severity, Severity::High);
+    assert!(w.explanation.contains("Azure adds later"));
+}
+
+#[test]
+fn azure_trust_is_the_vendor_application_signing_in() {
+    let c = azure_ctx();
+    let t = perm(PermissionKind::Trust, &format!("the vendor's service principal (app {APP})"), &[], &[], json!({}));
+    let rs = analyze(&t, &c).1;
+    assert_eq!(kinds(&rs), [RiskKind::CrossAccount], "no ExternalId rules on Azure");
+    assert_eq!(rs[0].severity, Severity::Medium);
+    assert!(rs[0]
+        .explanation
+        .starts_with(&format!("Acme ML's application {APP} signs in to your tenant as a service principal")));
+    let other = perm(PermissionKind::Trust, "11111111-2222-3333-4444-555555555555", &[], &[], json!({}));
+    let rs = analyze(&other, &c).1;
+    assert_eq!((rs[0].kind, rs[0].severity), (RiskKind::CrossAccount, Severity::High));
+    assert!(rs[0].explanation.contains("not Acme ML's application"));
+    let mut deny =
+        azure("acmeml-demo-machines", &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete"], SUB);
+    deny.effect = Effect::Deny;
+    assert_eq!(kinds(&analyze(&deny, &c).1), [RiskKind::Protective]);
+}

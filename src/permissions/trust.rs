@@ -1,6 +1,7 @@
 //! Who may act: the rules on trust statements (who may assume a role: the vendor by name, another
-//! account, anyone, a service; ExternalId present or missing) and on the principals a resource
-//! policy names (your own account's root only delegates to your IAM policies).
+//! account, anyone, a service; ExternalId present or missing; on GCP who may act as a service
+//! account; on Azure the vendor's application signing in to your tenant) and on the principals a
+//! resource policy names (your own account's root only delegates to your IAM policies).
 
 use super::conditions;
 use super::principal::{PrincipalInfo, PrincipalKind};
@@ -14,6 +15,10 @@ pub(super) fn trust_risks(p: &Permission, who: &PrincipalInfo, ctx: &Context, ri
     let cond = when(p);
     if ctx.cloud == Cloud::Gcp {
         gcp_trust_risks(p, who, ctx, &role, &cond, risks);
+        return;
+    }
+    if ctx.cloud == Cloud::Azure {
+        azure_trust_risks(who, ctx, &cond, risks);
         return;
     }
     match who.kind {
@@ -138,6 +143,44 @@ fn gcp_trust_risks(p: &Permission, who: &PrincipalInfo, ctx: &Context, sa: &str,
         ),
     };
     risks.push(risk(kind, severity, Vec::new(), format!("{} {what}{tail}", who.label)));
+}
+
+/// Azure's form of trust: the vendor's multi-tenant application gets a service principal in your
+/// tenant, and signs in as it; what it may then do is what its role assignments grant. There is no
+/// ExternalId on Azure: only the vendor holds its application's credentials. The machines'
+/// user-assigned identity is the plan's own, not an outsider.
+fn azure_trust_risks(who: &PrincipalInfo, ctx: &Context, cond: &str, risks: &mut Vec<Risk>) {
+    let vendor = &ctx.vendor_name;
+    let (kind, severity, text) = match who.kind {
+        PrincipalKind::Vendor => (
+            RiskKind::CrossAccount,
+            Severity::Medium,
+            format!(
+                "{vendor}'s application{} signs in to your tenant as a service principal{cond}: whoever {vendor} lets use that application then acts in your subscription with the roles assigned to it (listed under it). This is the access you are granting.",
+                ctx.vendor_azure_app_id.as_deref().map(|a| format!(" {a}")).unwrap_or_default()
+            ),
+        ),
+        PrincipalKind::Anyone => (
+            RiskKind::PublicPrincipal,
+            Severity::High,
+            format!("Anyone may sign in to your tenant as {}{cond}; check who this is.", who.label),
+        ),
+        PrincipalKind::Role | PrincipalKind::OwnAccount => (
+            RiskKind::SameAccount,
+            Severity::Info,
+            format!("{} is an identity of this plan, in your own tenant{cond}.", who.label),
+        ),
+        _ => (
+            RiskKind::CrossAccount,
+            Severity::High,
+            format!(
+                "{} signs in to your tenant{cond}: it is not {vendor}'s application{}; check who this is.",
+                who.label,
+                ctx.vendor_azure_app_id.as_deref().map(|a| format!(" ({a})")).unwrap_or_default()
+            ),
+        ),
+    };
+    risks.push(risk(kind, severity, Vec::new(), text));
 }
 
 /// Flags on who a resource policy names. Returns whether the action rules apply as well (not for

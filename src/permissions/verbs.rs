@@ -1,6 +1,7 @@
 //! GCP permissions (`service.resource.verb`) and Azure actions (`Provider/resource/verb`) are
 //! classified by their verb: neither cloud publishes access levels, so the verbs are mapped onto the
-//! AWS scale. A verb not listed here is reported as unknown, never guessed.
+//! AWS scale. An Azure operation whose verb misleads has its level in the bundled table
+//! ([`super::azure_roles`]). A verb not listed here is reported as unknown, never guessed.
 
 use super::AccessLevel;
 
@@ -143,6 +144,12 @@ pub fn azure_parts(action: &str) -> Option<AzureAction<'_>> {
 /// wildcard verb (`Microsoft.Compute/*`).
 pub fn azure_levels(action: &str) -> Option<Vec<AccessLevel>> {
     let a = azure_parts(action)?;
+    if !super::is_wildcard(action) {
+        // Operations whose verb misleads (`getSecret/action` reads) have their level in the table.
+        if let Some(op) = super::azure_roles::azure().operation(action) {
+            return Some(vec![op.level]);
+        }
+    }
     let verb = a.verb.to_ascii_lowercase();
     let provider = a.provider.to_ascii_lowercase();
     let resource = a.resource.to_ascii_lowercase();
@@ -228,6 +235,17 @@ mod tests {
         assert_eq!(one("Microsoft.Compute/virtualMachines/start/action"), Some(Write));
         assert_eq!(one("Microsoft.Storage/storageAccounts/listKeys/action"), Some(Read));
         assert_eq!(one("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"), Some(Read));
+        assert_eq!(one("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"), Some(Write));
+        assert_eq!(one("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action"), Some(Write));
+        assert_eq!(one("Microsoft.Storage/storageAccounts/blobServices/containers/read"), Some(List));
+        // The table fixes what the verb would get wrong: these read, though they are actions.
+        assert_eq!(one("Microsoft.KeyVault/vaults/secrets/getSecret/action"), Some(Read));
+        assert_eq!(one("Microsoft.KeyVault/vaults/secrets/readMetadata/action"), Some(Read));
+        assert_eq!(one("Microsoft.ContainerRegistry/registries/pull/read"), Some(Read));
+        assert_eq!(one("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"), Some(Write));
+        assert_eq!(one("Microsoft.Authorization/roleDefinitions/write"), Some(PermissionsManagement));
+        assert_eq!(one("Microsoft.Authorization/locks/delete"), Some(PermissionsManagement));
+        assert_eq!(one("Microsoft.Compute/virtualMachines/tags/write"), Some(Tagging));
         assert_eq!(one("Microsoft.Authorization/roleAssignments/write"), Some(PermissionsManagement));
         assert_eq!(one("Microsoft.Authorization/roleAssignments/read"), Some(Read));
         assert_eq!(one("Microsoft.Resources/tags/write"), Some(Tagging));

@@ -43,15 +43,15 @@ pub fn build(
     }
 }
 
-/// The Azure location offered when the user names none (the vendor profile has no Azure region).
+/// The Azure location offered when the vendor profile names none (`azure.default_region`).
 pub const DEFAULT_AZURE_LOCATION: &str = "westeurope";
 
 /// The region offered when the user names none: the vendor profile's for that cloud.
 pub fn default_region(cloud: crate::model::Cloud, vendor: &crate::vendor::VendorProfile) -> String {
     match cloud {
         crate::model::Cloud::Gcp => vendor.gcp.default_region.clone(),
-        crate::model::Cloud::Azure => DEFAULT_AZURE_LOCATION.to_string(),
-        _ => vendor.aws.default_region.clone(),
+        crate::model::Cloud::Azure => vendor.azure.default_region.clone(),
+        crate::model::Cloud::Aws => vendor.aws.default_region.clone(),
     }
 }
 

@@ -191,7 +191,9 @@ impl App {
             }
             (Screen::Preview, Action::Detail) => self.preview.detail || self.preview.detail_available(),
             (Screen::Review, Action::ToggleDeleteData) => {
-                self.review.plan.as_ref().is_some_and(|p| p.installation.cloud == crate::model::Cloud::Gcp)
+                self.review.plan.as_ref().is_some_and(|p| {
+                    matches!(p.installation.cloud, crate::model::Cloud::Gcp | crate::model::Cloud::Azure)
+                })
             }
             _ => true,
         }
@@ -441,6 +443,10 @@ impl App {
         if self.cloud.chosen().is_some_and(|t| t.cloud == crate::model::Cloud::Gcp) {
             let project = account.map(|a| format!(" --project {}", a.key)).unwrap_or_default();
             return if sandbox { format!(" --sandbox{project}") } else { project };
+        }
+        if self.cloud.chosen().is_some_and(|t| t.cloud == crate::model::Cloud::Azure) {
+            let subscription = account.map(|a| format!(" --subscription {}", a.key)).unwrap_or_default();
+            return if sandbox { format!(" --sandbox{subscription}") } else { subscription };
         }
         match (sandbox, account) {
             (true, Some(a)) => format!(" --sandbox --account {}", a.key),

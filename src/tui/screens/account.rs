@@ -106,14 +106,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let a = &app.account;
     let target = app.cloud.chosen().map_or("the target", |t| t.title.as_str());
-    let gcp = app.cloud.chosen().is_some_and(|t| t.cloud == crate::model::Cloud::Gcp);
-    let what = if gcp { "project" } else { "account" };
+    let cloud = app.cloud.chosen().map_or(crate::model::Cloud::Aws, |t| t.cloud);
+    let what = cloud.account_word();
     let mut lines = vec![Line::raw(""), Line::styled(format!("Which {what} of {target}?"), t.heading), Line::raw("")];
     if a.loading {
-        lines.extend(waiting_lines(app, if gcp { "Listing your projects…" } else { "Looking for accounts…" }));
+        let waiting = match cloud {
+            crate::model::Cloud::Gcp => "Listing your projects…",
+            crate::model::Cloud::Azure => "Listing your subscriptions…",
+            crate::model::Cloud::Aws => "Looking for accounts…",
+        };
+        lines.extend(waiting_lines(app, waiting));
     } else if a.accounts.is_empty() {
         let why = app.cloud.chosen().map(|t| format!(": {}", t.detail)).unwrap_or_default();
-        lines.push(Line::styled(format!("No accounts found{why}."), t.warn));
+        lines.push(Line::styled(format!("No {what}s found{why}."), t.warn));
         lines.push(Line::styled("Esc goes back to choose another target.", t.muted));
     }
     for (i, acc) in a.accounts.iter().enumerate() {
@@ -133,13 +138,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.extend(waiting_lines(app, &format!("Connecting to {label}…")));
     } else if let Some((_, id)) = &a.connected {
         lines.push(Line::styled("Connected. cloudgrant will act as:", t.ok));
-        lines.push(kv(app, "account", &id.account));
+        lines.push(kv(app, what, &id.account));
+        if cloud == crate::model::Cloud::Azure {
+            // The tenant the vendor's service principal will be made in.
+            let chosen = a.connected.as_ref().and_then(|(i, _)| a.accounts.get(*i));
+            let tenant = chosen.and_then(|c| tenant_of(&c.detail));
+            lines.push(kv(app, "tenant", tenant.unwrap_or("(not reported)")));
+        }
         lines.push(kv(app, "principal", &id.principal));
         lines.push(kv(app, "credentials", &id.source));
         lines.push(Line::raw(""));
         let next = match app.flow {
             Flow::Onboard => "Enter: continue to Configure (nothing is created yet).",
-            Flow::Revoke => "Enter: look for installs in this account.",
+            Flow::Revoke if cloud == crate::model::Cloud::Aws => "Enter: look for installs in this account.",
+            Flow::Revoke if cloud == crate::model::Cloud::Gcp => "Enter: look for installs in this project.",
+            Flow::Revoke => "Enter: look for installs in this subscription.",
         };
         lines.push(Line::styled(next, t.heading));
     } else if let Some(e) = &a.error {
@@ -149,6 +162,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
+/// The tenant id an Azure subscription's description names (`… · tenant <id>`), if it does.
+pub fn tenant_of(detail: &str) -> Option<&str> {
+    let (_, rest) = detail.split_once("tenant ")?;
+    let id = rest.split(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '·').next()?;
+    crate::validate::is_guid(id).then_some(id)
+}
+
 fn kv<'a>(app: &App, k: &str, v: &str) -> Line<'a> {
     Line::from(vec![Span::styled(format!("  {k:<13}"), app.theme.muted), Span::styled(v.to_string(), app.theme.text)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_tenant_is_read_from_a_subscriptions_description() {
+        let t = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        assert_eq!(super::tenant_of(&format!("Enabled · tenant {t}")), Some(t));
+        assert_eq!(super::tenant_of(&format!("(tenant {t}, default)")), Some(t));
+        assert_eq!(super::tenant_of("tenant contoso"), None);
+        assert_eq!(super::tenant_of("profile default"), None);
+    }
 }

@@ -60,7 +60,8 @@ impl ConfigureState {
     pub fn region_error(&self) -> Option<FieldError> {
         match self.cloud {
             crate::model::Cloud::Gcp => validate::gcp_region(&self.region.value).err(),
-            _ => validate::aws_region(&self.region.value).err(),
+            crate::model::Cloud::Azure => validate::azure_location(&self.region.value).err(),
+            crate::model::Cloud::Aws => validate::aws_region(&self.region.value).err(),
         }
     }
 
@@ -143,7 +144,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     "The org name is part of every name cloudgrant creates ({}-<org> key ring, <project>-<org>-data bucket, …).",
                     app.vendor.vendor.id
                 ),
-                _ => format!("The org name is part of every name cloudgrant creates ({}-<org>-auth, …).", app.vendor.vendor.id),
+                crate::model::Cloud::Azure => format!(
+                    "The org name is part of every name cloudgrant creates ({0}-<org> and {0}-<org>-storage resource groups, …).",
+                    app.vendor.vendor.id
+                ),
+                crate::model::Cloud::Aws => {
+                    format!("The org name is part of every name cloudgrant creates ({}-<org>-auth, …).", app.vendor.vendor.id)
+                }
             },
             t.muted,
         ),
@@ -164,7 +171,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         error: c.shown_error(Field::Region),
         help: match c.cloud {
             crate::model::Cloud::Gcp => "the Google Cloud region for the key ring and the bucket (e.g. europe-west1)",
-            _ => "the AWS region for the network, bucket and key",
+            crate::model::Cloud::Azure => {
+                "the Azure region for both resource groups and everything in them (e.g. westeurope, eastus2)"
+            }
+            crate::model::Cloud::Aws => "the AWS region for the network, bucket and key",
         },
     };
     render_field(frame, region, &region_view, t);

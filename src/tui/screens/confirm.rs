@@ -42,8 +42,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .flat_map(|g| g.parameters.iter())
         .find(|p| p.name == "ExternalId")
         .map_or_else(|| "(generated at install)".to_string(), |p| p.value.clone());
-    let gcp = plan.cloud == crate::model::Cloud::Gcp;
-    let (account_word, group_word) = if gcp { ("project", "labelled set") } else { ("account", "stacks") };
+    let cloud = plan.cloud;
+    let account_word = cloud.account_word();
+    let group_word = match cloud {
+        crate::model::Cloud::Gcp => "resource set",
+        _ => "stacks",
+    };
     let mut lines = vec![
         Line::styled(format!("Create access for {} in this {account_word}?", plan.vendor), t.heading),
         Line::raw(""),
@@ -61,7 +65,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ),
         ),
     ];
-    if !gcp {
+    if cloud == crate::model::Cloud::Aws {
         lines.push(kv("ExternalId", external));
     }
     // The change sets, once known: new stacks, updates (with replacements), or nothing to do.
@@ -70,7 +74,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::raw(""));
             lines.push(Line::styled(format!("  What changes in the {account_word}:"), t.heading));
             for c in changes {
-                lines.push(Line::styled(format!("    {}", c.summary()), t.text));
+                lines.push(Line::styled(format!("    {}", c.summary(cloud)), t.text));
                 if let Some(note) = &c.note {
                     lines.push(Line::styled(format!("      {note}"), t.warn));
                 }
@@ -90,21 +94,28 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         None => {}
     }
-    lines.extend([
-        Line::raw(""),
-        Line::styled(
-            if gcp {
-                "The next screens show what to tell the vendor. Revoke takes it all back."
-            } else {
-                "The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back."
-            },
-            t.muted,
-        ),
-        Line::raw(""),
-        buttons(&["No, go back", "Create"], usize::from(app.confirm.create), t, None),
-    ]);
+    let next: &[&str] = match cloud {
+        crate::model::Cloud::Gcp => &["The next screens show what to tell the vendor. Revoke takes it all back."],
+        crate::model::Cloud::Azure => &[
+            "The vendor's application gets a service principal in your tenant. The next screens show",
+            "what to tell the vendor: tenant, subscription, the machines' identity (client id), Key Vault,",
+            "registry and data account. Revoke takes it back.",
+        ],
+        crate::model::Cloud::Aws => {
+            &["The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back."]
+        }
+    };
+    lines.push(Line::raw(""));
+    lines.extend(next.iter().map(|l| Line::styled(*l, t.muted)));
+    lines.extend([Line::raw(""), buttons(&["No, go back", "Create"], usize::from(app.confirm.create), t, None)]);
     if app.confirm.create {
-        lines.push(Line::styled("Enter creates the stacks now.", t.warn));
+        lines.push(Line::styled(
+            match cloud {
+                crate::model::Cloud::Aws => "Enter creates the stacks now.".to_string(),
+                _ => format!("Enter creates the {} now.", cloud.groups(plan.groups.len())),
+            },
+            t.warn,
+        ));
     } else {
         lines.push(Line::styled("Nothing has been created. ←/→ to choose, Enter to confirm.", t.muted));
     }

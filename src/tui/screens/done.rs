@@ -1,5 +1,7 @@
-//! Step 8, Done: what to send the vendor (role ARN and ExternalId from the installation's
-//! outputs), what was created, and how to revoke later.
+//! Step 8, Done: what to send the vendor (from the installation's outputs: role ARN and
+//! ExternalId on AWS; project, service account, bucket and key on GCP; tenant, subscription, the
+//! machines' identity, Key Vault, registry and data account on Azure), what was created, and how
+//! to revoke later.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -48,7 +50,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::styled(
         format!(
             "What was created in {} {} ({}), org {}:",
-            if inst.cloud == crate::model::Cloud::Gcp { "project" } else { "account" },
+            inst.cloud.account_word(),
             inst.account,
             inst.region,
             inst.org
@@ -72,7 +74,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::styled(
         match inst.cloud {
             crate::model::Cloud::Gcp => "  The vendor's access ends first; the data bucket and key ring are kept; the key's versions are scheduled for destruction; the custom roles are soft-deleted.",
-            _ => "  The vendor's access ends first; the data bucket is kept; the key is scheduled for deletion.",
+            crate::model::Cloud::Azure => "  The vendor's access ends first: the vendor's resource group, its role and the machines' identity are deleted; the Key Vault is soft-deleted (its name stays reserved until purged); the storage resource group and your data account are kept.",
+            crate::model::Cloud::Aws => "  The vendor's access ends first; the data bucket is kept; the key is scheduled for deletion.",
         },
         t.muted,
     ));

@@ -74,10 +74,19 @@ fn install_status(inst: &Installation) -> String {
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let s = &app.installs;
+    let cloud = app.cloud.chosen().map_or(crate::model::Cloud::Aws, |t| t.cloud);
+    let what = cloud.account_word();
+    let found_from = match cloud {
+        crate::model::Cloud::Aws => "Found from the stacks' tags in the account, not from files on this computer.",
+        crate::model::Cloud::Gcp => "Found from the labels in the project, not from files on this computer.",
+        crate::model::Cloud::Azure => {
+            "Found from the deployment stacks' tags in the subscription, not from files on this computer."
+        }
+    };
     let mut lines = vec![
         Line::raw(""),
-        Line::styled(format!("Installs of {} found in this account", app.vendor.vendor.name), t.heading),
-        Line::styled("Found from the stacks' tags in the account, not from files on this computer.", t.muted),
+        Line::styled(format!("Installs of {} found in this {what}", app.vendor.vendor.name), t.heading),
+        Line::styled(found_from, t.muted),
         Line::raw(""),
     ];
     if s.loading {
@@ -88,12 +97,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else if s.list.is_empty() {
         lines.push(Line::styled(
             format!(
-                "No install of {} was found in this account: there is nothing to revoke here.",
+                "No install of {} was found in this {what}: there is nothing to revoke here.",
                 app.vendor.vendor.name
             ),
             t.warn,
         ));
-        lines.push(Line::styled("Esc goes back to choose another account; r looks again.", t.muted));
+        lines.push(Line::styled(format!("Esc goes back to choose another {what}; r looks again."), t.muted));
     }
     // Column widths from the values: AWS account ids are 12 digits, GCP project ids up to 30.
     let width = |f: &dyn Fn(&crate::model::Installation) -> usize, min: usize| {

@@ -2,6 +2,9 @@
 //! scheduled for deletion (date and the way back), soft-deleted, or will fail (and the fix) —
 //! with the warnings first, before anything is asked. On Google Cloud, `x` asks revoke to also
 //! empty and delete the data bucket (kept by default); the Confirm step then wants its name typed.
+//! On Azure, the facts that outlive revoke come first (the Key Vault soft-deleted and its name
+//! reserved, the storage resource group kept), and `x` asks revoke to also delete the vendor's
+//! service principal from the tenant (kept by default).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -32,6 +35,9 @@ pub struct ReviewState {
     pub delete_data: Vec<DataBucket>,
     /// Why `x` did nothing (AWS, no bucket left).
     pub notice: Option<String>,
+    /// Azure: `x` also deletes the vendor's service principal from the tenant. The revoke that
+    /// starts from this screen must carry it into the revoke plan's `delete_service_principal`.
+    pub delete_service_principal: bool,
 }
 
 impl ReviewState {
@@ -45,6 +51,7 @@ impl ReviewState {
                 self.kept_plan = Some((*plan).clone());
                 self.plan = Some(*plan);
                 self.delete_data.clear();
+                self.delete_service_principal = false;
                 self.notice = None;
                 self.loading = false;
             }
@@ -59,6 +66,12 @@ impl ReviewState {
     /// `x`: switch between keeping the data bucket and emptying and deleting it.
     pub(crate) fn toggle_delete_data(&mut self) {
         let Some(base) = self.kept_plan.clone() else { return };
+        if base.installation.cloud == Cloud::Azure {
+            // Nothing in the plan's items changes: the service principal is not in a stack.
+            self.delete_service_principal = !self.delete_service_principal;
+            self.notice = None;
+            return;
+        }
         if base.installation.cloud != Cloud::Gcp {
             self.notice = Some(format!(
                 "The {} data bucket is retained by its template; revoke never deletes it. Delete it yourself when you no longer need the data.",
@@ -84,9 +97,84 @@ impl ReviewState {
     }
 }
 
-/// The lines above the review: the `x` switch (Google Cloud) and why it did nothing.
+/// What stays of an Azure install after revoke, as sentences: the Key Vault soft-deleted (how long,
+/// its name reserved, purge protection where the review says), the storage resource group and its
+/// data account kept.
+pub fn azure_facts(plan: &RevokePlan, today: chrono::NaiveDate) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in plan.items() {
+        let name = item.physical_id.as_deref().map(short_name).unwrap_or(item.id.as_str());
+        match (&item.outcome, item.type_.to_ascii_lowercase().as_str()) {
+            (RevokeOutcome::SoftDeleted { until, note }, "microsoft.keyvault/vaults") => {
+                let when = match until {
+                    Some(d) => format!(" until {d} ({} days)", (*d - today).num_days().max(0)),
+                    None => String::new(),
+                };
+                let purge = {
+                    let n = note.to_ascii_lowercase();
+                    if n.contains("purge protection on")
+                        || n.contains("purge protection is on")
+                        || n.contains("purge protection enabled")
+                    {
+                        " Purge protection is on: nobody can purge it before then, so the name stays taken."
+                    } else if n.contains("purge protection off")
+                        || n.contains("purge protection is off")
+                        || n.contains("purge protection disabled")
+                    {
+                        " Purge protection is off: you can purge it sooner (az keyvault purge) to free the name."
+                    } else {
+                        ""
+                    }
+                };
+                out.push(format!(
+                    "Key Vault {name} is soft-deleted, not gone: its secrets can be recovered{when}, and its name stays reserved until then or until it is purged.{purge}"
+                ));
+            }
+            (RevokeOutcome::Kept { .. }, "microsoft.resources/resourcegroups") => {
+                let accounts: Vec<&str> = plan
+                    .items()
+                    .filter(|i| i.type_.eq_ignore_ascii_case("Microsoft.Storage/storageAccounts"))
+                    .filter(|i| matches!(i.outcome, RevokeOutcome::Kept { .. }))
+                    .map(|i| i.physical_id.as_deref().map(short_name).unwrap_or(i.id.as_str()))
+                    .collect();
+                let with = if accounts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with the data account {}", accounts.join(", "))
+                };
+                out.push(format!("The resource group {name} is kept{with}: your data stays, and so does its cost."));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The last segment of an Azure resource id (its name).
+fn short_name(id: &str) -> &str {
+    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
+}
+
+/// The lines above the review: the `x` switch (Google Cloud, Azure), Azure's lasting facts, and why
+/// `x` did nothing.
 fn toggle_lines(r: &ReviewState, plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
+    if plan.installation.cloud == Cloud::Azure {
+        for fact in azure_facts(plan, chrono::Utc::now().date_naive()) {
+            for (i, part) in wrap(&fact, width.saturating_sub(2)).into_iter().enumerate() {
+                out.push(Line::styled(format!("{}{part}", if i == 0 { "• " } else { "  " }), t.warn));
+            }
+        }
+        let text = if r.delete_service_principal {
+            "x  also delete the vendor's service principal from your tenant: YES. The vendor's application can no longer sign in to your tenant at all; installing again creates it anew. Deleting it needs the Application Administrator or Cloud Application Administrator role."
+        } else {
+            "x  also delete the vendor's service principal from your tenant: no. It stays, with no role left once revoke ends."
+        };
+        let style = if r.delete_service_principal { t.danger } else { t.muted };
+        for part in wrap(text, width) {
+            out.push(Line::styled(part, style));
+        }
+    }
     if plan.installation.cloud == Cloud::Gcp {
         if r.delete_data.is_empty() {
             out.push(Line::styled("x  also empty and delete the data bucket: no, it is kept with your data", t.muted));
@@ -257,4 +345,109 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title_bottom(Span::styled(title, t.muted)).border_style(border);
     let visible: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
     frame.render_widget(Paragraph::new(visible).block(block), content);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Installation, RevokeGroup, RevokeItem};
+    use chrono::NaiveDate;
+
+    fn item(id: &str, type_: &str, physical: &str, outcome: RevokeOutcome) -> RevokeItem {
+        RevokeItem { id: id.into(), type_: type_.into(), physical_id: Some(physical.into()), outcome }
+    }
+
+    fn azure_plan(note: &str) -> RevokePlan {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
+        let sub = "/subscriptions/s/resourceGroups";
+        RevokePlan {
+            installation: Installation {
+                cloud: Cloud::Azure,
+                vendor_id: "acmeml".into(),
+                org: "demo".into(),
+                account: "s".into(),
+                region: "westeurope".into(),
+                created: None,
+                groups: Vec::new(),
+                outputs: Default::default(),
+            },
+            groups: vec![
+                RevokeGroup {
+                    key: "main".into(),
+                    name: "acmeml-demo".into(),
+                    id: "m".into(),
+                    resources: vec![item(
+                        "Vault",
+                        "Microsoft.KeyVault/vaults",
+                        &format!("{sub}/acmeml-demo/providers/Microsoft.KeyVault/vaults/acmeml-kv-x1y2z3w4"),
+                        RevokeOutcome::SoftDeleted { until: Some(day(30)), note: note.into() },
+                    )],
+                },
+                RevokeGroup {
+                    key: "storage".into(),
+                    name: "acmeml-demo-storage".into(),
+                    id: "s".into(),
+                    resources: vec![
+                        item(
+                            "StorageGroup",
+                            "Microsoft.Resources/resourceGroups",
+                            &format!("{sub}/acmeml-demo-storage"),
+                            RevokeOutcome::Kept { reason: "your data".into() },
+                        ),
+                        item(
+                            "DataAccount",
+                            "Microsoft.Storage/storageAccounts",
+                            &format!("{sub}/acmeml-demo-storage/providers/Microsoft.Storage/storageAccounts/acmemldatax1y2z3w4"),
+                            RevokeOutcome::Kept { reason: "your data".into() },
+                        ),
+                    ],
+                },
+            ],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn azure_facts_say_what_outlives_revoke() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+        let facts = azure_facts(&azure_plan("recoverable; purge protection off"), today);
+        assert_eq!(facts.len(), 2, "{facts:#?}");
+        assert!(facts[0].starts_with("Key Vault acmeml-kv-x1y2z3w4 is soft-deleted"), "{}", facts[0]);
+        assert!(facts[0].contains("until 2026-11-30 (7 days)"), "{}", facts[0]);
+        assert!(facts[0].contains("name stays reserved"), "{}", facts[0]);
+        assert!(facts[0].contains("Purge protection is off"), "{}", facts[0]);
+        assert_eq!(
+            facts[1],
+            "The resource group acmeml-demo-storage is kept with the data account acmemldatax1y2z3w4: your data stays, and so does its cost."
+        );
+        let on = azure_facts(&azure_plan("purge protection on"), today);
+        assert!(on[0].contains("nobody can purge it before then"), "{}", on[0]);
+        let unsaid = azure_facts(&azure_plan(""), today);
+        assert!(!unsaid[0].contains("Purge protection"), "not claimed when the review does not say: {}", unsaid[0]);
+    }
+
+    #[test]
+    fn x_on_azure_switches_the_service_principal_deletion() {
+        let mut r = ReviewState::default();
+        r.start_loading("demo");
+        r.receive(Ok(Box::new(azure_plan(""))));
+        assert!(!r.delete_service_principal);
+        r.toggle_delete_data();
+        assert!(r.delete_service_principal && r.delete_data.is_empty() && r.notice.is_none());
+        assert_eq!(r.plan, r.kept_plan, "the items do not change");
+        let t = Theme::plain();
+        let text: String = toggle_lines(&r, r.plan.as_ref().expect("plan"), 200, &t)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>() + "\n")
+            .collect();
+        assert!(text.contains("also delete the vendor's service principal from your tenant: YES"), "{text}");
+        assert!(text.contains("Key Vault acmeml-kv-x1y2z3w4 is soft-deleted"), "{text}");
+        r.toggle_delete_data();
+        assert!(!r.delete_service_principal);
+        // A fresh plan starts with it off again.
+        r.toggle_delete_data();
+        r.start_loading("demo");
+        r.receive(Ok(Box::new(azure_plan(""))));
+        assert!(!r.delete_service_principal);
+    }
 }

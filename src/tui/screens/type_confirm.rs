@@ -133,12 +133,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let kept = plan.items().filter(|i| matches!(i.outcome, crate::model::RevokeOutcome::Kept { .. })).count();
     let mut lines = vec![
         Line::raw(""),
-        Line::styled(format!("Revoke {}'s access to account {}?", app.vendor.vendor.name, inst.account), t.danger),
+        Line::styled(
+            format!("Revoke {}'s access to {} {}?", app.vendor.vendor.name, inst.cloud.account_word(), inst.account),
+            t.danger,
+        ),
         Line::raw(""),
         Line::styled(
             format!(
-                "This deletes {} stacks of org {} ({} resources); {} kept, as the review showed. It cannot be undone.",
-                plan.groups.len(),
+                "This deletes {} of org {} ({} resources); {} kept, as the review showed. It cannot be undone.",
+                inst.cloud.groups(plan.groups.len()),
                 inst.org,
                 plan.items().count(),
                 kept

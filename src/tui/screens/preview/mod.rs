@@ -491,7 +491,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("Nothing exists yet.", t.text),
         ]),
         Line::styled(
-            format!("account {account} · region {} · org {} · {} stacks", plan.region, plan.org, plan.groups.len()),
+            format!(
+                "{} {account} · region {} · org {} · {}",
+                plan.cloud.account_word(),
+                plan.region,
+                plan.org,
+                plan.cloud.groups(plan.groups.len())
+            ),
             t.muted,
         ),
     ];

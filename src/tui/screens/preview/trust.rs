@@ -55,17 +55,29 @@ pub fn role_label(review: &Review, role: &str) -> String {
 }
 
 pub fn entries(review: &Review, width: usize, t: &Theme) -> Vec<Entry> {
-    let title = Line::styled("Who can act in your account, and as whom", t.heading);
+    let azure = review.cloud == crate::model::Cloud::Azure;
+    let title = Line::styled(
+        match review.cloud {
+            crate::model::Cloud::Aws => "Who can act in your account, and as whom",
+            crate::model::Cloud::Gcp => "Who can act in your project, and as whom",
+            crate::model::Cloud::Azure => "Who can sign in to your tenant, and what it may then do",
+        },
+        t.heading,
+    );
     let mut out = vec![Entry::heading(0, vec![title, Line::raw("")])];
     if review.trust.is_empty() {
         out.push(Entry::heading(0, vec![Line::styled("Nobody: no role of this plan can be assumed.", t.muted)]));
     }
     for (i, e) in review.trust.iter().enumerate() {
-        let title = [
-            (e.label.clone(), t.heading),
-            (" may act as ".to_string(), t.text),
-            (role_label(review, &e.role), t.heading),
-        ];
+        let title: Vec<(String, ratatui::style::Style)> = if azure {
+            vec![(e.label.clone(), t.heading), (" signs in to your tenant as a service principal".to_string(), t.text)]
+        } else {
+            vec![
+                (e.label.clone(), t.heading),
+                (" may act as ".to_string(), t.text),
+                (role_label(review, &e.role), t.heading),
+            ]
+        };
         let mut lines = hanging(item_head(0), &title, width);
         let mut body = Vec::new();
         body.extend(field(
@@ -75,7 +87,9 @@ pub fn entries(review: &Review, width: usize, t: &Theme) -> Vec<Entry> {
             width,
             t,
         ));
-        body.extend(field(4, "may", &[(e.actions.join(", "), t.text)], width, t));
+        if !e.actions.is_empty() || !azure {
+            body.extend(field(4, "may", &[(e.actions.join(", "), t.text)], width, t));
+        }
         let cond = match &e.conditions {
             Some(c) => (c.clone(), t.warn),
             None => ("no condition".to_string(), t.muted),
