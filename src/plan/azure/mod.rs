@@ -456,55 +456,21 @@ fn role_for(definition_id: &str, x: &Expansion, subscription: &str) -> Option<Ro
     builtin_role(guid)
 }
 
-/// Azure's built-in roles the templates use.
+/// Azure's built-in roles the templates use, from the bundled table
+/// (`assets/permissions/azure-roles.json`, copied from Microsoft's built-in roles reference).
 pub fn builtin_role(guid: &str) -> Option<RoleContent> {
-    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let (name, actions, data_actions): (&str, Vec<String>, Vec<String>) = match guid.to_ascii_lowercase().as_str() {
-        "4633458b-17de-408a-b874-0445c86b69e6" => (
-            "Key Vault Secrets User",
-            vec![],
-            v(&[
-                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
-            ]),
-        ),
-        "7f951dda-4ed3-4680-a7ca-43fe172d538d" => {
-            ("AcrPull", v(&["Microsoft.ContainerRegistry/registries/pull/read"]), vec![])
-        }
-        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1" => (
-            "Storage Blob Data Reader",
-            v(&[
-                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
-                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
-            ]),
-            v(&["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]),
-        ),
-        "ba92f5b4-2d11-453d-a403-e96b0029c9fe" => (
-            "Storage Blob Data Contributor",
-            v(&[
-                "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/write",
-                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
-            ]),
-            v(&[
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
-            ]),
-        ),
-        _ => return None,
-    };
-    Some(RoleContent {
-        name: name.to_string(),
-        actions,
-        not_actions: Vec::new(),
-        data_actions,
-        not_data_actions: Vec::new(),
-        built_in: true,
-    })
+    use crate::permissions::azure_roles::{azure, RoleLookup};
+    match azure().lookup(guid) {
+        RoleLookup::Known(r) => Some(RoleContent {
+            name: r.role_name.clone(),
+            actions: r.actions.clone(),
+            not_actions: r.not_actions.clone(),
+            data_actions: r.data_actions.clone(),
+            not_data_actions: r.not_data_actions.clone(),
+            built_in: true,
+        }),
+        RoleLookup::Unknown => None,
+    }
 }
 
 fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Plan, PlanError> {
