@@ -24,6 +24,9 @@ pub struct Identity {
     pub principal: String,
     /// Where the credentials came from (profile name, environment, sandbox).
     pub source: String,
+    /// Azure: the tenant (directory) the subscription belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 /// An account the user can pick on the Account screen.

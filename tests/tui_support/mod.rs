@@ -103,6 +103,7 @@ pub fn identity() -> Identity {
         account: ACCOUNT.into(),
         principal: format!("arn:aws:sts::{ACCOUNT}:assumed-role/SandboxAdmin/you"),
         source: "sandbox account sandbox-dev".into(),
+        tenant: None,
     }
 }
 

@@ -80,6 +80,7 @@ impl Aws {
             account: who.account().unwrap_or_default().to_string(),
             principal: who.arn().unwrap_or_default().to_string(),
             source,
+            tenant: None,
         };
         Ok(Aws {
             inner: Arc::new(Inner {

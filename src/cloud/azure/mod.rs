@@ -342,6 +342,7 @@ impl Azure {
             account: self.inner.subscription.subscription_id.clone(),
             principal: self.inner.principal.clone(),
             source: self.inner.source.clone(),
+            tenant: Some(self.inner.subscription.tenant_id.clone()).filter(|t| !t.is_empty()),
         }
     }
 

@@ -289,6 +289,7 @@ impl Gcp {
             account: self.inner.project.clone(),
             principal: self.inner.principal.clone(),
             source: self.inner.source.clone(),
+            tenant: None,
         }
     }
 

@@ -159,6 +159,7 @@ impl Sandbox {
             account: self.inner.account.clone(),
             principal: format!("arn:aws:sts::{}:assumed-role/SandboxAdmin/you", self.inner.account),
             source: format!("sandbox account {}", self.inner.account_name),
+            tenant: None,
         })
     }
 

@@ -141,9 +141,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(kv(app, what, &id.account));
         if cloud == crate::model::Cloud::Azure {
             // The tenant the vendor's service principal will be made in.
-            let chosen = a.connected.as_ref().and_then(|(i, _)| a.accounts.get(*i));
-            let tenant = chosen.and_then(|c| tenant_of(&c.detail));
-            lines.push(kv(app, "tenant", tenant.unwrap_or("(not reported)")));
+            lines.push(kv(app, "tenant", id.tenant.as_deref().unwrap_or("(not reported)")));
         }
         lines.push(kv(app, "principal", &id.principal));
         lines.push(kv(app, "credentials", &id.source));
@@ -162,25 +160,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
-/// The tenant id an Azure subscription's description names (`… · tenant <id>`), if it does.
-pub fn tenant_of(detail: &str) -> Option<&str> {
-    let (_, rest) = detail.split_once("tenant ")?;
-    let id = rest.split(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '·').next()?;
-    crate::validate::is_guid(id).then_some(id)
-}
-
 fn kv<'a>(app: &App, k: &str, v: &str) -> Line<'a> {
     Line::from(vec![Span::styled(format!("  {k:<13}"), app.theme.muted), Span::styled(v.to_string(), app.theme.text)])
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_tenant_is_read_from_a_subscriptions_description() {
-        let t = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-        assert_eq!(super::tenant_of(&format!("Enabled · tenant {t}")), Some(t));
-        assert_eq!(super::tenant_of(&format!("(tenant {t}, default)")), Some(t));
-        assert_eq!(super::tenant_of("tenant contoso"), None);
-        assert_eq!(super::tenant_of("profile default"), None);
-    }
 }

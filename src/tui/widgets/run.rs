@@ -230,6 +230,8 @@ impl RunState {
                 (true, false) => g.done = g.done.saturating_sub(1),
                 _ => {}
             }
+            // A resource's own event may arrive after its stack's completion settled every row.
+            g.done = g.done.min(g.rows.len());
         }
         if self.root_cause.is_none() && is_failed_status(e.status) {
             self.root_cause = Some(RootCause {
@@ -394,6 +396,16 @@ mod tests {
         r.apply_event(ev("x-s3", "C", Status::CreateComplete, None));
         assert_eq!((r.groups[0].done, r.groups[0].total()), (1, 3));
         assert_eq!(r.events, 5);
+    }
+
+    #[test]
+    fn a_resource_event_after_its_stack_settled_never_counts_twice() {
+        let mut r = one_group();
+        r.apply_event(ev("x-s3", "x-s3", Status::DeleteComplete, None));
+        let total = r.groups[0].total();
+        assert_eq!(r.groups[0].done, total);
+        r.apply_event(ev("x-s3", "A", Status::DeleteComplete, None));
+        assert_eq!(r.resources_done(), (total, total), "never more settled than listed");
     }
 
     #[test]

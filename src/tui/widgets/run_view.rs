@@ -201,7 +201,8 @@ fn render_tree(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
             continue;
         }
         for r in &g.rows {
-            let mut spans = vec![Span::styled(format!("  {} {:<ID_W$}", status_icon(r.status), r.id), theme.text)];
+            let mut spans =
+                vec![Span::styled(format!("  {} {:<w$} ", status_icon(r.status), r.id, w = ID_W - 1), theme.text)];
             if show_type {
                 spans.push(Span::styled(format!("{:<TYPE_W$}", r.type_.trim_start_matches("AWS::")), theme.muted));
             }
