@@ -46,11 +46,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     ];
     for text in [
         format!(
-            "a role {name} can assume, only from its own account ({}) and only with an ExternalId unique to you",
+            "access for {name} to run its machines, limited to what that needs: on AWS a role only its account ({}) can assume, with an ExternalId unique to you; on Google Cloud a role for its service account; on Azure a role for its application, on its own resource group only",
             v.aws.account_id
         ),
-        format!("a role for the machines {name} launches, limited to your data bucket and its encryption key"),
-        "a network for those machines, a data bucket and its encryption key".to_string(),
+        format!("an identity for the machines {name} launches, limited to your data storage and the keys or secrets it needs"),
+        "a network for those machines, and storage for your data".to_string(),
     ] {
         for (i, part) in wrap(&text, width.saturating_sub(4)).into_iter().enumerate() {
             let head = if i == 0 { "  • " } else { "    " };
@@ -66,7 +66,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::from(vec![
             Span::styled("Revoke takes it back: ", t.heading),
             Span::styled(
-                "the vendor's access ends first, then everything is deleted, except your data bucket, which is kept.",
+                "the vendor's access ends first, then everything is deleted, except your data storage, which is kept.",
                 t.text,
             ),
         ]),
