@@ -171,6 +171,27 @@ fn the_stack_bodies_carry_the_template_files_as_written() {
     assert_eq!(main.logical_id("Microsoft.KeyVault/vaults", "acmeml-kv-x1y2z3w4"), Some("Vault"));
     assert_eq!(main.logical_id("microsoft.keyvault/VAULTS", "ACMEML-kv-x1y2z3w4"), Some("Vault"));
     assert_eq!(main.logical_id("Microsoft.KeyVault/vaults", "other"), None);
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/acmeml-demo");
+    let vault = format!("{rg}/providers/Microsoft.KeyVault/vaults/acmeml-kv-x1y2z3w4");
+    assert_eq!(main.logical_id_of(&vault), Some("Vault"));
+    let on = |scope: &str| {
+        format!("{scope}/providers/Microsoft.Authorization/roleAssignments/0b6e1c59-0000-4000-8000-000000000000")
+    };
+    assert_eq!(main.logical_id_of(&on(&vault)), Some("MachinesVaultAccess"), "named by what it sits on");
+    assert_eq!(main.logical_id_of(&on(&rg)), Some("VendorRoleAssignment"));
+    let data = format!(
+        "/subscriptions/{SUB}/resourceGroups/acmeml-demo-storage/providers/Microsoft.Storage/storageAccounts/acmemldatax1y2z3w4"
+    );
+    assert_eq!(main.logical_id_of(&on(&data)), Some("MachinesDataAccess"));
+    assert_eq!(
+        main.logical_id_of(&format!("{rg}/providers/Microsoft.Network/virtualNetworks/acmeml-demo-vnet")),
+        Some("Network")
+    );
+    assert_eq!(main.logical_id_of(&on("/subscriptions/x")), None);
+    let role = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0b6e1c59-0000-4000-8000-000000000000"
+    );
+    assert_eq!(main.logical_id_of(&role), Some("MachineOperatorRole"), "the one custom role");
 }
 
 #[test]

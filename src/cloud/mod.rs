@@ -290,8 +290,17 @@ pub fn targets(sandbox_only: bool) -> Vec<Target> {
         detail: "A built-in simulated Google Cloud project, answering the same API calls cloudgrant makes to Google."
             .into(),
     };
+    let azure_sandbox = Target {
+        cloud: Cloud::Azure,
+        sandbox: true,
+        available: true,
+        title: "Azure sandbox (simulated, nothing real is created)".into(),
+        detail: "A built-in simulated Azure subscription, answering the same API calls cloudgrant makes to Azure."
+            .into(),
+    };
     if sandbox_only {
         out.push(gcp_sandbox);
+        out.push(azure_sandbox);
         return out;
     }
     let (found, detail) = aws_credentials_hint();
@@ -319,6 +328,7 @@ pub fn targets(sandbox_only: bool) -> Vec<Target> {
         out.push(gcp_sandbox);
         out.push(gcp);
     }
+    out.push(azure_sandbox);
     let (found, detail) = azure_credentials_hint();
     let azure = Target {
         cloud: Cloud::Azure,
@@ -397,6 +407,7 @@ fn aws_credentials_hint() -> (bool, String) {
 pub async fn accounts(target: &Target) -> Result<Vec<AccountChoice>, CloudError> {
     match (target.sandbox, target.cloud) {
         (true, Cloud::Gcp) => Ok(sandbox::gcp_accounts()),
+        (true, Cloud::Azure) => Ok(sandbox::azure_accounts()),
         (true, _) => Ok(sandbox::accounts()),
         (false, Cloud::Gcp) => {
             let (transport, _) = gcp::signed_in_transport(None).await?;
@@ -464,6 +475,9 @@ pub async fn connect(
 ) -> Result<Provider, CloudError> {
     match (target.sandbox, target.cloud) {
         (true, Cloud::Gcp) => Ok(Provider::Gcp(sandbox::connect_gcp(&options.sandbox, &account.key, &options.vendor)?)),
+        (true, Cloud::Azure) => {
+            Ok(Provider::Azure(sandbox::connect_azure(&options.sandbox, &account.key, &options.vendor)?))
+        }
         (true, _) => {
             Ok(Provider::Sandbox(sandbox::Sandbox::connect(options.sandbox.clone(), &account.key, &options.vendor)?))
         }

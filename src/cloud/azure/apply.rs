@@ -411,7 +411,11 @@ impl Azure {
                 if let Some(status) = operation_status(op, run.rerun) {
                     if run.seen.get(&key) != Some(&status) {
                         run.seen.insert(key.clone(), status);
-                        let logical = stack.logical_id(&type_, &name).map_or_else(|| name.clone(), String::from);
+                        let logical = target["id"]
+                            .as_str()
+                            .and_then(|id| stack.logical_id_of(id))
+                            .or_else(|| stack.logical_id(&type_, &name))
+                            .map_or_else(|| name.clone(), String::from);
                         let code = p["statusCode"].as_str().unwrap_or_default();
                         let reason = if status.is_failure() {
                             let e = AzureError::from_error(0, &p["statusMessage"]["error"]);

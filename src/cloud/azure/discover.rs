@@ -85,7 +85,9 @@ impl Azure {
             let logical = |id: &str| -> (String, String) {
                 match type_and_name(id) {
                     Some((t, n)) => {
-                        let l = stack_spec.and_then(|s| s.logical_id(&t, &n)).map_or_else(|| n.clone(), String::from);
+                        let l = stack_spec
+                            .and_then(|s| s.logical_id_of(id).or_else(|| s.logical_id(&t, &n)))
+                            .map_or_else(|| n.clone(), String::from);
                         (l, t)
                     }
                     None => (id.to_string(), String::new()),

@@ -8,6 +8,7 @@
 //! - `--sandbox-fail <logical id>` makes that resource fail (create: the stack rolls back;
 //!   revoke: DELETE_FAILED), for tests and support rehearsals.
 
+pub mod azure;
 pub mod file;
 pub mod google;
 mod ops;
@@ -280,6 +281,63 @@ pub fn connect_gcp(
         &format!("sandbox project {id}"),
         vendor,
         options,
+    ))
+}
+
+/// The simulated Azure subscriptions, for the Account screen.
+pub fn azure_accounts() -> Vec<AccountChoice> {
+    azure::SUBSCRIPTIONS
+        .iter()
+        .map(|(id, name, short)| AccountChoice {
+            key: (*id).into(),
+            label: format!("{name} ({id})"),
+            detail: format!(
+                "Simulated subscription `{short}` in tenant {} ({}). Nothing real is created.",
+                azure::TENANT_NAME,
+                azure::TENANT_ID
+            ),
+            sandbox: true,
+        })
+        .collect()
+}
+
+/// The Azure provider talking to the simulated Azure: the same code that talks to Azure.
+/// `subscription` is a subscription id, its display name, or `sandbox-dev` / `sandbox-prod`.
+pub fn connect_azure(
+    config: &SandboxConfig,
+    subscription: &str,
+    vendor: &VendorProfile,
+) -> Result<crate::cloud::azure::Azure, CloudError> {
+    use crate::cloud::azure::{Azure, AzureOptions, SubscriptionInfo};
+    let wanted = subscription.trim();
+    let (id, name, _) = azure::SUBSCRIPTIONS
+        .iter()
+        .find(|(id, name, short)| {
+            id.eq_ignore_ascii_case(wanted) || name.eq_ignore_ascii_case(wanted) || *short == wanted
+        })
+        .ok_or_else(|| {
+            let names: Vec<String> =
+                azure::SUBSCRIPTIONS.iter().map(|(id, name, short)| format!("{short} ({name}, {id})")).collect();
+            CloudError::failed(
+                format!("there is no sandbox subscription `{subscription}`"),
+                format!("Use one of: {}.", names.join("; ")),
+            )
+        })?;
+    let simulated = azure::SimulatedAzure::open(config, &[(&vendor.azure.app_id, &vendor.vendor.name)])?;
+    let poll = std::time::Duration::from_secs_f64((1.5 / config.speed).clamp(0.001, 1.5));
+    let info = SubscriptionInfo {
+        subscription_id: (*id).into(),
+        display_name: (*name).into(),
+        tenant_id: azure::TENANT_ID.into(),
+        state: "Enabled".into(),
+    };
+    Ok(Azure::with_transport(
+        Arc::new(simulated),
+        info,
+        azure::CALLER,
+        &format!("sandbox subscription {name}"),
+        vendor,
+        AzureOptions { poll_interval: poll, sandbox: true },
     ))
 }
 

@@ -67,6 +67,11 @@ pub struct StackSpec {
     pub needs_principal: bool,
     /// (resource type, name) → the template's id for it, for naming operations' targets.
     pub names: Vec<(String, String, String)>,
+    /// Role assignments, whose names are Azure's GUIDs: (the id of what they sit on, the
+    /// template's id). Each sits on a different resource, so the scope names it.
+    pub scoped: Vec<(String, String)>,
+    /// Resources whose names only Azure computes (custom roles): (type, the template's id).
+    pub unnamed: Vec<(String, String)>,
 }
 
 use rand::distr::{Distribution, Uniform};
@@ -271,15 +276,25 @@ pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<S
             tags,
             needs_principal,
             names: Vec::new(),
+            scoped: Vec::new(),
+            unnamed: Vec::new(),
         };
         let x = stack.expand_preview(subscription.as_deref(), &choices.region)?;
         for r in &x.resources {
             let id = r.id.clone().ok_or_else(|| {
                 PlanError::Invalid(format!("{}: {} has no `metadata.cloudgrant.id`", asset.path, r.path))
             })?;
-            if let Some(n) = &r.name {
-                check_name(&r.type_, n, &id, asset.path)?;
-                stack.names.push((r.type_.clone(), n.clone(), id));
+            if r.type_.eq_ignore_ascii_case(TYPE_ROLE_ASSIGNMENT) {
+                if let Some(scope) = r.scope.as_ref().filter(|s| !arm::is_unknown(s)) {
+                    stack.scoped.push((scope.to_ascii_lowercase(), id.clone()));
+                }
+            }
+            match &r.name {
+                Some(n) => {
+                    check_name(&r.type_, n, &id, asset.path)?;
+                    stack.names.push((r.type_.clone(), n.clone(), id));
+                }
+                None => stack.unnamed.push((r.type_.clone(), id)),
             }
         }
         stacks.push(stack);
@@ -355,12 +370,43 @@ impl StackSpec {
         })
     }
 
+    /// The template's id for a resource Azure names by its full id: a role assignment by what it
+    /// sits on (its own name is Azure's GUID), anything else by type and name.
+    pub fn logical_id_of(&self, resource_id: &str) -> Option<&str> {
+        const ASSIGNMENT: &str = "/providers/microsoft.authorization/roleassignments/";
+        let lower = resource_id.to_ascii_lowercase();
+        if let Some(at) = lower.find(ASSIGNMENT) {
+            let scope = &lower[..at];
+            let mut found = self.scoped.iter().filter(|(s, _)| s == scope);
+            return match (found.next(), found.next()) {
+                (Some((_, id)), None) => Some(id.as_str()),
+                _ => None,
+            };
+        }
+        let (_, rest) = resource_id.split_once("/providers/")?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        let namespace = segments.first()?;
+        let types: Vec<&str> = segments[1..].iter().step_by(2).copied().collect();
+        let names: Vec<&str> = segments[1..].iter().skip(1).step_by(2).copied().collect();
+        self.logical_id(&format!("{namespace}/{}", types.join("/")), &names.join("/"))
+    }
+
     /// The template's id for an operation's target resource (type and name as Azure reports them).
+    /// A resource of a type whose one instance has a name only Azure computes is that instance.
     pub fn logical_id(&self, resource_type: &str, name: &str) -> Option<&str> {
-        self.names
+        let named = self
+            .names
             .iter()
             .find(|(t, n, _)| t.eq_ignore_ascii_case(resource_type) && n.eq_ignore_ascii_case(name))
-            .map(|(_, _, id)| id.as_str())
+            .map(|(_, _, id)| id.as_str());
+        named.or_else(|| {
+            let known = self.names.iter().any(|(t, _, _)| t.eq_ignore_ascii_case(resource_type));
+            let mut found = self.unnamed.iter().filter(|(t, _)| t.eq_ignore_ascii_case(resource_type));
+            match (known, found.next(), found.next()) {
+                (false, Some((_, id)), None) => Some(id.as_str()),
+                _ => None,
+            }
+        })
     }
 }
 
@@ -410,55 +456,21 @@ fn role_for(definition_id: &str, x: &Expansion, subscription: &str) -> Option<Ro
     builtin_role(guid)
 }
 
-/// Azure's built-in roles the templates use.
+/// Azure's built-in roles the templates use, from the bundled table
+/// (`assets/permissions/azure-roles.json`, copied from Microsoft's built-in roles reference).
 pub fn builtin_role(guid: &str) -> Option<RoleContent> {
-    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let (name, actions, data_actions): (&str, Vec<String>, Vec<String>) = match guid.to_ascii_lowercase().as_str() {
-        "4633458b-17de-408a-b874-0445c86b69e6" => (
-            "Key Vault Secrets User",
-            vec![],
-            v(&[
-                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
-            ]),
-        ),
-        "7f951dda-4ed3-4680-a7ca-43fe172d538d" => {
-            ("AcrPull", v(&["Microsoft.ContainerRegistry/registries/pull/read"]), vec![])
-        }
-        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1" => (
-            "Storage Blob Data Reader",
-            v(&[
-                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
-                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
-            ]),
-            v(&["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]),
-        ),
-        "ba92f5b4-2d11-453d-a403-e96b0029c9fe" => (
-            "Storage Blob Data Contributor",
-            v(&[
-                "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/write",
-                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
-            ]),
-            v(&[
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
-            ]),
-        ),
-        _ => return None,
-    };
-    Some(RoleContent {
-        name: name.to_string(),
-        actions,
-        not_actions: Vec::new(),
-        data_actions,
-        not_data_actions: Vec::new(),
-        built_in: true,
-    })
+    use crate::permissions::azure_roles::{azure, RoleLookup};
+    match azure().lookup(guid) {
+        RoleLookup::Known(r) => Some(RoleContent {
+            name: r.role_name.clone(),
+            actions: r.actions.clone(),
+            not_actions: r.not_actions.clone(),
+            data_actions: r.data_actions.clone(),
+            not_data_actions: r.not_data_actions.clone(),
+            built_in: true,
+        }),
+        RoleLookup::Unknown => None,
+    }
 }
 
 fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Plan, PlanError> {
