@@ -411,3 +411,30 @@ fn confirm_shows_the_change_sets_of_existing_stacks() {
     assert!(screen.contains("Modify VendorRole AWS::IAM::Role"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn account_azure_names_the_subscription_and_tenant() {
+    let app = app_connected_azure();
+    let text = snap(&app);
+    assert!(text.contains("Which subscription of Azure sandbox"), "{text}");
+    assert!(text.contains(&format!("tenant       {AZURE_TENANT}")), "{text}");
+    insta::assert_snapshot!("account_azure_connected", text);
+}
+
+#[test]
+fn preview_azure_trust_and_permissions() {
+    let mut app = app_preview_azure();
+    let trust = snap(&app);
+    assert!(trust.contains("signs in to your") && trust.contains("tenant as a service principal"), "{trust}");
+    assert!(trust.contains("2 deployment stacks") && trust.contains(&format!("subscription {AZURE_SUB}")), "{trust}");
+    insta::assert_snapshot!("preview_azure_trust", trust);
+    feed(&mut app, [Action::NextTab]);
+    let permissions = snap(&app);
+    assert!(
+        permissions.contains("Microsoft.Compute/virtualMachines/read  resource group acmeml-demo"),
+        "{permissions}"
+    );
+    insta::assert_snapshot!("preview_azure_permissions", permissions);
+    app.update(Action::Resize(120, 40));
+    insta::assert_snapshot!("preview_azure_permissions_120x40", snap(&app));
+}

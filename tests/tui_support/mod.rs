@@ -418,3 +418,65 @@ pub fn draw(app: &App, width: u16, height: u16) -> Buffer {
 pub fn screen_text(app: &App) -> String {
     buffer_text(&draw(app, app.size.0, app.size.1))
 }
+
+/// The Azure plan for org demo in westeurope, subscription [`AZURE_SUB`], name suffix
+/// [`AZURE_SUFFIX`].
+pub fn azure_plan() -> Plan {
+    let choices =
+        Choices { org: "demo".into(), region: "westeurope".into(), account: Some(AZURE_SUB.into()), external_id: None };
+    cloudgrant::plan::azure::build(&vendor(), &choices, AZURE_SUFFIX).expect("azure plan")
+}
+
+pub const AZURE_SUFFIX: &str = "x1y2z3w4";
+pub const AZURE_SUB: &str = "11111111-2222-3333-4444-555555555555";
+pub const AZURE_TENANT: &str = "99999999-8888-7777-6666-555555555555";
+
+/// Onboarding on the (simulated) Azure target, connected to a subscription.
+pub fn app_connected_azure() -> App {
+    let target = Target {
+        cloud: Cloud::Azure,
+        sandbox: true,
+        available: true,
+        title: "Azure sandbox (simulated, nothing real is created)".into(),
+        detail: "A built-in simulated Azure subscription.".into(),
+    };
+    let account = AccountChoice {
+        key: AZURE_SUB.into(),
+        label: format!("sandbox-dev ({AZURE_SUB})"),
+        detail: format!("Simulated subscription · tenant {AZURE_TENANT}"),
+        sandbox: true,
+    };
+    let identity = Identity {
+        cloud: Cloud::Azure,
+        account: AZURE_SUB.into(),
+        principal: "admin@contoso.example".into(),
+        source: "sandbox".into(),
+    };
+    let mut app = new_app();
+    app.start();
+    feed(
+        &mut app,
+        [
+            Action::Targets(vec![target]),
+            Action::Select,
+            Action::Select,
+            Action::Accounts(Ok(vec![account])),
+            Action::Select,
+        ],
+    );
+    feed(&mut app, [Action::Connected(Ok(identity))]);
+    assert_eq!(app.screen, Screen::Account);
+    app
+}
+
+/// Onboarding at the Preview with the Azure plan (fixed subscription and name suffix).
+pub fn app_preview_azure() -> App {
+    let plan = azure_plan();
+    let mut app = app_connected_azure();
+    feed(&mut app, [Action::Select]);
+    assert_eq!(app.configure.region.value, "westeurope", "the vendor profile's Azure default");
+    type_text(&mut app, "demo");
+    feed(&mut app, [Action::Select, Action::Planned(Ok(Box::new(plan)))]);
+    assert_eq!(app.screen, Screen::Preview);
+    app
+}

@@ -491,13 +491,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("Nothing exists yet.", t.text),
         ]),
         Line::styled(
-            format!(
-                "{} {account} · region {} · org {} · {}",
-                plan.cloud.account_word(),
-                plan.region,
-                plan.org,
-                plan.cloud.groups(plan.groups.len())
-            ),
+            match plan.cloud {
+                // A subscription id is 36 characters: last, so that a narrow screen cuts only it.
+                crate::model::Cloud::Azure => format!(
+                    "{} · org {} · {} · subscription {account}",
+                    plan.cloud.groups(plan.groups.len()),
+                    plan.org,
+                    plan.region
+                ),
+                _ => format!(
+                    "{} {account} · region {} · org {} · {}",
+                    plan.cloud.account_word(),
+                    plan.region,
+                    plan.org,
+                    plan.cloud.groups(plan.groups.len())
+                ),
+            },
             t.muted,
         ),
     ];

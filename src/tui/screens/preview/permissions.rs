@@ -85,8 +85,24 @@ fn written_as(pa: &PrincipalAccess, plan: &Plan) -> Vec<String> {
     out
 }
 
+/// An action too long for `room` columns, cut after a `/` (Azure operations are long paths),
+/// else hard: every piece but the last ends where it was cut.
+fn break_action(action: &str, room: usize) -> Vec<String> {
+    let room = room.max(8);
+    let mut out = Vec::new();
+    let mut rest: Vec<char> = action.chars().collect();
+    while rest.len() > room {
+        let cut = rest[..room].iter().rposition(|c| *c == '/').map_or(room, |i| i + 1);
+        out.push(rest[..cut].iter().collect());
+        rest.drain(..cut);
+    }
+    out.push(rest.into_iter().collect());
+    out
+}
+
 /// One item line: marker, the action in a column `aw` wide, then `rest` wrapped beside it. An
-/// action longer than the column has its own line.
+/// action longer than the column has its own line; one longer than the line goes on, indented,
+/// on the next lines.
 fn grant_lines(
     action: &str,
     action_style: Style,
@@ -100,8 +116,12 @@ fn grant_lines(
         head.push(Span::styled(format!("{action:<aw$}  "), action_style));
         return hanging(head, rest, width);
     }
-    head.push(Span::styled(action.to_string(), action_style));
+    let pieces = break_action(action, width.saturating_sub(6));
+    head.push(Span::styled(pieces[0].clone(), action_style));
     let mut out = vec![Line::from(head)];
+    for p in &pieces[1..] {
+        out.push(Line::from(vec![Span::raw(" ".repeat(8)), Span::styled(p.clone(), action_style)]));
+    }
     if !rest.is_empty() {
         out.extend(hanging(vec![Span::raw(" ".repeat(6 + aw + 2))], rest, width));
     }
@@ -227,4 +247,20 @@ pub fn entries(review: &Review, plan: &Plan, width: usize, t: &Theme) -> Vec<Ent
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::break_action;
+
+    #[test]
+    fn long_actions_break_after_a_slash() {
+        let a = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action";
+        let pieces = break_action(a, 40);
+        assert_eq!(pieces, ["Microsoft.Storage/storageAccounts/", "blobServices/containers/blobs/move/", "action"]);
+        assert_eq!(pieces.concat(), a);
+        assert_eq!(break_action("s3:GetObject", 40), ["s3:GetObject"]);
+        let hard = break_action("abcdefghijklmnopqrstuvwxyz", 10);
+        assert!(hard.iter().all(|p| p.chars().count() <= 10) && hard.concat() == "abcdefghijklmnopqrstuvwxyz");
+    }
 }

@@ -80,13 +80,11 @@ pub fn entries(review: &Review, width: usize, t: &Theme) -> Vec<Entry> {
         };
         let mut lines = hanging(item_head(0), &title, width);
         let mut body = Vec::new();
-        body.extend(field(
-            4,
-            "principal",
-            &[(e.principal.clone(), t.text), (format!(" · {}", kind_words(e.kind)), t.muted)],
-            width,
-            t,
-        ));
+        let kind = match e.kind {
+            PrincipalKind::Vendor if azure => "the vendor's own application",
+            k => kind_words(k),
+        };
+        body.extend(field(4, "principal", &[(e.principal.clone(), t.text), (format!(" · {kind}"), t.muted)], width, t));
         if !e.actions.is_empty() || !azure {
             body.extend(field(4, "may", &[(e.actions.join(", "), t.text)], width, t));
         }
