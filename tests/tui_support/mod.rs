@@ -451,6 +451,7 @@ pub fn app_connected_azure() -> App {
         account: AZURE_SUB.into(),
         principal: "admin@contoso.example".into(),
         source: "sandbox".into(),
+        tenant: Some(AZURE_TENANT.into()),
     };
     let mut app = new_app();
     app.start();
