@@ -35,8 +35,8 @@ pub struct ReviewState {
     pub delete_data: Vec<DataBucket>,
     /// Why `x` did nothing (AWS, no bucket left).
     pub notice: Option<String>,
-    /// Azure: `x` also deletes the vendor's service principal from the tenant. The revoke that
-    /// starts from this screen must carry it into the revoke plan's `delete_service_principal`.
+    /// Azure: `x` also deletes the vendor's service principal from the tenant (`plan` is then
+    /// `kept_plan` switched by `cloud::azure::delete_service_principal`).
     pub delete_service_principal: bool,
 }
 
@@ -67,8 +67,21 @@ impl ReviewState {
     pub(crate) fn toggle_delete_data(&mut self) {
         let Some(base) = self.kept_plan.clone() else { return };
         if base.installation.cloud == Cloud::Azure {
-            // Nothing in the plan's items changes: the service principal is not in a stack.
-            self.delete_service_principal = !self.delete_service_principal;
+            if self.delete_service_principal {
+                self.plan = Some(base);
+                self.delete_service_principal = false;
+                self.notice = None;
+                return;
+            }
+            // The provider's switch: the service principal's item goes from kept to deleted, and
+            // the plan's warning says so; the revoke started from here carries it.
+            let mut plan = base;
+            if crate::cloud::azure::delete_service_principal(&mut plan).is_none() {
+                self.notice = Some("This install has no service principal left to delete.".into());
+                return;
+            }
+            self.plan = Some(plan);
+            self.delete_service_principal = true;
             self.notice = None;
             return;
         }
@@ -97,10 +110,10 @@ impl ReviewState {
     }
 }
 
-/// What stays of an Azure install after revoke, as sentences: the Key Vault soft-deleted (how long,
-/// its name reserved, purge protection where the review says), the storage resource group and its
-/// data account kept.
-pub fn azure_facts(plan: &RevokePlan, today: chrono::NaiveDate) -> Vec<String> {
+/// What stays of an Azure install after revoke, as (resource name, sentence): the Key Vault
+/// soft-deleted (how long, its name reserved, purge protection where the review says), the storage
+/// resource group and its data account kept.
+pub fn azure_facts(plan: &RevokePlan, today: chrono::NaiveDate) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for item in plan.items() {
         let name = item.physical_id.as_deref().map(short_name).unwrap_or(item.id.as_str());
@@ -126,8 +139,11 @@ pub fn azure_facts(plan: &RevokePlan, today: chrono::NaiveDate) -> Vec<String> {
                         ""
                     }
                 };
-                out.push(format!(
-                    "Key Vault {name} is soft-deleted, not gone: its secrets can be recovered{when}, and its name stays reserved until then or until it is purged.{purge}"
+                out.push((
+                    name.to_string(),
+                    format!(
+                        "Key Vault {name} is soft-deleted, not gone: its secrets can be recovered{when}, and its name stays reserved until then or until it is purged.{purge}"
+                    ),
                 ));
             }
             (RevokeOutcome::Kept { .. }, "microsoft.resources/resourcegroups") => {
@@ -142,7 +158,10 @@ pub fn azure_facts(plan: &RevokePlan, today: chrono::NaiveDate) -> Vec<String> {
                 } else {
                     format!(" with the data account {}", accounts.join(", "))
                 };
-                out.push(format!("The resource group {name} is kept{with}: your data stays, and so does its cost."));
+                out.push((
+                    name.to_string(),
+                    format!("The resource group {name} is kept{with}: your data stays, and so does its cost."),
+                ));
             }
             _ => {}
         }
@@ -160,7 +179,10 @@ fn short_name(id: &str) -> &str {
 fn toggle_lines(r: &ReviewState, plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     if plan.installation.cloud == Cloud::Azure {
-        for fact in azure_facts(plan, chrono::Utc::now().date_naive()) {
+        // What the warnings below do not already say about a resource.
+        let facts = azure_facts(plan, chrono::Utc::now().date_naive());
+        let unsaid = facts.into_iter().filter(|(name, _)| !plan.warnings.iter().any(|w| w.contains(name.as_str())));
+        for (_, fact) in unsaid {
             for (i, part) in wrap(&fact, width.saturating_sub(2)).into_iter().enumerate() {
                 out.push(Line::styled(format!("{}{part}", if i == 0 { "• " } else { "  " }), t.warn));
             }
@@ -376,12 +398,20 @@ mod tests {
                     key: "main".into(),
                     name: "acmeml-demo".into(),
                     id: "m".into(),
-                    resources: vec![item(
-                        "Vault",
-                        "Microsoft.KeyVault/vaults",
-                        &format!("{sub}/acmeml-demo/providers/Microsoft.KeyVault/vaults/acmeml-kv-x1y2z3w4"),
-                        RevokeOutcome::SoftDeleted { until: Some(day(30)), note: note.into() },
-                    )],
+                    resources: vec![
+                        item(
+                            "Vault",
+                            "Microsoft.KeyVault/vaults",
+                            &format!("{sub}/acmeml-demo/providers/Microsoft.KeyVault/vaults/acmeml-kv-x1y2z3w4"),
+                            RevokeOutcome::SoftDeleted { until: Some(day(30)), note: note.into() },
+                        ),
+                        item(
+                            "VendorServicePrincipal",
+                            "Microsoft.Graph/servicePrincipals",
+                            "sp-object-id",
+                            RevokeOutcome::Kept { reason: "it stays in your tenant".into() },
+                        ),
+                    ],
                 },
                 RevokeGroup {
                     key: "storage".into(),
@@ -410,7 +440,10 @@ mod tests {
     #[test]
     fn azure_facts_say_what_outlives_revoke() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
-        let facts = azure_facts(&azure_plan("recoverable; purge protection off"), today);
+        let facts: Vec<String> = azure_facts(&azure_plan("recoverable; purge protection is off"), today)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
         assert_eq!(facts.len(), 2, "{facts:#?}");
         assert!(facts[0].starts_with("Key Vault acmeml-kv-x1y2z3w4 is soft-deleted"), "{}", facts[0]);
         assert!(facts[0].contains("until 2026-11-30 (7 days)"), "{}", facts[0]);
@@ -420,10 +453,11 @@ mod tests {
             facts[1],
             "The resource group acmeml-demo-storage is kept with the data account acmemldatax1y2z3w4: your data stays, and so does its cost."
         );
-        let on = azure_facts(&azure_plan("purge protection on"), today);
-        assert!(on[0].contains("nobody can purge it before then"), "{}", on[0]);
+        let on = azure_facts(&azure_plan("purge protection is on: it cannot be purged before then"), today);
+        assert!(on[0].1.contains("nobody can purge it before then"), "{}", on[0].1);
         let unsaid = azure_facts(&azure_plan(""), today);
-        assert!(!unsaid[0].contains("Purge protection"), "not claimed when the review does not say: {}", unsaid[0]);
+        assert_eq!(unsaid[0].0, "acmeml-kv-x1y2z3w4");
+        assert!(!unsaid[0].1.contains("Purge protection"), "not claimed when the review does not say: {}", unsaid[0].1);
     }
 
     #[test]
@@ -434,7 +468,12 @@ mod tests {
         assert!(!r.delete_service_principal);
         r.toggle_delete_data();
         assert!(r.delete_service_principal && r.delete_data.is_empty() && r.notice.is_none());
-        assert_eq!(r.plan, r.kept_plan, "the items do not change");
+        let sp = |r: &ReviewState| {
+            r.plan
+                .as_ref()
+                .and_then(|p| p.items().find(|i| i.id == "VendorServicePrincipal").map(|i| i.outcome.clone()))
+        };
+        assert_eq!(sp(&r), Some(RevokeOutcome::Deleted), "the provider's switch was applied");
         let t = Theme::plain();
         let text: String = toggle_lines(&r, r.plan.as_ref().expect("plan"), 200, &t)
             .iter()
@@ -444,6 +483,7 @@ mod tests {
         assert!(text.contains("Key Vault acmeml-kv-x1y2z3w4 is soft-deleted"), "{text}");
         r.toggle_delete_data();
         assert!(!r.delete_service_principal);
+        assert_eq!(r.plan, r.kept_plan, "back to the plan as built");
         // A fresh plan starts with it off again.
         r.toggle_delete_data();
         r.start_loading("demo");
