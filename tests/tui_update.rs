@@ -589,7 +589,7 @@ fn x_on_review_deletes_the_gcp_data_bucket_after_its_name_is_typed() {
     feed(&mut app, [Action::RevokePlanned(Ok(Box::new(gcp_revoke_plan())))]);
     let text = screen_text(&app);
     assert!(text.contains("x  also empty and delete the data bucket: no"), "{text}");
-    assert!(text.contains("x delete data too"), "the footer offers it on Google Cloud: {text}");
+    assert!(text.contains("x also delete (the x line)"), "the footer offers it on Google Cloud: {text}");
 
     // x switches the bucket to deleted in the plan and the list; x again keeps it.
     press(&mut app, &[KeyCode::Char('x')]);
@@ -631,7 +631,7 @@ fn x_on_review_deletes_the_gcp_data_bucket_after_its_name_is_typed() {
 #[test]
 fn x_on_review_is_refused_for_aws_and_the_plan_is_unchanged() {
     let mut app = app_review();
-    assert!(!screen_text(&app).contains("delete data too"));
+    assert!(!screen_text(&app).contains("also delete (the x line)"));
     press(&mut app, &[KeyCode::Char('x')]);
     assert!(app.review.delete_data.is_empty());
     assert_eq!(app.review.plan, Some(revoke_plan(&installation(&plan()))));

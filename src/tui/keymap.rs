@@ -225,7 +225,7 @@ static REVIEW: [Binding; 11] = [
     more(&[Key::PageUp], Action::PageUp, "page up"),
     more(&[Key::PageDown, Key::Char(' ')], Action::PageDown, "page down"),
     b(&[Key::Enter], Action::Select, "continue"),
-    b(&[Key::Char('x')], Action::ToggleDeleteData, "delete data too"),
+    b(&[Key::Char('x')], Action::ToggleDeleteData, "also delete (the x line)"),
     b(&[Key::Esc], Action::Back, "back"),
     b(&[Key::Char('q')], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),

@@ -129,23 +129,6 @@ fn check_suffix(suffix: &str) -> Result<(), PlanError> {
     Ok(())
 }
 
-/// Azure locations are lowercase letters and digits (`westeurope`, `eastus2`).
-fn check_location(location: &str) -> Result<(), PlanError> {
-    let ok = (3..=30).contains(&location.len())
-        && location.starts_with(|c: char| c.is_ascii_lowercase())
-        && location.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if !ok {
-        return Err(PlanError::Field(validate::FieldError {
-            field: "location".into(),
-            value: location.into(),
-            problem: "it is not an Azure location name".into(),
-            expected:
-                "a location such as `westeurope`, `eastus2` or `swedencentral` (`az account list-locations -o table`)"
-                    .into(),
-        }));
-    }
-    Ok(())
-}
 
 /// Names Azure requires to be globally unique or of a given form, checked before anything is sent.
 fn check_name(type_: &str, name: &str, id: &str, file: &str) -> Result<(), PlanError> {
@@ -230,7 +213,7 @@ fn value_params(pairs: &[(&str, &str)]) -> Map<String, Value> {
 /// The stacks for these choices, rendered from the templates.
 pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<Spec, PlanError> {
     validate::org(&choices.org)?;
-    check_location(&choices.region)?;
+    validate::azure_location(&choices.region)?;
     check_suffix(suffix)?;
     let vendor_id = vendor.vendor.id.as_str();
     let org = choices.org.as_str();
