@@ -129,7 +129,6 @@ fn check_suffix(suffix: &str) -> Result<(), PlanError> {
     Ok(())
 }
 
-
 /// Names Azure requires to be globally unique or of a given form, checked before anything is sent.
 fn check_name(type_: &str, name: &str, id: &str, file: &str) -> Result<(), PlanError> {
     let (ok, rule) = match type_ {
