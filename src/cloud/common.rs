@@ -67,3 +67,36 @@ mod tests {
         assert_eq!(super::human_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
     }
 }
+
+/// The HTTP methods the REST providers (Google Cloud, Azure) call with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// reqwest's error text without the URL (the message names the call already): its innermost cause.
+pub fn without_url(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut text = e.to_string();
+    while let Some(s) = source {
+        text = s.to_string();
+        source = s.source();
+    }
+    text
+}

@@ -227,7 +227,7 @@ impl HttpTransport {
             req = req.json(&serde_json::json!({}));
         }
         let response = req.send().await.map_err(|e| TransportError {
-            message: format!("{} failed: {}", request.describe(&self.endpoints), without_url(&e)),
+            message: format!("{} failed: {}", request.describe(&self.endpoints), crate::cloud::common::without_url(&e)),
             next_step: if e.is_timeout() {
                 "Azure did not answer in time; check the network connection and run again.".into()
             } else {
@@ -248,24 +248,13 @@ impl HttpTransport {
             message: format!(
                 "{}: the answer could not be read: {}",
                 request.describe(&self.endpoints),
-                without_url(&e)
+                crate::cloud::common::without_url(&e)
             ),
             next_step: "Check the network connection and run again.".into(),
         })?;
         let body = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
         Ok(ApiResponse { status, retry_after, async_operation, location, body })
     }
-}
-
-/// reqwest's error text without the URL (it is named already, and never carries the token).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let mut text = e.to_string();
-    while let Some(s) = source {
-        text = s.to_string();
-        source = s.source();
-    }
-    text
 }
 
 impl Transport for HttpTransport {

@@ -77,26 +77,8 @@ impl Endpoints {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-}
+/// The HTTP methods the REST calls use (shared by the Google and Azure transports).
+pub use crate::cloud::common::Method;
 
 /// One REST call: `path` is relative to the service's base URL and starts with `/`
 /// (`/v1/projects/p/serviceAccounts`).
