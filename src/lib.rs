@@ -11,6 +11,8 @@ pub mod cloud;
 pub mod model;
 pub mod permissions;
 pub mod plan;
+pub mod receipts;
+pub mod redact;
 pub mod tui;
 pub mod validate;
 pub mod vendor;

@@ -14,6 +14,9 @@ pub struct VendorProfile {
     pub aws: AwsVendor,
     pub gcp: GcpVendor,
     pub azure: AzureVendor,
+    /// sha256 of the profile's text, as loaded (hex): what the receipt records.
+    #[serde(skip)]
+    pub digest: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -90,10 +93,11 @@ impl VendorProfile {
 
     /// Parse and validate; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, VendorError> {
-        let profile: VendorProfile = toml::from_str(text).map_err(|e| VendorError::Parse {
+        let mut profile: VendorProfile = toml::from_str(text).map_err(|e| VendorError::Parse {
             path: origin.to_string(),
             message: e.to_string().trim().replace('\n', " "),
         })?;
+        profile.digest = crate::receipts::sha256_hex(text.as_bytes());
         profile.validate().map_err(|error| VendorError::Field { path: origin.to_string(), error })?;
         Ok(profile)
     }

@@ -5,14 +5,16 @@
 pub mod render;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cloud::{self, sandbox::SandboxConfig, AccountChoice, CloudError, ConnectOptions, Provider};
-use crate::model::{Cloud, Update};
+use crate::model::{Cloud, Fate, Update};
 use crate::plan::{self, Choices};
+use crate::receipts;
 use crate::vendor::VendorProfile;
 
 #[derive(Debug, Parser)]
@@ -235,15 +237,31 @@ fn confirm_typed(question: &str, expected: &str) -> Result<bool, Failure> {
 }
 
 /// Print updates as plain lines until the final one; events go to stderr when stdout carries JSON.
-async fn follow(mut rx: mpsc::Receiver<Update>, json: bool) -> Option<Update> {
+/// On revoke, a resource that settles is followed by the review's word for it (`fates`, by
+/// logical id), so the plain lines say what the review said. Returns the final update and the
+/// events seen, for the receipt.
+async fn follow(
+    mut rx: mpsc::Receiver<Update>,
+    json: bool,
+    fates: HashMap<String, Fate>,
+) -> (Option<Update>, receipts::EventSummary) {
     let mut last = None;
+    let mut events = receipts::EventSummary::default();
     while let Some(u) = rx.recv().await {
         let line = match &u {
-            Update::Event(e) => Some(e.plain_line()),
+            Update::Event(e) => {
+                events.add(e);
+                let mut line = e.plain_line();
+                if let Some(f) = fates.get(&e.resource).filter(|_| e.status.is_terminal() && !e.status.is_failure()) {
+                    line.push_str(&format!(" => {}", f.phrase()));
+                }
+                Some(line)
+            }
             Update::Log { text } => Some(format!("-- {text}")),
             _ => None,
         };
         if let Some(line) = line {
+            tracing::debug!(target: "cloudgrant::run", "{line}");
             if json {
                 eprintln!("{line}");
             } else {
@@ -254,7 +272,22 @@ async fn follow(mut rx: mpsc::Receiver<Update>, json: bool) -> Option<Update> {
             last = Some(u);
         }
     }
-    last
+    (last, events)
+}
+
+/// Write a receipt and say where; a receipt that cannot be written is said, not fatal (the
+/// cloud work is done either way).
+fn keep_receipt(receipt: &receipts::Receipt) -> Option<PathBuf> {
+    match receipts::store::write(receipt) {
+        Ok(path) => {
+            eprintln!("Receipt: {}", path.display());
+            Some(path)
+        }
+        Err(e) => {
+            eprintln!("warning: the receipt was not written: {e}. {}", e.next_step);
+            None
+        }
+    }
 }
 
 /// Cancel on Ctrl-C: the cloud carries on; we stop watching.
@@ -341,11 +374,31 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     code: 1,
                 });
             }
+            let who = p.identity().await.ok().map(|i| receipts::Who::from(&i));
             let (tx, rx) = mpsc::channel(1024);
             let cancel = cancel_on_ctrl_c();
-            let printer = tokio::spawn(follow(rx, false));
+            let printer = tokio::spawn(follow(rx, false, HashMap::new()));
             let result = p.apply(&plan, tx, cancel).await;
-            let last = printer.await.ok().flatten();
+            let (last, events) = printer.await.unwrap_or_default();
+            let (installation, ok, root_cause) = match &last {
+                Some(Update::Applied { installation, ok, root_cause }) => (Some(installation), *ok, root_cause.clone()),
+                _ => (None, false, result.as_ref().err().map(|e| e.to_string())),
+            };
+            let summary = match (ok, &result) {
+                (true, _) => "created: the install is complete".to_string(),
+                (false, Err(CloudError::Cancelled)) => "stopped watching (Ctrl-C): the cloud carries on".to_string(),
+                (false, _) => "the install did not complete".to_string(),
+            };
+            let receipt = receipts::for_init(
+                &plan,
+                &vendor,
+                who,
+                installation,
+                events,
+                receipts::Outcome { ok, summary, root_cause },
+                chrono::Utc::now(),
+            );
+            keep_receipt(&receipt);
             if let Err(CloudError::Cancelled) = result {
                 return Err(Failure {
                     message: "stopped watching: the stacks keep going in the cloud".into(),
@@ -384,7 +437,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let installs = p.discover(org.as_deref()).await?;
             match output {
                 Output::Json => println!("{}", to_json(&installs)?),
-                _ => print!("{}", render::installs_text(&installs)),
+                Output::Markdown => print!("{}", render::installs_markdown(&installs)),
+                Output::Text => print!("{}", render::installs_text(&installs)),
             }
             Ok(())
         }
@@ -422,7 +476,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             if delete_service_principal && cloud::azure::delete_service_principal(&mut rplan).is_none() {
                 eprintln!("--delete-service-principal: this install lists no service principal to delete (it is kept or gone already).");
             }
-            let summary = render::revoke_plan_text(&rplan);
+            let summary = match output {
+                Output::Markdown => render::revoke_plan_markdown(&rplan),
+                _ => render::revoke_plan_text(&rplan),
+            };
             if json {
                 eprint!("{summary}")
             } else {
@@ -451,10 +508,31 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     });
                 }
             }
+            let who = p.identity().await.ok().map(|i| receipts::Who::from(&i));
+            let fates = rplan.items().map(|i| (i.id.clone(), i.fate())).collect();
             let (tx, rx) = mpsc::channel(1024);
-            let printer = tokio::spawn(follow(rx, json));
+            let printer = tokio::spawn(follow(rx, json || output == Output::Markdown, fates));
             let result = p.revoke(&rplan, &retain, tx, cancel_on_ctrl_c()).await;
-            let last = printer.await.ok().flatten();
+            let (last, events) = printer.await.unwrap_or_default();
+            let (residue, ok, root_cause) = match &last {
+                Some(Update::Revoked { residue, ok, root_cause }) => (Some(residue), *ok, root_cause.clone()),
+                _ => (None, false, result.as_ref().err().map(|e| e.to_string())),
+            };
+            let summary = match (ok, &result) {
+                (true, _) => "revoked: the vendor's access is gone".to_string(),
+                (false, Err(CloudError::Cancelled)) => "stopped watching (Ctrl-C): the cloud carries on".to_string(),
+                (false, _) => "revoke did not complete".to_string(),
+            };
+            let receipt = receipts::for_revoke(
+                &rplan,
+                &vendor,
+                who,
+                residue,
+                events,
+                receipts::Outcome { ok, summary, root_cause },
+                chrono::Utc::now(),
+            );
+            keep_receipt(&receipt);
             if let Err(CloudError::Cancelled) = result {
                 return Err(Failure {
                     message: "stopped watching: the deletion keeps going in the cloud".into(),
@@ -463,10 +541,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 });
             }
             let residue = result?;
-            if json {
-                println!("{}", to_json(&residue)?);
-            } else {
-                print!("\n{}", render::residue_text(&residue));
+            match output {
+                Output::Json => println!("{}", to_json(&residue)?),
+                Output::Markdown => print!("\n{}", render::residue_markdown(&residue, Some(&rplan))),
+                Output::Text => print!("\n{}", render::residue_text(&residue, Some(&rplan))),
             }
             match last {
                 Some(Update::Revoked { ok: true, .. }) => Ok(()),

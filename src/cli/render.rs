@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{Installation, Plan, Residue, RevokePlan};
+use crate::model::{Installation, Plan, PlanCounts, Residue, RevokePlan};
 use crate::permissions::{self, Risk, Severity};
 
 fn conditions(c: &serde_json::Value) -> String {
@@ -31,14 +31,8 @@ pub fn plan_text(plan: &Plan) -> String {
         plan.cloud.account_word(),
         plan.account.as_deref().unwrap_or("<chosen at install>")
     );
-    let _ = writeln!(
-        s,
-        "{} groups, {} resources, {} permission statements",
-        plan.groups.len(),
-        plan.resource_count(),
-        plan.permission_count()
-    );
-    let _ = writeln!(s, "risk flags: {}", risk_counts(plan));
+    let _ = writeln!(s, "{} · {}", plan.cloud.groups(plan.groups.len()), PlanCounts::of(plan).summary());
+    let _ = writeln!(s, "actions by worst flag: {}", PlanCounts::of(plan).flags());
     let tags: Vec<String> = plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let on_every = match plan.cloud {
         crate::model::Cloud::Gcp => "labels on every resource (roles and service accounts: in their description)",
@@ -56,7 +50,7 @@ pub fn plan_text(plan: &Plan) -> String {
         }
         for r in &g.resources {
             let name = r.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
-            let _ = writeln!(s, "   + {} {}{} [on revoke: {}]", r.id, r.type_, name, r.on_revoke.as_str());
+            let _ = writeln!(s, "   + {} {}{} [on revoke: {}]", r.id, r.type_, name, r.fate().phrase());
             let _ = writeln!(s, "       why: {}", r.why);
         }
         for p in &g.permissions {
@@ -112,14 +106,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
         capitalized(plan.cloud.account_word()),
         plan.account.as_deref().unwrap_or("chosen at install")
     );
-    let _ = writeln!(
-        s,
-        "- {} groups, {} resources, {} permission statements",
-        plan.groups.len(),
-        plan.resource_count(),
-        plan.permission_count()
-    );
-    let _ = writeln!(s, "- Risk flags: {}\n", risk_counts(plan));
+    let counts = PlanCounts::of_review(plan, &review);
+    let _ = writeln!(s, "- {} · {}", plan.cloud.groups(plan.groups.len()), counts.summary());
+    let _ = writeln!(s, "- Actions by worst flag: {}\n", counts.flags());
     let _ = writeln!(s, "## Trust: who can act in your {}\n", plan.cloud.account_word());
     if review.trust.is_empty() {
         let _ = writeln!(s, "Nobody: no role can be assumed.\n");
@@ -231,7 +220,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
                 r.id,
                 r.type_,
                 r.name.as_deref().unwrap_or(""),
-                r.on_revoke.as_str(),
+                r.fate().phrase(),
                 cell(&r.why)
             );
         }
@@ -256,16 +245,6 @@ fn flag(r: &Risk) -> String {
     format!("{sev} · {}: {}", r.kind, r.explanation)
 }
 
-/// "1 high, 6 medium, 1 low, 5 info".
-fn risk_counts(plan: &Plan) -> String {
-    let all: Vec<&Risk> = plan.permissions().flat_map(|(_, p)| &p.risks).collect();
-    [Severity::High, Severity::Medium, Severity::Low, Severity::Info]
-        .iter()
-        .map(|sev| format!("{} {sev}", all.iter().filter(|r| r.severity == *sev).count()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 pub fn installs_text(installs: &[Installation]) -> String {
     let mut s = String::new();
     if installs.is_empty() {
@@ -287,21 +266,63 @@ pub fn installs_text(installs: &[Installation]) -> String {
     s
 }
 
+/// `status --output markdown`: each install as a section a support ticket can hold.
+pub fn installs_markdown(installs: &[Installation]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# cloudgrant status\n");
+    if installs.is_empty() {
+        let _ = writeln!(s, "No cloudgrant install of this vendor found.");
+    }
+    for i in installs {
+        let _ = writeln!(s, "## org `{}`\n", i.org);
+        let _ = writeln!(
+            s,
+            "- Cloud: {}\n- {}: `{}`\n- Region: `{}`",
+            i.cloud.title(),
+            capitalized(i.cloud.account_word()),
+            i.account,
+            i.region
+        );
+        if let Some(c) = i.created {
+            let _ = writeln!(s, "- Created: {}", c.format("%Y-%m-%d %H:%M UTC"));
+        }
+        let _ = writeln!(s, "\n| {} | Status | Resources settled |\n|---|---|---|", capitalized(i.cloud.group_word()));
+        for g in &i.groups {
+            let done = g.resources.iter().filter(|r| r.status.is_terminal()).count();
+            let _ = writeln!(s, "| `{}` | {} | {done}/{} |", g.name, g.status, g.resources.len());
+        }
+        if !i.outputs.is_empty() {
+            let _ = writeln!(s, "\n| Output | Value |\n|---|---|");
+            for (k, v) in &i.outputs {
+                let _ = writeln!(s, "| {k} | `{}` |", cell(v));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
 pub fn revoke_plan_text(plan: &RevokePlan) -> String {
     let mut s = String::new();
+    let inst = &plan.installation;
     let _ = writeln!(
         s,
         "Revoke {} access for org {} in {} {}:",
-        plan.installation.cloud.title(),
-        plan.installation.org,
-        plan.installation.cloud.account_word(),
-        plan.installation.account
+        inst.cloud.title(),
+        inst.org,
+        inst.cloud.account_word(),
+        inst.account
     );
     for (n, g) in plan.groups.iter().enumerate() {
         let _ = writeln!(s, "{}. {}", n + 1, g.name);
         for r in &g.resources {
+            let _ = writeln!(s, "   {:<22} {}", r.id, r.fate().phrase());
             let id = r.physical_id.as_deref().unwrap_or("");
-            let _ = writeln!(s, "   {:<20} {:<30} {}  {}", r.id, r.type_, r.outcome.detail(), id);
+            let _ = writeln!(s, "       {} {id}", r.type_);
+            let reason = r.outcome.reason();
+            if !reason.is_empty() {
+                let _ = writeln!(s, "       {reason}");
+            }
         }
     }
     if !plan.warnings.is_empty() {
@@ -313,18 +334,86 @@ pub fn revoke_plan_text(plan: &RevokePlan) -> String {
     s
 }
 
-pub fn residue_text(r: &Residue) -> String {
+/// `revoke --output markdown`: the review, as a ticket holds it.
+pub fn revoke_plan_markdown(plan: &RevokePlan) -> String {
+    let mut s = String::new();
+    let inst = &plan.installation;
+    let _ = writeln!(s, "# cloudgrant revoke: org `{}`\n", inst.org);
+    let _ = writeln!(
+        s,
+        "- Cloud: {}\n- {}: `{}`\n- Region: `{}`\n",
+        inst.cloud.title(),
+        capitalized(inst.cloud.account_word()),
+        inst.account,
+        inst.region
+    );
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(s, "## Read before confirming\n");
+        for w in &plan.warnings {
+            let _ = writeln!(s, "- {}", w.replace('\n', " "));
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## What revoke does, resource by resource\n");
+    for (n, g) in plan.groups.iter().enumerate() {
+        let _ = writeln!(s, "### {}. `{}`\n", n + 1, g.name);
+        let _ = writeln!(s, "| Resource | Type | On revoke | Why | Id |\n|---|---|---|---|---|");
+        for r in &g.resources {
+            let _ = writeln!(
+                s,
+                "| {} | {} | **{}** | {} | `{}` |",
+                r.id,
+                r.type_,
+                r.fate().phrase(),
+                cell(&r.outcome.reason()),
+                cell(r.physical_id.as_deref().unwrap_or(""))
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// What stays after revoke and what was checked; each item named with the review's word for it.
+pub fn residue_text(r: &Residue, plan: Option<&RevokePlan>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Residue report: org {} in {} {}", r.org, r.cloud.account_word(), r.account);
     if r.items.is_empty() {
         let _ = writeln!(s, "  nothing stays behind");
     }
     for i in &r.items {
-        let _ = writeln!(s, "  {} {} [{}]: {}", i.type_, i.physical_id, i.state, i.note);
+        let _ = writeln!(s, "  {}: {} {}", i.fate(plan).phrase(), i.type_, i.physical_id);
+        let _ = writeln!(s, "      {}", i.note);
     }
     let _ = writeln!(s, "Checks:");
     for c in &r.checks {
         let _ = writeln!(s, "  [{}] {}: {}", if c.ok { "ok" } else { "FAILED" }, c.what, c.detail);
+    }
+    s
+}
+
+pub fn residue_markdown(r: &Residue, plan: Option<&RevokePlan>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## What stays in {} `{}` (org `{}`)\n", r.cloud.account_word(), r.account, r.org);
+    if r.items.is_empty() {
+        let _ = writeln!(s, "Nothing stays behind.\n");
+    } else {
+        let _ = writeln!(s, "| Fate | Type | Id | Note |\n|---|---|---|---|");
+        for i in &r.items {
+            let _ = writeln!(
+                s,
+                "| **{}** | {} | `{}` | {} |",
+                i.fate(plan).phrase(),
+                i.type_,
+                cell(&i.physical_id),
+                cell(&i.note)
+            );
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## Checks\n");
+    for c in &r.checks {
+        let _ = writeln!(s, "- {} {}: {}", if c.ok { "ok:" } else { "**FAILED**:" }, c.what, c.detail);
     }
     s
 }

@@ -2,13 +2,17 @@
 //! No I/O here; everything is serializable so the CLI can print it as JSON.
 
 mod changes;
+mod counts;
 mod event;
+mod fate;
 mod install;
 mod plan;
 mod revoke;
 
 pub use changes::{ChangeKind, GroupChanges, ResourceChange};
+pub use counts::{plural, PlanCounts};
 pub use event::{Event, Status, Update};
+pub use fate::{holds_your_data, Fate};
 pub use install::{Installation, InstalledGroup, InstalledResource};
 pub use plan::{
     Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,

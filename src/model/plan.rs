@@ -146,6 +146,8 @@ pub enum OnRevoke {
     Keep,
     ScheduledDeletion,
     SoftDelete,
+    /// Left in place, no longer managed (an Azure deployment stack that detaches).
+    Detach,
 }
 
 impl OnRevoke {
@@ -155,6 +157,7 @@ impl OnRevoke {
             OnRevoke::Keep => "keep",
             OnRevoke::ScheduledDeletion => "scheduled_deletion",
             OnRevoke::SoftDelete => "soft_delete",
+            OnRevoke::Detach => "detach",
         }
     }
 }

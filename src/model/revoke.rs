@@ -45,36 +45,39 @@ pub struct RevokeItem {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RevokeOutcome {
     Deleted,
-    Kept { reason: String },
-    ScheduledDeletion { date: NaiveDate, days: u32, way_back: String },
-    SoftDeleted { until: Option<NaiveDate>, note: String },
-    WillFail { reason: String, fix: String },
+    Kept {
+        reason: String,
+    },
+    ScheduledDeletion {
+        date: NaiveDate,
+        days: u32,
+        way_back: String,
+    },
+    SoftDeleted {
+        until: Option<NaiveDate>,
+        note: String,
+    },
+    /// No longer managed by its stack and left as it is (an Azure stack that detaches).
+    Detached {
+        reason: String,
+    },
+    WillFail {
+        reason: String,
+        fix: String,
+    },
 }
 
 impl RevokeOutcome {
-    pub fn label(&self) -> &'static str {
+    /// Why, and the way back, in a plain sentence (the word itself is [`super::Fate`]'s).
+    pub fn reason(&self) -> String {
         match self {
-            RevokeOutcome::Deleted => "deleted",
-            RevokeOutcome::Kept { .. } => "kept",
-            RevokeOutcome::ScheduledDeletion { .. } => "scheduled deletion",
-            RevokeOutcome::SoftDeleted { .. } => "soft-deleted",
-            RevokeOutcome::WillFail { .. } => "will fail",
-        }
-    }
-
-    /// The plain sentence shown beside the resource.
-    pub fn detail(&self) -> String {
-        match self {
-            RevokeOutcome::Deleted => "deleted".into(),
-            RevokeOutcome::Kept { reason } => format!("kept: {reason}"),
-            RevokeOutcome::ScheduledDeletion { date, days, way_back } => {
-                format!("scheduled for deletion on {date} ({days} days); until then: {way_back}")
+            RevokeOutcome::Deleted => String::new(),
+            RevokeOutcome::Kept { reason } | RevokeOutcome::Detached { reason } => reason.clone(),
+            RevokeOutcome::ScheduledDeletion { days, way_back, .. } => {
+                format!("the cloud deletes it after {days} days; until then: {way_back}")
             }
-            RevokeOutcome::SoftDeleted { until, note } => match until {
-                Some(d) => format!("soft-deleted until {d}: {note}"),
-                None => format!("soft-deleted: {note}"),
-            },
-            RevokeOutcome::WillFail { reason, fix } => format!("will fail: {reason}. Fix: {fix}"),
+            RevokeOutcome::SoftDeleted { note, .. } => note.clone(),
+            RevokeOutcome::WillFail { reason, fix } => format!("{reason}. Fix: {fix}"),
         }
     }
 }

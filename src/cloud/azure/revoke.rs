@@ -192,11 +192,18 @@ impl Azure {
                     "Microsoft.Resources/resourceGroups" => format!("resource group {name} stays: it holds your data account; revoke only detaches the stack"),
                     _ => format!("{name} stays with your data; revoke only detaches the stack"),
                 };
+                let outcome = if r.type_ == crate::plan::azure::TYPE_DEPLOYMENT {
+                    RevokeOutcome::Detached {
+                        reason: format!("{name}: the stack lets go of it; a deployment record holds no data"),
+                    }
+                } else {
+                    RevokeOutcome::Kept { reason }
+                };
                 items.push(RevokeItem {
                     id: r.id.clone(),
                     type_: r.type_.clone(),
                     physical_id: r.physical_id.clone(),
-                    outcome: RevokeOutcome::Kept { reason },
+                    outcome,
                 });
             }
             if !account.is_empty() {

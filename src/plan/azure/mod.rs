@@ -512,6 +512,8 @@ fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Pla
             let mut depends_on: Vec<String> = r.depends_on.iter().filter_map(|d| logical(d)).collect();
             depends_on.dedup();
             let on_revoke = match (stack.delete_on_revoke, r.type_.as_str()) {
+                // A detaching stack leaves its deployment records as they are: nothing of yours.
+                (false, TYPE_DEPLOYMENT) => OnRevoke::Detach,
                 (false, _) => OnRevoke::Keep,
                 (true, TYPE_VAULT) => OnRevoke::SoftDelete,
                 (true, _) => OnRevoke::Delete,

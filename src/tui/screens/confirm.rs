@@ -55,15 +55,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         kv("region", plan.region.clone()),
         kv("org", plan.org.clone()),
         kv(group_word, plan.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")),
-        kv(
-            "creates",
-            format!(
-                "{} resources, {} permission statements ({} trust)",
-                plan.resource_count(),
-                plan.permission_count(),
-                plan.trust().count()
-            ),
-        ),
+        kv("creates", crate::model::PlanCounts::of(plan).summary()),
     ];
     if cloud == crate::model::Cloud::Aws {
         lines.push(kv("ExternalId", external));

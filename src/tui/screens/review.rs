@@ -7,7 +7,6 @@
 //! service principal from the tenant (kept by default).
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
@@ -15,11 +14,11 @@ use ratatui::Frame;
 use super::{content_area, error_lines, waiting_lines, Screen};
 use crate::cloud::gcp::{delete_data, DataBucket};
 use crate::cloud::CloudError;
-use crate::model::{Cloud, RevokeOutcome, RevokePlan};
+use crate::model::{Cloud, Fate, RevokeOutcome, RevokePlan};
 use crate::tui::action::{Action, Command};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::wrap;
+use crate::tui::widgets::{fate_icon, fate_style, wrap};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReviewState {
@@ -263,26 +262,8 @@ impl App {
     }
 }
 
-pub fn outcome_style(o: &RevokeOutcome, t: &Theme) -> Style {
-    match o {
-        RevokeOutcome::Deleted => t.ok,
-        RevokeOutcome::Kept { .. } => t.kept,
-        RevokeOutcome::ScheduledDeletion { .. } | RevokeOutcome::SoftDeleted { .. } => t.warn,
-        RevokeOutcome::WillFail { .. } => t.danger,
-    }
-}
-
-fn outcome_icon(o: &RevokeOutcome) -> &'static str {
-    match o {
-        RevokeOutcome::Deleted => "✓",
-        RevokeOutcome::Kept { .. } => "◆",
-        RevokeOutcome::ScheduledDeletion { .. } => "◷",
-        RevokeOutcome::SoftDeleted { .. } => "◌",
-        RevokeOutcome::WillFail { .. } => "✗",
-    }
-}
-
-/// Every line of the review, wrapped to `width`: warnings, counts, then each group's items.
+/// Every line of the review, wrapped to `width`: warnings, counts, then each group's items, each
+/// with its fate in the model's words. Nothing has happened yet: no item carries a ✓.
 pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     if !plan.warnings.is_empty() {
@@ -295,36 +276,39 @@ pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'sta
         }
         out.push(Line::raw(""));
     }
-    let mut counts = [0usize; 5];
-    for item in plan.items() {
-        let i = match item.outcome {
-            RevokeOutcome::Deleted => 0,
-            RevokeOutcome::Kept { .. } => 1,
-            RevokeOutcome::ScheduledDeletion { .. } => 2,
-            RevokeOutcome::SoftDeleted { .. } => 3,
-            RevokeOutcome::WillFail { .. } => 4,
-        };
-        counts[i] += 1;
+    let fates: Vec<Fate> = plan.items().map(|i| i.fate()).collect();
+    let summary = fate_counts(&fates);
+    let failing = fates.contains(&Fate::WillFail);
+    for part in wrap(&summary, width) {
+        out.push(Line::styled(part, if failing { t.danger } else { t.heading }));
     }
-    let mut summary = format!("{} deleted · {} kept · {} scheduled for deletion", counts[0], counts[1], counts[2]);
-    if counts[3] > 0 {
-        summary.push_str(&format!(" · {} soft-deleted", counts[3]));
-    }
-    summary.push_str(&format!(" · {} will fail", counts[4]));
-    out.push(Line::styled(summary, if counts[4] > 0 { t.danger } else { t.heading }));
     out.push(Line::raw(""));
+    let id_w = plan.items().map(|i| i.id.chars().count()).max().unwrap_or(10).min(24);
     for (n, g) in plan.groups.iter().enumerate() {
         let order = if n == 0 { " · deleted first: the vendor's access ends here" } else { "" };
-        out.push(Line::styled(format!("{}. {}{order}", n + 1, g.name), t.heading));
+        for part in wrap(&format!("{}. {}{order}", n + 1, g.name), width) {
+            out.push(Line::styled(part, t.heading));
+        }
         for item in &g.resources {
-            let style = outcome_style(&item.outcome, t);
-            out.push(Line::from(vec![
-                Span::styled(format!("  {} {:<22} ", outcome_icon(&item.outcome), item.id), style),
-                Span::styled(format!("{:<38} ", item.type_), t.muted),
-                Span::styled(item.outcome.label(), style),
-            ]));
-            if !matches!(item.outcome, RevokeOutcome::Deleted) {
-                for part in wrap(&item.outcome.detail(), width.saturating_sub(6)) {
+            let fate = item.fate();
+            let style = fate_style(&fate, t);
+            let head = format!("  {} {:<id_w$} ", fate_icon(&fate, false), item.id);
+            let phrase = fate.phrase();
+            // The type beside the fate where it fits, else under the id.
+            let wide = head.chars().count() + item.type_.chars().count() + 2 + phrase.chars().count() <= width;
+            if wide {
+                out.push(Line::from(vec![
+                    Span::styled(head, style),
+                    Span::styled(phrase, style),
+                    Span::styled(format!("  {}", item.type_), t.muted),
+                ]));
+            } else {
+                out.push(Line::from(vec![Span::styled(head, style), Span::styled(phrase, style)]));
+                out.push(Line::styled(format!("      {}", item.type_), t.muted));
+            }
+            let reason = item.outcome.reason();
+            if !reason.is_empty() {
+                for part in wrap(&reason, width.saturating_sub(6)) {
                     out.push(Line::from(vec![Span::raw("      "), Span::styled(part, style)]));
                 }
             }
@@ -333,6 +317,35 @@ pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'sta
     }
     out
 }
+
+/// "17 deleted · 1 kept (with your data) · 1 scheduled for deletion · 0 will fail": how many
+/// resources get each fate, in the model's words, the failures always said.
+pub fn fate_counts(fates: &[Fate]) -> String {
+    let mut words: Vec<(&str, usize)> = Vec::new();
+    for f in fates {
+        match words.iter_mut().find(|(w, _)| *w == f.word()) {
+            Some((_, n)) => *n += 1,
+            None => words.push((f.word(), 1)),
+        }
+    }
+    let order = |w: &str| FATE_ORDER.iter().position(|o| *o == w).unwrap_or(FATE_ORDER.len());
+    words.sort_by_key(|(w, _)| order(w));
+    if !words.iter().any(|(w, _)| *w == Fate::WillFail.word()) {
+        words.push((Fate::WillFail.word(), 0));
+    }
+    words.iter().map(|(w, n)| format!("{n} {w}")).collect::<Vec<_>>().join(" · ")
+}
+
+const FATE_ORDER: [&str; 8] = [
+    "deleted",
+    "soft-deleted",
+    "scheduled for deletion",
+    "detached",
+    "kept",
+    "kept (with your data)",
+    "will fail",
+    "delete failed",
+];
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;

@@ -13,6 +13,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::theme::Theme;
+use crate::model::Fate;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -119,6 +120,30 @@ pub fn field_lines(
             Line::from(vec![Span::styled(head, label_style), Span::styled(part, value_style)])
         })
         .collect()
+}
+
+/// The style of a fate, wherever it is said.
+pub fn fate_style(f: &Fate, t: &Theme) -> Style {
+    match f {
+        Fate::Deleted => t.text,
+        Fate::Kept | Fate::KeptWithData | Fate::Detached => t.kept,
+        Fate::ScheduledDeletion { .. } | Fate::SoftDeleted { .. } => t.warn,
+        Fate::WillFail | Fate::DeleteFailed => t.danger,
+    }
+}
+
+/// The mark before a resource with this fate: ✓ only once it `happened`; before that, a mark of
+/// what will happen (the review promises nothing is done yet).
+pub fn fate_icon(f: &Fate, happened: bool) -> &'static str {
+    match f {
+        Fate::WillFail | Fate::DeleteFailed => "✗",
+        _ if happened => "✓",
+        Fate::Deleted => "-",
+        Fate::Kept | Fate::KeptWithData => "◆",
+        Fate::ScheduledDeletion { .. } => "◷",
+        Fate::SoftDeleted { .. } => "◌",
+        Fate::Detached => "◇",
+    }
 }
 
 /// Thousands separators for counts shown to people.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::cloud::CloudError;
-use crate::model::{Event, Plan, RevokePlan, Status};
+use crate::model::{ChangeKind, Event, Fate, GroupChanges, Plan, RevokePlan, Status};
 
 /// Which pipeline the run belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,10 @@ pub struct Row {
     /// `None` until the first event for it.
     pub status: Option<Status>,
     pub reason: Option<String>,
+    /// Revoke: what the review said becomes of it (the word shown once it settles).
+    pub fate: Option<Fate>,
+    /// Deploy of an existing install: nothing changes for it (settled from the start).
+    pub unchanged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +42,8 @@ pub struct GroupRun {
     row_index: HashMap<String, usize>,
     /// Rows in a terminal status, kept up to date per event.
     pub done: usize,
+    /// Deploy of an existing install: the group has nothing to change.
+    pub unchanged: bool,
 }
 
 impl GroupRun {
@@ -51,6 +57,7 @@ impl GroupRun {
             rows: Vec::new(),
             row_index: HashMap::new(),
             done: 0,
+            unchanged: false,
         };
         for (id, type_) in rows {
             g.row(&id, &type_);
@@ -63,7 +70,14 @@ impl GroupRun {
         if let Some(&i) = self.row_index.get(id) {
             return i;
         }
-        self.rows.push(Row { id: id.into(), type_: type_.into(), status: None, reason: None });
+        self.rows.push(Row {
+            id: id.into(),
+            type_: type_.into(),
+            status: None,
+            reason: None,
+            fate: None,
+            unchanged: false,
+        });
         self.row_index.insert(id.into(), self.rows.len() - 1);
         self.rows.len() - 1
     }
@@ -84,7 +98,7 @@ impl GroupRun {
     }
 
     pub fn finished(&self) -> bool {
-        self.status.is_some_and(Status::is_terminal) && self.done == self.total()
+        (self.status.is_some_and(Status::is_terminal) || self.unchanged) && self.done == self.total()
     }
 }
 
@@ -117,6 +131,7 @@ pub struct Finish {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunState {
     pub kind: RunKind,
+    pub cloud: crate::model::Cloud,
     pub org: String,
     /// Command-line arguments naming this install (`--cloud aws --org demo`), for the hints.
     pub scope: String,
@@ -148,6 +163,7 @@ impl RunState {
         let id_width = groups.iter().flat_map(|g| g.rows.iter()).map(|r| r.id.chars().count()).max().unwrap_or(0);
         RunState {
             kind,
+            cloud: crate::model::Cloud::Aws,
             org: org.into(),
             scope: format!("--cloud aws --org {org}"),
             groups,
@@ -175,6 +191,7 @@ impl RunState {
             })
             .collect();
         let mut run = Self::new(RunKind::Deploy, &plan.org, groups, started);
+        run.cloud = plan.cloud;
         run.scope = format!("--cloud {} --org {}", plan.cloud, plan.org);
         run
     }
@@ -184,12 +201,43 @@ impl RunState {
         let groups = plan
             .groups
             .iter()
-            .map(|g| GroupRun::new(&g.key, &g.name, "", g.resources.iter().map(|r| (r.id.clone(), r.type_.clone()))))
+            .map(|g| {
+                let mut run =
+                    GroupRun::new(&g.key, &g.name, "", g.resources.iter().map(|r| (r.id.clone(), r.type_.clone())));
+                for (row, item) in run.rows.iter_mut().zip(&g.resources) {
+                    row.fate = Some(item.fate());
+                }
+                run
+            })
             .collect();
         let inst = &plan.installation;
         let mut run = Self::new(RunKind::Revoke, &inst.org, groups, started);
+        run.cloud = inst.cloud;
         run.scope = format!("--cloud {} --org {}", inst.cloud, inst.org);
         run
+    }
+
+    /// An apply over an install that exists: groups with no changes are settled from the start,
+    /// and in an updated group only the resources the change set names are waited for.
+    pub fn with_changes(mut self, changes: &[GroupChanges]) -> Self {
+        for c in changes {
+            let Some(&gi) = self.group_index.get(c.group.as_str()) else { continue };
+            let g = &mut self.groups[gi];
+            match c.kind {
+                ChangeKind::Create => {}
+                ChangeKind::NoChanges | ChangeKind::Update => {
+                    for row in &mut g.rows {
+                        let named = c.changes.iter().any(|ch| ch.id == row.id);
+                        if c.kind == ChangeKind::NoChanges || !named {
+                            row.unchanged = true;
+                        }
+                    }
+                    g.done = g.rows.iter().filter(|r| r.unchanged).count();
+                    g.unchanged = c.kind == ChangeKind::NoChanges;
+                }
+            }
+        }
+        self
     }
 
     /// The short key of a group (`auth`) from the name events carry.
@@ -219,7 +267,8 @@ impl RunState {
         } else {
             let ri = g.row(&e.resource, &e.resource_type);
             let row = &mut g.rows[ri];
-            let was_done = row.status.is_some_and(Status::is_terminal);
+            let was_done = row.status.is_some_and(Status::is_terminal) || row.unchanged;
+            row.unchanged = false;
             let now_done = e.status.is_terminal();
             row.status = Some(e.status);
             if e.reason.is_some() {

@@ -2,7 +2,9 @@
 //! first when something failed, per-group progress with per-resource statuses, and the event log.
 //!
 //! Policy: only the visible slice of the log is formatted, so a frame costs the same with ten
-//! events or ten thousand.
+//! events or ten thousand. Nothing is cut: on narrow terminals the tree goes above the log, a
+//! long reason continues on the rows under its event, and on revoke a settled resource shows the
+//! review's word for it (the model's [`Fate`]), never a status of its own.
 
 use std::time::Duration;
 
@@ -12,9 +14,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use super::run::{GroupRun, LogEntry, RunKind, RunState};
-use super::{count, format_elapsed, spinner, wrap};
-use crate::model::Status;
+use super::run::{GroupRun, LogEntry, Row, RunKind, RunState};
+use super::{count, fate_icon, fate_style, format_elapsed, spinner, wrap};
+use crate::model::{Fate, Status};
+use crate::tui::screens::preview::rows::styled_wrap;
 use crate::tui::theme::Theme;
 
 const BAR: usize = 12;
@@ -37,19 +40,32 @@ fn cause_height(run: &RunState, width: u16) -> u16 {
     (lines as u16 + 2).min(8)
 }
 
-/// Tree columns: icon, id, plain status; the resource type too on wide terminals.
+/// Tree columns: icon, id, words; the resource type too on wide terminals.
 const ID_W: usize = 22;
-const STATUS_W: usize = 15;
 const TYPE_W: usize = 30;
+/// Terminal width from which the tree sits beside the log (else above it).
+const SIDE_BY_SIDE: u16 = 130;
 /// Terminal width from which the tree also shows resource types.
-const WIDE: u16 = 150;
+const WIDE: u16 = 170;
 
-fn tree_width(area: Rect) -> u16 {
-    let mut w = 4 + ID_W + STATUS_W + 2;
-    if area.width >= WIDE {
-        w += TYPE_W;
-    }
-    (w as u16).min(area.width / 2)
+/// The widest word a row can show (a fate with its date), so no word is cut.
+fn words_width(run: &RunState) -> usize {
+    run.groups
+        .iter()
+        .flat_map(|g| g.rows.iter())
+        .map(|r| row_words(r, None).0.chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(13)
+}
+
+fn id_width(run: &RunState) -> usize {
+    run.groups.iter().flat_map(|g| g.rows.iter()).map(|r| r.id.chars().count()).max().unwrap_or(8).min(ID_W)
+}
+
+/// Lines the tree needs to show every row (settled groups folded when they do not fit).
+fn tree_lines(run: &RunState) -> usize {
+    run.groups.iter().map(|g| 1 + g.rows.len()).sum()
 }
 
 pub fn layout(run: &RunState, area: Rect) -> RunLayout {
@@ -59,11 +75,24 @@ pub fn layout(run: &RunState, area: Rect) -> RunLayout {
         Constraint::Min(3),
     ])
     .areas(area);
-    let [tree, log] = Layout::horizontal([Constraint::Length(tree_width(area)), Constraint::Min(10)]).areas(body);
+    if area.width >= SIDE_BY_SIDE {
+        let mut w = 4 + id_width(run) + words_width(run) + 2;
+        if area.width >= WIDE {
+            w += TYPE_W;
+        }
+        let w = (w as u16).min(area.width / 2);
+        let [tree, log] = Layout::horizontal([Constraint::Length(w), Constraint::Min(10)]).areas(body);
+        return RunLayout { status, cause, tree, log };
+    }
+    // Narrow: the tree above the log, as tall as it needs up to a little over half.
+    let want = tree_lines(run) as u16 + 2;
+    let most = (body.height * 3 / 5).max(4);
+    let tree_h = want.min(most).min(body.height.saturating_sub(4)).max(3);
+    let [tree, log] = Layout::vertical([Constraint::Length(tree_h), Constraint::Min(3)]).areas(body);
     RunLayout { status, cause, tree, log }
 }
 
-/// Visible log lines for a view of `area`.
+/// Visible log rows for a view of `area`.
 pub fn log_height(run: &RunState, area: Rect) -> usize {
     layout(run, area).log.height.saturating_sub(2) as usize
 }
@@ -82,7 +111,7 @@ fn cause_text(run: &RunState) -> String {
 
 pub fn render(frame: &mut Frame, area: Rect, run: &RunState, clock: Duration, theme: &Theme) {
     let l = layout(run, area);
-    frame.render_widget(Paragraph::new(status_line(run, clock, theme)), l.status);
+    frame.render_widget(Paragraph::new(status_line(run, clock, area.width, theme)), l.status);
     if l.cause.height > 0 {
         let inner = l.cause.width.saturating_sub(2) as usize;
         let mut lines: Vec<Line> =
@@ -97,30 +126,61 @@ pub fn render(frame: &mut Frame, area: Rect, run: &RunState, clock: Duration, th
     render_log(frame, l.log, run, theme);
 }
 
-fn status_line<'a>(run: &RunState, clock: Duration, theme: &Theme) -> Line<'a> {
+fn status_line<'a>(run: &RunState, clock: Duration, width: u16, theme: &Theme) -> Line<'a> {
     let (done, total) = run.resources_done();
     let verb = match run.kind {
         RunKind::Deploy => "Creating",
         RunKind::Revoke => "Revoking",
     };
+    let cloud = run.cloud;
     let (head, style) = match &run.finish {
-        None => (format!("{} {verb} {} stacks", spinner(clock), run.groups.len()), theme.warn),
+        None => (format!("{} {verb} {}", spinner(clock), cloud.groups(run.groups.len())), theme.warn),
         Some(f) if f.ok => match run.kind {
-            RunKind::Deploy => ("✓ Everything is created".to_string(), theme.ok),
+            RunKind::Deploy if run.groups.iter().all(|g| g.unchanged) => {
+                ("✓ Nothing had to change".to_string(), theme.ok)
+            }
+            RunKind::Deploy => ("✓ Everything is in place".to_string(), theme.ok),
             RunKind::Revoke => ("✓ Revoke finished".to_string(), theme.ok),
         },
         Some(_) => ("✗ Stopped with a failure".to_string(), theme.danger),
     };
-    let mut spans = vec![
-        Span::styled(head, style),
-        Span::styled(format!("   {done}/{total} resources settled"), theme.text),
-        Span::styled(format!("   elapsed {}", format_elapsed(run.elapsed(clock))), theme.text),
-        Span::styled(format!("   {} events", count(run.events)), theme.muted),
+    let mut parts = vec![
+        (head, style),
+        (format!("   {done}/{total} resources settled"), theme.text),
+        (format!("   elapsed {}", format_elapsed(run.elapsed(clock))), theme.text),
+        (format!("   {} events", count(run.events)), theme.muted),
     ];
     if run.attempt > 1 {
-        spans.push(Span::styled(format!("   attempt {}", run.attempt), theme.muted));
+        parts.push((format!("   attempt {}", run.attempt), theme.muted));
     }
-    Line::from(spans)
+    // Narrow terminals drop the least needed parts (events, then elapsed) rather than cut one.
+    while parts.len() > 2 && parts.iter().map(|(t, _)| t.chars().count()).sum::<usize>() > width as usize {
+        let drop = if parts.len() > 4 { 4 } else { parts.len() - 1 };
+        parts.remove(drop);
+    }
+    Line::from(parts.into_iter().map(|(t, st)| Span::styled(t, st)).collect::<Vec<_>>())
+}
+
+/// The words of a row: what happens to it, in the model's words once it settled on revoke.
+/// Returns the words and the status that styles them.
+pub fn row_words(r: &Row, group: Option<&GroupRun>) -> (String, Option<Status>) {
+    let settled_with_group = r.status.is_none()
+        && group.is_some_and(|g| {
+            matches!(g.status, Some(Status::CreateComplete | Status::UpdateComplete | Status::DeleteComplete))
+        });
+    if r.unchanged {
+        return ("unchanged".into(), Some(Status::CreateComplete));
+    }
+    let status = if settled_with_group { group.and_then(|g| g.status) } else { r.status };
+    match (status, r.fate) {
+        (Some(Status::DeleteFailed), _) => (Fate::DeleteFailed.word().into(), status),
+        (Some(s), Some(f)) if s.is_terminal() && !s.is_failure() => (f.phrase(), status),
+        (None, Some(f)) if group.is_none() => (f.phrase(), None),
+        (Some(s), _) if settled_with_group => {
+            (status_words(Some(s)).replace("deleted", "settled").replace("created", "settled"), status)
+        }
+        _ => (status_words(status).into(), status),
+    }
 }
 
 /// A status in plain words, short enough for the tree (the log keeps the cloud's own words).
@@ -166,7 +226,7 @@ fn group_style(g: &GroupRun, theme: &Theme) -> Style {
     }
 }
 
-fn group_line<'a>(g: &GroupRun, theme: &Theme) -> Line<'a> {
+fn group_line<'a>(g: &GroupRun, width: usize, theme: &Theme) -> Line<'a> {
     let total = g.total().max(1);
     let filled = g.done * BAR / total;
     let style = group_style(g, theme);
@@ -179,88 +239,133 @@ fn group_line<'a>(g: &GroupRun, theme: &Theme) -> Line<'a> {
     } else {
         "·"
     };
-    Line::from(vec![
-        // Name column: what is left of the tree width after icon, bar and count.
-        Span::styled(format!("{icon} {:<w$} ", g.name, w = 4 + ID_W + STATUS_W - BAR - 9), style.patch(theme.heading)),
-        Span::styled("█".repeat(filled), theme.progress.patch(style)),
-        Span::styled("░".repeat(BAR - filled), theme.muted),
-        Span::styled(format!(" {}/{}", g.done, g.total()), theme.text),
-    ])
+    let counts = format!(" {}/{}", g.done, g.total());
+    // The name keeps what the bar and the count leave; the bar shrinks first on narrow panes.
+    let bar = BAR.min(width.saturating_sub(g.name.chars().count() + counts.len() + 3));
+    let filled = filled.min(bar);
+    let name_w = width.saturating_sub(bar + counts.len() + 3).max(g.name.chars().count().min(width));
+    let mut spans = vec![Span::styled(format!("{icon} {:<name_w$} ", g.name), style.patch(theme.heading))];
+    if bar > 0 {
+        spans.push(Span::styled("█".repeat(filled), theme.progress.patch(style)));
+        spans.push(Span::styled("░".repeat(bar - filled), theme.muted));
+    }
+    spans.push(Span::styled(counts, theme.text));
+    if g.unchanged {
+        spans.push(Span::styled(" unchanged", theme.muted));
+    }
+    Line::from(spans)
 }
 
 fn render_tree(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
     let inner_h = area.height.saturating_sub(2) as usize;
-    let show_type = area.width as usize >= 4 + ID_W + STATUS_W + TYPE_W + 2;
-    let total_lines: usize = run.groups.iter().map(|g| 1 + g.rows.len()).sum();
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let id_w = id_width(run).min(inner_w.saturating_sub(18)).max(8);
+    let show_type = area.width as usize >= 4 + id_w + words_width(run) + TYPE_W + 2;
     // When everything does not fit, settled groups fold to their one summary line.
-    let fold = total_lines > inner_h;
+    let fold = tree_lines(run) > inner_h;
     let mut lines = Vec::new();
     for g in &run.groups {
-        lines.push(group_line(g, theme));
+        lines.push(group_line(g, inner_w, theme));
         if fold && g.finished() && !g.failed() {
             continue;
         }
         for r in &g.rows {
-            let mut spans =
-                vec![Span::styled(format!("  {} {:<w$} ", status_icon(r.status), r.id, w = ID_W - 1), theme.text)];
+            let (words, status) = row_words(r, Some(g));
+            let happened = status.is_some_and(|s| s.is_terminal() && !s.is_failure());
+            let icon = match r.fate {
+                Some(f) if happened => fate_icon(&f, true),
+                _ => status_icon(status),
+            };
+            let mut spans = vec![Span::styled(format!("  {icon} {:<id_w$} ", r.id), theme.text)];
             if show_type {
                 spans.push(Span::styled(format!("{:<TYPE_W$}", r.type_.trim_start_matches("AWS::")), theme.muted));
             }
-            let settled_with_stack = r.status.is_none()
-                && matches!(g.status, Some(Status::CreateComplete | Status::UpdateComplete | Status::DeleteComplete));
-            let words = if settled_with_stack { "settled" } else { status_words(r.status) };
-            spans.push(Span::styled(words, theme.status(if settled_with_stack { g.status } else { r.status })));
+            let style = match r.fate {
+                Some(f) if happened => fate_style(&f, theme),
+                _ => theme.status(status),
+            };
+            spans.push(Span::styled(words, style));
             lines.push(Line::from(spans));
         }
     }
     if lines.len() > inner_h && inner_h > 0 {
         let hidden = lines.len() - inner_h + 1;
         lines.truncate(inner_h - 1);
-        lines.push(Line::styled(format!("  … {hidden} more lines"), theme.muted));
+        lines.push(Line::styled(format!("  … {hidden} more lines (the log below has every event)"), theme.muted));
     }
     let title = match run.kind {
-        RunKind::Deploy => " Progress by stack ",
-        RunKind::Revoke => " Revoke by stack ",
+        RunKind::Deploy => format!(" Progress by {} ", run.cloud.group_word()),
+        RunKind::Revoke => format!(" Revoke by {} ", run.cloud.group_word()),
     };
     let block = Block::bordered().title(Span::styled(title, theme.heading)).border_style(theme.border);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-/// `time stack resource STATUS reason`, like the CloudFormation console's events tab.
-fn log_line<'a>(run: &'a RunState, entry: &'a LogEntry, theme: &Theme) -> Line<'a> {
+/// `time group resource STATUS reason`, like the CloudFormation console's events tab; a reason
+/// too long for the row goes on under it, whole.
+fn entry_lines(run: &RunState, entry: &LogEntry, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     match entry {
         LogEntry::Event(e) => {
             let resource_style = if e.is_group_event() { theme.heading } else { theme.text };
-            let mut spans = vec![
-                Span::styled(e.time.format("%H:%M:%S").to_string(), theme.muted),
-                Span::styled(format!(" {:<w$} ", run.group_key(&e.group), w = run.key_width), theme.muted),
-                Span::styled(format!("{:<w$} ", e.resource, w = run.id_width), resource_style),
-                Span::styled(e.status.as_str(), theme.status(Some(e.status))),
+            let mut segs = vec![
+                (e.time.format("%H:%M:%S").to_string(), theme.muted),
+                (format!(" {:<w$} ", run.group_key(&e.group), w = run.key_width), theme.muted),
+                (format!("{:<w$} ", e.resource, w = run.id_width), resource_style),
+                (e.status.as_str().to_string(), theme.status(Some(e.status))),
             ];
             if let Some(r) = &e.reason {
-                spans.push(Span::styled(format!(" {r}"), theme.muted));
+                segs.push((format!(" {r}"), theme.muted));
             }
-            Line::from(spans)
+            let mut out = styled_wrap(&segs, width).into_iter();
+            let mut lines = vec![Line::from(out.next().unwrap_or_default())];
+            lines.extend(out.map(|mut spans| {
+                spans.insert(0, Span::raw("  "));
+                Line::from(spans)
+            }));
+            lines
         }
-        LogEntry::Note(t) => {
-            Line::from(vec![Span::styled("  · ", theme.muted), Span::styled(t.as_str(), theme.heading)])
-        }
+        LogEntry::Note(t) => styled_wrap(&[("  · ".to_string(), theme.muted), (t.clone(), theme.heading)], width)
+            .into_iter()
+            .map(Line::from)
+            .collect(),
     }
 }
 
 fn render_log(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
     let h = area.height.saturating_sub(2) as usize;
+    let w = area.width.saturating_sub(2) as usize;
     let total = run.log.len();
     let max_top = total.saturating_sub(h);
-    let top = run.log_top.map_or(max_top, |t| t.min(max_top));
-    let end = (top + h).min(total);
-    let lines: Vec<Line> = run.log[top..end].iter().map(|e| log_line(run, e, theme)).collect();
+    // Only the entries on screen are formatted: from the newest back while following, from the
+    // first shown on when scrolled.
+    let mut lines: Vec<Line> = Vec::new();
+    let (first, last) = match run.log_top.map(|t| t.min(max_top)) {
+        None => {
+            let mut i = total;
+            while i > 0 && lines.len() < h {
+                i -= 1;
+                let mut l = entry_lines(run, &run.log[i], w, theme);
+                l.append(&mut lines);
+                lines = l;
+            }
+            let skip = lines.len().saturating_sub(h);
+            lines.drain(..skip);
+            (i, total)
+        }
+        Some(top) => {
+            let mut i = top;
+            while i < total && lines.len() < h {
+                lines.extend(entry_lines(run, &run.log[i], w, theme));
+                i += 1;
+            }
+            lines.truncate(h);
+            (top, i)
+        }
+    };
     let title = match run.log_top {
         None => format!(" Events ({}) · newest at the bottom ", count(run.events)),
-        Some(_) => format!(" Events {}-{} of {} · End to follow ", count(top + 1), count(end), count(total)),
+        Some(_) => format!(" Events {}-{} of {} · End to follow ", count(first + 1), count(last), count(total)),
     };
-    // No wrapping: one entry per row keeps the newest entry on the bottom row; long reasons are
-    // cut here and shown whole in the root-cause box.
     let block = Block::bordered().title(Span::styled(title, theme.heading)).border_style(theme.border);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -13,7 +13,7 @@
 mod detail;
 mod permissions;
 mod resources;
-mod rows;
+pub(crate) mod rows;
 mod trust;
 
 use std::borrow::Cow;
@@ -54,8 +54,8 @@ impl Tab {
         matches!(self, Tab::Trust | Tab::Permissions)
     }
 
-    /// "Trust (2)", "Permissions (32 · 6 medium)": how many lines, and how many carry the worst
-    /// flag there is (high, else medium).
+    /// "Trust (2)", "Permissions (32 actions · 6 medium)": how many lines, and how many carry the
+    /// worst flag there is (high, else medium), from [`crate::model::PlanCounts`].
     pub fn title(self, plan: &Plan, review: &Review) -> String {
         match self {
             Tab::Trust => {
@@ -66,13 +66,10 @@ impl Tab {
                 }
             }
             Tab::Permissions => {
-                let n = permissions::item_count(review);
-                let high = permissions::count_at(review, Severity::High);
-                let medium = permissions::count_at(review, Severity::Medium);
-                match (high, medium) {
-                    (0, 0) => format!("Permissions ({n})"),
-                    (0, m) => format!("Permissions ({n} · {m} medium)"),
-                    (h, _) => format!("Permissions ({n} · {h} high)"),
+                let c = crate::model::PlanCounts::of_review(plan, review);
+                match c.worst_flag() {
+                    None => format!("Permissions ({} actions)", c.actions),
+                    Some(w) => format!("Permissions ({} actions · {w})", c.actions),
                 }
             }
             Tab::Resources => format!("Resources ({})", plan.resource_count()),

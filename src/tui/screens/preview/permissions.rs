@@ -58,17 +58,6 @@ pub fn grants(review: &Review) -> impl Iterator<Item = ((usize, usize, usize, us
     })
 }
 
-/// Lines of the tab: grants, then one per action refused.
-pub fn item_count(review: &Review) -> usize {
-    grants(review).count() + review.protections.iter().map(|d| d.actions.len()).sum::<usize>()
-}
-
-/// How many lines have their worst flag at `sev`.
-pub fn count_at(review: &Review, sev: Severity) -> usize {
-    grants(review).filter(|(_, g)| worst(&g.risks) == Some(sev)).count()
-        + review.protections.iter().filter(|d| worst(&d.risks) == Some(sev)).map(|d| d.actions.len()).sum::<usize>()
-}
-
 /// The principal as written in its statements, unless its label already says it.
 fn written_as(pa: &PrincipalAccess, plan: &Plan) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -1,28 +1,18 @@
-//! The Resources and Parameters tabs: every resource (type, name, what revoke does, why) and
+//! The Resources and Parameters tabs: every resource (type, name, what revoke does in the model's words, why) and
 //! every parameter (value and where it comes from), by group.
 
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::rows::{Entry, Item};
-use crate::model::{OnRevoke, ParameterSource, Plan};
+use crate::model::{ParameterSource, Plan};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{field_lines, wrap};
+use crate::tui::widgets::{fate_style, field_lines, wrap};
 
 pub fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
-    }
-}
-
-fn on_revoke_text(on: OnRevoke, days: Option<u32>) -> (String, fn(&Theme) -> Style) {
-    match on {
-        OnRevoke::Delete => ("on revoke: deleted".into(), |t| t.muted),
-        OnRevoke::Keep => ("on revoke: KEPT (retained, with your data)".into(), |t| t.kept),
-        OnRevoke::ScheduledDeletion => (format!("on revoke: deleted after {} days", days.unwrap_or(30)), |t| t.warn),
-        OnRevoke::SoftDelete => ("on revoke: soft-deleted".into(), |t| t.warn),
     }
 }
 
@@ -41,15 +31,22 @@ pub fn resource_entries(plan: &Plan, width: usize, t: &Theme) -> Vec<Entry> {
         let title = format!("{} · {} ({})", g.name, g.title, plural(g.resources.len(), "resource"));
         out.push(group_heading(gi == 0, title, t));
         for (ri, r) in g.resources.iter().enumerate() {
-            let (revoke, style) = on_revoke_text(r.on_revoke, r.pending_window_days);
-            let mut lines = vec![Line::from(vec![
-                Span::styled(format!("  {:<22} ", r.id), t.text),
-                Span::styled(format!("{:<38} ", r.type_), t.muted),
-                Span::styled(revoke.clone(), style(t)),
-            ])];
+            let fate = r.fate();
+            let revoke = fate.phrase();
+            let style = fate_style(&fate, t);
+            let id_w = 22.min(width / 3);
+            let mut lines = if id_w + 3 + r.type_.chars().count() <= width {
+                vec![Line::from(vec![
+                    Span::styled(format!("  {:<id_w$} ", r.id), t.text),
+                    Span::styled(r.type_.clone(), t.muted),
+                ])]
+            } else {
+                vec![Line::styled(format!("  {}", r.id), t.text), Line::styled(format!("    {}", r.type_), t.muted)]
+            };
             if let Some(n) = &r.name {
                 lines.extend(field_lines("      name ", 11, n, width, t.muted, t.text));
             }
+            lines.extend(field_lines("    revoke ", 11, &revoke, width, t.muted, style));
             lines.extend(field_lines("      why  ", 11, &r.why, width, t.muted, t.muted));
             let search = [g.name.as_str(), r.id.as_str(), r.type_.as_str(), r.name.as_deref().unwrap_or(""), &revoke];
             out.push(Entry::item(1, Item::Resource { group: gi, index: ri }, lines, &search, None));
