@@ -2,7 +2,10 @@
 //! `revoke` for support scripts, CI and tests. Without a terminal, `init` and `revoke` print one
 //! plain line per event and exit non-zero on failure.
 
+mod extra;
 pub mod render;
+
+pub use extra::{ReceiptsCommand, Shell};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
@@ -56,6 +59,13 @@ pub struct Global {
     /// Sandbox: make this resource (logical id) fail, to rehearse failures. Repeatable.
     #[arg(long = "sandbox-fail", global = true, value_name = "LOGICAL_ID")]
     pub sandbox_fail: Vec<String>,
+    /// Wizard: do not capture the mouse (the terminal's own selection and scrolling then work).
+    #[arg(long = "no-mouse", global = true)]
+    pub no_mouse: bool,
+    /// Write a debug log for support to FILE (appended; RUST_LOG filters it, default
+    /// `warn,cloudgrant=debug`). Tokens and secrets are never written.
+    #[arg(long = "log-file", global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +95,7 @@ pub enum Command {
         /// Azure: the subscription id (or pass --subscription).
         #[arg(long = "account-id")]
         account_id: Option<String>,
+        /// How to print it: text, json, or markdown for a ticket.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
@@ -104,17 +115,22 @@ pub enum Command {
         /// Only this org.
         #[arg(long)]
         org: Option<String>,
+        /// The cloud: aws, gcp or azure.
         #[arg(long, default_value = "aws")]
         cloud: Cloud,
+        /// How to print it: text, json, or markdown for a ticket.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
     /// Remove the install (asks first unless --yes) and report what stays.
     Revoke {
+        /// The cloud: aws, gcp or azure.
         #[arg(long, default_value = "aws")]
         cloud: Cloud,
+        /// The org of the install to revoke (`cloudgrant status` lists them).
         #[arg(long)]
         org: String,
+        /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
         /// Leave these resources (logical ids) in place: the retry after a DELETE_FAILED.
@@ -130,9 +146,23 @@ pub enum Command {
         /// may use it).
         #[arg(long)]
         delete_service_principal: bool,
+        /// How to print the review and the report: text, json (the report on stdout), or markdown.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// List the receipts of past inits and revokes, or print one.
+    Receipts {
+        #[command(subcommand)]
+        command: Option<ReceiptsCommand>,
+    },
+    /// Print a shell completion script (e.g. `cloudgrant completions bash > /etc/bash_completion.d/cloudgrant`).
+    Completions {
+        /// The shell: bash, zsh, fish or powershell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page (roff: `cloudgrant man | man -l -`).
+    Man,
 }
 
 /// A failure shown to the user: what happened and what to do next.
@@ -303,7 +333,20 @@ fn cancel_on_ctrl_c() -> CancellationToken {
 }
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
-    let Some(command) = cli.command else {
+    if let Some(path) = &cli.global.log_file {
+        extra::start_log(path)?;
+    }
+    let command = match cli.command {
+        Some(Command::Receipts { command }) => return extra::receipts(command),
+        Some(Command::Completions { shell }) => {
+            extra::completions(shell);
+            return Ok(());
+        }
+        Some(Command::Man) => return extra::man(),
+        other => other,
+    };
+    tracing::debug!(command = ?command, "command");
+    let Some(command) = command else {
         return wizard(&cli.global).await;
     };
     let global = cli.global;
@@ -571,6 +614,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 }),
             }
         }
+        // Answered above, before the vendor profile is read.
+        Command::Receipts { .. } | Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
 
@@ -586,12 +631,18 @@ async fn wizard(global: &Global) -> Result<(), Failure> {
     let connect = connect_options(global, &vendor)?;
     // The panic and error hooks go in before the terminal is switched, so a panic restores it first.
     let _ = color_eyre::install();
-    let options = crate::tui::TuiOptions { vendor, sandbox_only: global.sandbox, connect };
-    crate::tui::run(options).await.map_err(|e| Failure {
+    let options = crate::tui::TuiOptions { vendor, sandbox_only: global.sandbox, connect, mouse: !global.no_mouse };
+    let report = crate::tui::run(options).await.map_err(|e| Failure {
         message: format!("{e}"),
         next_step: "The terminal was restored. Run `cloudgrant status` to see what exists.".into(),
         code: 1,
-    })
+    })?;
+    // On the normal screen, after the wizard closed: what must not be lost (the vendor's values,
+    // where the receipt is).
+    for line in report {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {

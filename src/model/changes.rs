@@ -68,6 +68,17 @@ impl Cloud {
 }
 
 impl GroupChanges {
+    /// [`Self::summary`], and for a new group whose plan lists more than it adds, how many of the
+    /// planned resources exist already ("12 resources to add, 2 there already").
+    pub fn summary_with(&self, cloud: Cloud, planned: Option<usize>) -> String {
+        match (self.kind, planned) {
+            (ChangeKind::Create, Some(n)) if n > self.changes.len() => {
+                format!("{}; {} of the {n} planned there already", self.summary(cloud), n - self.changes.len())
+            }
+            _ => self.summary(cloud),
+        }
+    }
+
     /// One line: what applying changes in this group ("auth: new stack, 4 resources to add").
     pub fn summary(&self, cloud: Cloud) -> String {
         match self.kind {

@@ -47,6 +47,9 @@ pub enum Action {
     Backspace,
     ClearInput,
 
+    /// A mouse click at (column, row): selects a Preview tab.
+    Click(u16, u16),
+
     // The runtime.
     /// Time since the program started (drives the spinner and elapsed clocks).
     Tick(Duration),
@@ -67,6 +70,8 @@ pub enum Action {
     RevokePlanned(Result<Box<RevokePlan>, CloudError>),
     /// `Provider::revoke` returned (after every `Update` it sent).
     RevokeDone(Result<(), CloudError>),
+    /// The receipt of the run was written (its JSON file), or why not.
+    ReceiptWritten(Result<std::path::PathBuf, String>),
 }
 
 /// Side effects requested by `update`, executed by the runtime.
@@ -89,6 +94,11 @@ pub enum Command {
     },
     /// Stop waiting for the running apply/revoke (the cloud carries on, as CloudFormation does).
     CancelRun,
+    /// Write this receipt (JSON and Markdown) into the directory.
+    WriteReceipt {
+        receipt: Box<crate::receipts::Receipt>,
+        dir: std::path::PathBuf,
+    },
     Quit,
 }
 

@@ -24,7 +24,7 @@ use super::screens::{content_area, Screen};
 use super::theme::Theme;
 use super::widgets::run::{RunKind, RunState};
 use super::widgets::run_view;
-use crate::model::{Installation, Update};
+use crate::model::{Cloud, Installation, Update};
 use crate::vendor::VendorProfile;
 
 /// Which way through the wizard the user chose on the Welcome screen.
@@ -69,6 +69,16 @@ pub struct App {
     pub type_confirm: TypeConfirmState,
     pub revoke_run: Option<RunState>,
     pub residue: ResidueState,
+    /// Where receipts are written (`None`: not written, as in tests without a directory).
+    pub receipts_dir: Option<std::path::PathBuf>,
+    /// The receipt of the last run: its JSON file, or why it was not written.
+    pub receipt: Option<Result<std::path::PathBuf, String>>,
+    /// A receipt was asked for the current run (one per run, on its first result).
+    pub receipt_asked: bool,
+    /// First line shown of the screens that scroll as a whole (Welcome, Confirm, Done) and of
+    /// the help overlay.
+    pub scroll: usize,
+    pub help_scroll: usize,
 }
 
 impl App {
@@ -98,6 +108,11 @@ impl App {
             type_confirm: TypeConfirmState::default(),
             revoke_run: None,
             residue: ResidueState::default(),
+            receipts_dir: None,
+            receipt: None,
+            receipt_asked: false,
+            scroll: 0,
+            help_scroll: 0,
         }
     }
 
@@ -191,11 +206,35 @@ impl App {
             }
             (Screen::Preview, Action::Detail) => self.preview.detail || self.preview.detail_available(),
             (Screen::Review, Action::ToggleDeleteData) => {
-                self.review.plan.as_ref().is_some_and(|p| {
-                    matches!(p.installation.cloud, crate::model::Cloud::Gcp | crate::model::Cloud::Azure)
-                })
+                self.review.plan.is_some() && self.binding_applies(action)
             }
             _ => true,
+        }
+    }
+
+    /// The action does something on this screen for this cloud (the help lists only those).
+    pub fn binding_applies(&self, action: &Action) -> bool {
+        match (self.screen, action) {
+            (Screen::Review, Action::ToggleDeleteData) => self.review_cloud().is_some_and(|c| c != Cloud::Aws),
+            _ => true,
+        }
+    }
+
+    fn review_cloud(&self) -> Option<Cloud> {
+        self.review.plan.as_ref().map(|p| p.installation.cloud).or_else(|| self.cloud.chosen().map(|t| t.cloud))
+    }
+
+    /// A binding's label here: the cloud's word for what `x` deletes; "scroll" where the
+    /// Preview's tab has no selection.
+    pub fn binding_label(&self, b: &super::keymap::Binding) -> String {
+        match (self.screen, &b.action) {
+            (Screen::Review, Action::ToggleDeleteData) => match self.review_cloud() {
+                Some(Cloud::Gcp) => "also delete the data bucket".into(),
+                Some(Cloud::Azure) => "also delete the service principal".into(),
+                _ => b.label.into(),
+            },
+            (Screen::Preview, Action::Down) if !self.preview.tab.selectable() => b.label.replace("select", "scroll"),
+            _ => b.label.into(),
         }
     }
 
@@ -206,7 +245,15 @@ impl App {
     }
 
     pub fn go(&mut self, screen: Screen) {
+        if self.screen != screen {
+            self.scroll = 0;
+        }
         self.screen = screen;
+    }
+
+    /// A receipt was asked for and its answer has not come back.
+    pub fn receipt_pending(&self) -> bool {
+        self.receipt_asked && self.receipt.is_none() && self.receipts_dir.is_some()
     }
 
     fn quit_now(&mut self) -> Vec<Command> {
@@ -263,22 +310,32 @@ impl App {
             | Action::ApplyDone(_)
             | Action::Discovered(_)
             | Action::RevokePlanned(_)
-            | Action::RevokeDone(_) => self.on_result(action),
+            | Action::RevokeDone(_)
+            | Action::ReceiptWritten(_) => self.on_result(action),
             Action::Interrupt if self.modal.is_none() => {
                 self.help = false;
                 self.interrupt()
             }
             _ if self.help => {
-                if action == Action::ToggleHelp {
-                    self.help = false;
+                match action {
+                    Action::ToggleHelp => self.help = false,
+                    Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                    Action::Down => self.help_scroll += 1,
+                    Action::PageUp => self.help_scroll = self.help_scroll.saturating_sub(5),
+                    Action::PageDown => self.help_scroll += 5,
+                    _ => {}
                 }
                 Vec::new()
             }
             _ if self.modal.is_some() => self.update_modal(action),
             Action::ToggleHelp => {
                 self.help = true;
+                self.help_scroll = 0;
                 Vec::new()
             }
+            // q on a run screen: ask while it runs; once it has finished, on to what it left
+            // (Done never skipped: it holds what to send the vendor).
+            Action::Quit if matches!(self.screen, Screen::Deploy | Screen::RevokeRun) => self.quit_run(),
             Action::Quit => self.quit_now(),
             // Esc on the Preview clears its filter before it goes back.
             Action::Back if self.screen == Screen::Preview && self.preview.filter.active() => {
@@ -320,25 +377,28 @@ impl App {
             Action::Changes(res) => self.preview.changes = Some(res),
             Action::Discovered(res) => self.installs.receive(res),
             Action::RevokePlanned(res) => self.review.receive(res),
-            Action::Update(u) => self.on_update(u),
+            Action::Update(u) => return self.on_update(u),
             Action::ApplyDone(res) => {
                 if let Some(run) = self.deploy.as_mut() {
                     let err = res.err();
                     run.finish(err.is_none(), None, err, now);
                 }
+                return self.ask_receipt();
             }
             Action::RevokeDone(res) => {
                 if let Some(run) = self.revoke_run.as_mut() {
                     let err = res.err();
                     run.finish(err.is_none(), None, err, now);
                 }
+                return self.ask_receipt();
             }
+            Action::ReceiptWritten(res) => self.receipt = Some(res),
             _ => {}
         }
         Vec::new()
     }
 
-    fn on_update(&mut self, update: Update) {
+    fn on_update(&mut self, update: Update) -> Vec<Command> {
         let now = self.clock;
         match update {
             Update::Applied { installation, ok, root_cause } => {
@@ -346,12 +406,14 @@ impl App {
                     run.finish(ok, root_cause, None, now);
                 }
                 self.installation = Some(installation);
+                return self.ask_receipt();
             }
             Update::Revoked { residue, ok, root_cause } => {
                 if let Some(run) = self.revoke_run.as_mut() {
                     run.finish(ok, root_cause, None, now);
                 }
                 self.residue.residue = Some(residue);
+                return self.ask_receipt();
             }
             // Events belong to the run of the current flow; a run exists before its command is
             // issued, so there is always one to take them.
@@ -366,6 +428,7 @@ impl App {
                 }
             }
         }
+        Vec::new()
     }
 
     /// Keys on the Deploy and Revoke-run screens.
@@ -401,6 +464,8 @@ impl App {
                     return Vec::new();
                 };
                 run.restart(now);
+                self.receipt = None;
+                self.receipt_asked = false;
                 vec![Command::Deploy(Box::new(plan.clone()))]
             }
             Flow::Revoke => {
@@ -413,25 +478,24 @@ impl App {
                     run.note(format!("leaving in place: {}", retain.join(", ")));
                 }
                 self.residue.residue = None;
+                self.receipt = None;
+                self.receipt_asked = false;
                 vec![Command::Revoke { plan: Box::new(plan.clone()), retain }]
             }
         }
     }
 
-    /// Done and Residue: scroll (the residue list can be long), then quit.
+    /// Done and Residue: scroll (both can be longer than the screen), then quit.
     fn update_finished(&mut self, action: Action) -> Vec<Command> {
-        let Some(residue) = self.residue.residue.as_ref().filter(|_| self.screen == Screen::Residue) else {
-            return Vec::new();
-        };
         let area = content_area(self.size);
-        let lines = super::screens::residue::residue_lines(self, residue, area.width as usize).len();
-        let max = lines.saturating_sub(area.height as usize);
-        let s = &mut self.residue.scroll;
-        match action {
-            Action::Up => *s = s.saturating_sub(1),
-            Action::Down => *s = (*s + 1).min(max),
-            _ => {}
-        }
+        let lines = match self.screen {
+            Screen::Residue => match self.residue.residue.as_ref() {
+                Some(r) => super::screens::residue::residue_lines(self, r, area.width as usize).len(),
+                None => 0,
+            },
+            _ => super::screens::done::lines(self, area.width as usize).len(),
+        };
+        self.scroll_page(&action, lines, area.height as usize);
         Vec::new()
     }
 
@@ -460,9 +524,14 @@ impl App {
     pub(crate) fn start_deploy(&mut self) -> Vec<Command> {
         let Some(plan) = self.preview.plan.clone() else { return Vec::new() };
         let mut run = RunState::for_plan(&plan, self.clock);
+        if let Some(Ok(changes)) = &self.preview.changes {
+            run = run.with_changes(changes);
+        }
         run.scope.push_str(&self.cli_flags(&plan.region));
         self.deploy = Some(run);
         self.installation = None;
+        self.receipt = None;
+        self.receipt_asked = false;
         self.go(Screen::Deploy);
         vec![Command::Deploy(Box::new(plan))]
     }
@@ -474,6 +543,8 @@ impl App {
         run.scope.push_str(&self.cli_flags(&plan.installation.region));
         self.revoke_run = Some(run);
         self.residue = ResidueState::default();
+        self.receipt = None;
+        self.receipt_asked = false;
         self.go(Screen::RevokeRun);
         vec![Command::Revoke { plan: Box::new(plan), retain: Vec::new() }]
     }

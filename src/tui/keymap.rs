@@ -106,10 +106,11 @@ const DOWN: &[Key] = &[Key::Down, Key::Char('j')];
 const HELP: &[Key] = &[Key::Char('?')];
 const CTRL_C: &[Key] = &[Key::Ctrl('c')];
 
-static WELCOME: [Binding; 6] = [
+static WELCOME: [Binding; 7] = [
     b(UP, Action::Up, "up"),
     b(DOWN, Action::Down, "down"),
     b(&[Key::Enter], Action::Select, "choose"),
+    more(&[Key::PageUp, Key::PageDown], Action::PageDown, "scroll the text"),
     b(&[Key::Char('q'), Key::Esc], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),
     more(CTRL_C, Action::Interrupt, "quit"),
@@ -195,16 +196,17 @@ static PREVIEW_NOTES: [&str; 3] = [
     "Esc closes the detail, then clears the filter, then goes back.",
 ];
 
-static CONFIRM: [Binding; 6] = [
+static CONFIRM: [Binding; 7] = [
     b(&[Key::Left, Key::Right, Key::Tab, Key::Char('h'), Key::Char('l')], Action::NextTab, "switch"),
     b(&[Key::Enter], Action::Select, "confirm"),
+    more(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll the summary"),
     b(&[Key::Esc], Action::Back, "back"),
     b(&[Key::Char('q')], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),
     more(CTRL_C, Action::Interrupt, "quit"),
 ];
 
-static RUN: [Binding; 11] = [
+static RUN: [Binding; 12] = [
     b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Up, "scroll log"),
     more(UP, Action::Up, "scroll the log up"),
     more(DOWN, Action::Down, "scroll the log down"),
@@ -214,18 +216,21 @@ static RUN: [Binding; 11] = [
     b(&[Key::End, Key::Char('G')], Action::End, "follow"),
     b(&[Key::Char('r')], Action::Retry, "retry"),
     b(&[Key::Enter], Action::Select, "continue"),
-    b(&[Key::Char('q'), Key::Ctrl('c')], Action::Interrupt, "quit"),
+    b(&[Key::Char('q')], Action::Quit, "quit (asks while it runs)"),
     b(HELP, Action::ToggleHelp, "help"),
+    more(CTRL_C, Action::Interrupt, "quit (asks while it runs)"),
 ];
 
-static REVIEW: [Binding; 11] = [
+static REVIEW: [Binding; 12] = [
     b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll"),
     more(UP, Action::Up, "scroll up"),
     more(DOWN, Action::Down, "scroll down"),
     more(&[Key::PageUp], Action::PageUp, "page up"),
     more(&[Key::PageDown, Key::Char(' ')], Action::PageDown, "page down"),
+    more(&[Key::Home, Key::Char('g'), Key::End, Key::Char('G')], Action::End, "top/bottom"),
     b(&[Key::Enter], Action::Select, "continue"),
-    b(&[Key::Char('x')], Action::ToggleDeleteData, "also delete (the x line)"),
+    // The label is the cloud's (App::binding_label): the data bucket, the service principal.
+    b(&[Key::Char('x')], Action::ToggleDeleteData, "also delete"),
     b(&[Key::Esc], Action::Back, "back"),
     b(&[Key::Char('q')], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),
@@ -241,10 +246,11 @@ static TYPE_CONFIRM: [Binding; 6] = [
     b(CTRL_C, Action::Interrupt, "quit"),
 ];
 
-static FINISHED: [Binding; 6] = [
+static FINISHED: [Binding; 7] = [
     b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll"),
     more(UP, Action::Up, "scroll up"),
     more(DOWN, Action::Down, "scroll down"),
+    more(&[Key::PageUp, Key::PageDown, Key::Char(' ')], Action::PageDown, "page up/down"),
     b(&[Key::Enter, Key::Char('q'), Key::Esc], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),
     more(CTRL_C, Action::Interrupt, "quit"),
@@ -258,8 +264,10 @@ static MODAL: [Binding; 5] = [
     b(CTRL_C, Action::Interrupt, "leave now"),
 ];
 
-static HELP_OPEN: [Binding; 2] = [
+static HELP_OPEN: [Binding; 4] = [
     b(&[Key::Char('?'), Key::Esc, Key::Char('q'), Key::Enter], Action::ToggleHelp, "close help"),
+    b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll"),
+    more(&[Key::PageUp, Key::PageDown, Key::Char(' ')], Action::PageDown, "page up/down"),
     more(CTRL_C, Action::Interrupt, "quit"),
 ];
 

@@ -8,6 +8,8 @@
 
 pub mod action;
 pub mod app;
+mod finish;
+pub mod glossary;
 pub mod keymap;
 pub mod runtime;
 pub mod screens;
@@ -31,17 +33,30 @@ pub struct TuiOptions {
     /// `--sandbox`: offer only the sandbox.
     pub sandbox_only: bool,
     pub connect: ConnectOptions,
+    /// Capture the mouse (wheel scrolls, a click selects a tab); off with `--no-mouse`.
+    pub mouse: bool,
 }
 
-/// Run the wizard on the terminal until the user quits. The terminal is restored on every
-/// exit path; on panic, by the hook `ratatui::try_init` installs (after `color_eyre::install`,
-/// which `main` calls first).
-pub async fn run(opts: TuiOptions) -> color_eyre::Result<()> {
+/// Run the wizard on the terminal until the user quits; returns the lines to print on the normal
+/// screen once it is restored (the vendor's values, the receipt). The terminal is restored on
+/// every exit path; on panic, by the hook `ratatui::try_init` installs (after
+/// `color_eyre::install`, which `main` calls first).
+pub async fn run(opts: TuiOptions) -> color_eyre::Result<Vec<String>> {
     let mut terminal = ratatui::try_init()
         .map_err(|e| eyre!("cannot start the full-screen UI: {e}. Use the plain commands (`cloudgrant --help`)."))?;
-    let app = App::new(opts.vendor, opts.sandbox_only, Theme::from_env());
+    if opts.mouse {
+        // Without mouse capture the wizard still works by keys; say nothing if the terminal refuses.
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    }
+    let mut app = App::new(opts.vendor, opts.sandbox_only, Theme::from_env());
+    app.receipts_dir = crate::receipts::store::dir().ok();
     let events = crossterm::event::EventStream::new();
     let result = runtime::event_loop(&mut terminal, app, opts.connect, events).await;
+    if opts.mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    }
+    // Clear before leaving the alternate screen, so no frame drawn at another size stays behind.
+    let _ = terminal.clear();
     ratatui::restore();
-    result
+    result.map(|app| app.exit_report())
 }

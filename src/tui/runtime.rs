@@ -182,6 +182,17 @@ impl Executor {
                 });
             }
             Command::CancelRun => self.run_cancel.cancel(),
+            Command::WriteReceipt { receipt, dir } => self.spawn_result(async move {
+                // Stamped when written: `update` reads no clock.
+                let mut r = *receipt;
+                r.created = chrono::Utc::now();
+                r.id = crate::receipts::receipt_id(r.created, r.cloud, &r.org, r.flow);
+                let written = tokio::task::spawn_blocking(move || crate::receipts::store::write_in(&dir, &r))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|w| w.map_err(|e| format!("{e}. {}", e.next_step)));
+                Action::ReceiptWritten(written)
+            }),
             Command::Quit => {}
         }
     }
@@ -222,7 +233,7 @@ pub async fn event_loop<B, S>(
     mut app: App,
     connect: ConnectOptions,
     mut events: S,
-) -> color_eyre::Result<()>
+) -> color_eyre::Result<App>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
@@ -252,13 +263,18 @@ where
         if app.quit {
             break Ok(());
         }
+
         let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
         let commands = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
                     dirty = true;
                     match ev {
-                        TermEvent::Key(k) => app.handle_key(k),
+                        TermEvent::Key(k) => {
+                            tracing::trace!(target: "cloudgrant::tui", key = ?k.code, "key");
+                            app.handle_key(k)
+                        }
+                        TermEvent::Mouse(m) => app.handle_mouse(m),
                         TermEvent::Resize(w, h) => app.update(Action::Resize(w, h)),
                         _ => Vec::new(),
                     }
@@ -281,9 +297,39 @@ where
             _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
         };
         for c in commands {
+            tracing::debug!(target: "cloudgrant::tui", command = command_name(&c), "command");
             exec.execute(c);
         }
     };
+    // A receipt still being written is waited for (briefly), so its path can be printed.
+    if result.is_ok() && app.receipt_pending() {
+        let wait = tokio::time::timeout(JOIN_TIMEOUT, async {
+            while app.receipt_pending() {
+                if recv_batch(&mut rx, &mut buf).await == 0 {
+                    break;
+                }
+                apply_batch(&mut app, &mut exec.provider, &mut buf);
+            }
+        });
+        let _ = wait.await;
+    }
     exec.shutdown().await;
-    result
+    result.map(|()| app)
+}
+
+/// A command's name for the debug log (never its content: plans and receipts stay out of it).
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::LoadTargets => "load targets",
+        Command::LoadAccounts(_) => "load accounts",
+        Command::ConnectAccount { .. } => "connect",
+        Command::BuildPlan(_) => "build plan",
+        Command::Deploy(_) => "deploy",
+        Command::Discover => "discover",
+        Command::BuildRevokePlan(_) => "build revoke plan",
+        Command::Revoke { .. } => "revoke",
+        Command::CancelRun => "cancel run",
+        Command::WriteReceipt { .. } => "write receipt",
+        Command::Quit => "quit",
+    }
 }

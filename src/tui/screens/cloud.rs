@@ -76,8 +76,11 @@ impl App {
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let c = &app.cloud;
-    let mut lines =
-        vec![Line::raw(""), Line::styled("Where should cloudgrant create the access?", t.heading), Line::raw("")];
+    let question = match app.flow {
+        crate::tui::app::Flow::Onboard => "Where should cloudgrant create the access?",
+        crate::tui::app::Flow::Revoke => "Where is the install to revoke?",
+    };
+    let mut lines = vec![Line::raw(""), Line::styled(question, t.heading), Line::raw("")];
     if c.loading && c.targets.is_empty() {
         lines.extend(waiting_lines(app, "Looking for credentials…"));
     }

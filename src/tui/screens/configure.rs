@@ -181,8 +181,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let ready = c.org_error().is_none() && c.region_error().is_none();
     let msg = if ready {
         Line::styled("Enter: preview everything that will be created (nothing is created yet).", t.heading)
-    } else {
+    } else if c.org.value.is_empty() || c.region.value.is_empty() {
         Line::styled("Fill in both fields to continue.", t.muted)
+    } else {
+        Line::styled("Fix the field marked above to continue.", t.warn)
     };
-    frame.render_widget(Paragraph::new(vec![msg]), note);
+    frame.render_widget(Paragraph::new(vec![msg]).wrap(Wrap { trim: false }), note);
 }

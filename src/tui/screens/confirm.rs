@@ -1,7 +1,7 @@
 //! Step 6, Confirm: a summary of what will be created and where, with the ExternalId, and a
 //! confirm whose safe default is "No". Only Enter on "Create" starts the deploy.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::Screen;
 use crate::tui::action::{Action, Command};
 use crate::tui::app::App;
-use crate::tui::widgets::{buttons, centered};
+use crate::tui::widgets::{buttons, centered, value_lines, wrap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConfirmState {
@@ -23,6 +23,12 @@ impl App {
             Action::NextTab | Action::PrevTab | Action::Left | Action::Right => {
                 self.confirm.create = !self.confirm.create
             }
+            Action::Up | Action::Down => {
+                let area = super::content_area(self.size);
+                let (w, h) = summary_size(area);
+                let n = summary_lines(self, w).len();
+                self.scroll_page(&action, n, h);
+            }
             Action::Select if self.confirm.create => return self.start_deploy(),
             Action::Select => self.go(Screen::Preview),
             _ => {}
@@ -31,11 +37,20 @@ impl App {
     }
 }
 
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+/// The box's inner width and the height left for the summary above the pinned buttons.
+fn summary_size(area: Rect) -> (usize, usize) {
+    let width = area.width.min(100);
+    (width.saturating_sub(4) as usize, area.height.saturating_sub(2 + 1 + 4) as usize)
+}
+
+/// What Confirm summarises, wrapped to `width` (values never split: they go on their own line).
+pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let Some(plan) = &app.preview.plan else { return };
-    let kv =
-        |k: &str, v: String| Line::from(vec![Span::styled(format!("  {k:<14}"), t.muted), Span::styled(v, t.text)]);
+    let Some(plan) = &app.preview.plan else { return Vec::new() };
+    let kv = |k: &str, v: String| value_lines(&format!("  {k:<14}"), &v, width, t.muted, t.text);
+    let para = |text: &str, style| -> Vec<Line<'static>> {
+        wrap(text, width).into_iter().map(|l| Line::styled(l, style)).collect()
+    };
     let external = plan
         .groups
         .iter()
@@ -44,31 +59,33 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .map_or_else(|| "(generated at install)".to_string(), |p| p.value.clone());
     let cloud = plan.cloud;
     let account_word = cloud.account_word();
-    let group_word = match cloud {
-        crate::model::Cloud::Gcp => "resource set",
-        _ => "stacks",
-    };
-    let mut lines = vec![
-        Line::styled(format!("Create access for {} in this {account_word}?", plan.vendor), t.heading),
-        Line::raw(""),
-        kv(account_word, plan.account.clone().unwrap_or_else(|| "<account>".into())),
-        kv("region", plan.region.clone()),
-        kv("org", plan.org.clone()),
-        kv(group_word, plan.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")),
-        kv("creates", crate::model::PlanCounts::of(plan).summary()),
-    ];
+    let mut lines = para(&format!("Create access for {} in this {account_word}?", plan.vendor), t.heading);
+    lines.push(Line::raw(""));
+    lines.extend(kv(account_word, plan.account.clone().unwrap_or_else(|| "<account>".into())));
+    lines.extend(kv("region", plan.region.clone()));
+    lines.extend(kv("org", plan.org.clone()));
+    let groups = format!("{}s", cloud.group_word());
+    for (i, g) in plan.groups.iter().enumerate() {
+        lines.extend(kv(if i == 0 { groups.as_str() } else { "" }, g.name.clone()));
+    }
+    for part in wrap(&crate::model::PlanCounts::of(plan).summary(), width.saturating_sub(16)).into_iter().enumerate() {
+        let head = if part.0 == 0 { format!("  {:<14}", "creates") } else { " ".repeat(16) };
+        lines.push(Line::from(vec![Span::styled(head, t.muted), Span::styled(part.1, t.text)]));
+    }
     if cloud == crate::model::Cloud::Aws {
-        lines.push(kv("ExternalId", external));
+        lines.extend(kv("ExternalId", external));
     }
     // The change sets, once known: new stacks, updates (with replacements), or nothing to do.
     match &app.preview.changes {
         Some(Ok(changes)) => {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(format!("  What changes in the {account_word}:"), t.heading));
+            lines.extend(para(&format!("  What changes in the {account_word}:"), t.heading));
             for c in changes {
-                lines.push(Line::styled(format!("    {}", c.summary(cloud)), t.text));
+                let planned = plan.group(&c.group).or_else(|| plan.groups.iter().find(|g| g.name == c.group));
+                let text = c.summary_with(cloud, planned.map(|g| g.resources.len()));
+                lines.extend(wrap(&text, width.saturating_sub(4)).into_iter().map(|l| Line::styled(format!("    {l}"), t.text)));
                 if let Some(note) = &c.note {
-                    lines.push(Line::styled(format!("      {note}"), t.warn));
+                    lines.extend(wrap(note, width.saturating_sub(6)).into_iter().map(|l| Line::styled(format!("      {l}"), t.warn)));
                 }
                 for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
                     let replace = if ch.replacement.as_deref() == Some("True") { " (replaced)" } else { "" };
@@ -77,44 +94,58 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 }
             }
             if changes.iter().all(|c| c.kind == crate::model::ChangeKind::NoChanges) {
-                lines.push(Line::styled("    Nothing to change: the install is up to date.", t.ok));
+                lines.extend(para("    Nothing to change: the install is up to date.", t.ok));
             }
         }
         Some(Err(e)) => {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(format!("  Could not preview the changes: {e}"), t.warn));
+            lines.extend(para(&format!("  Could not preview the changes: {e}"), t.warn));
         }
-        None => {}
+        None => {
+            lines.push(Line::raw(""));
+            lines.extend(para(&format!("  Checking what exists in the {account_word}…"), t.muted));
+        }
     }
-    let next: &[&str] = match cloud {
-        crate::model::Cloud::Gcp => &["The next screens show what to tell the vendor. Revoke takes it all back."],
-        crate::model::Cloud::Azure => &[
-            "The vendor's application gets a service principal in your tenant. The next screens show",
-            "what to tell the vendor: tenant, subscription, the machines' identity (client id), Key Vault,",
-            "registry and data account. Revoke takes it back.",
-        ],
-        crate::model::Cloud::Aws => {
-            &["The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back."]
-        }
+    let next = match cloud {
+        crate::model::Cloud::Gcp => "The next screens show what to tell the vendor. Revoke takes it all back.",
+        crate::model::Cloud::Azure => "The vendor's application gets a service principal in your tenant. The next screens show what to tell the vendor: tenant, subscription, the machines' identity (client id), Key Vault, registry and data account. Revoke takes it back.",
+        crate::model::Cloud::Aws => "The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back.",
     };
     lines.push(Line::raw(""));
-    lines.extend(next.iter().map(|l| Line::styled(*l, t.muted)));
-    lines.extend([Line::raw(""), buttons(&["No, go back", "Create"], usize::from(app.confirm.create), t, None)]);
-    if app.confirm.create {
-        lines.push(Line::styled(
-            match cloud {
+    lines.extend(para(next, t.muted));
+    lines
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some(plan) = &app.preview.plan else { return };
+    let (w, h) = summary_size(area);
+    let all = summary_lines(app, w);
+    let top = app.scroll.min(all.len().saturating_sub(h));
+    let more = all.len() > top + h;
+    let mut lines: Vec<Line> = all.iter().skip(top).take(h).cloned().collect();
+    // The buttons and what Enter does stay in view, whatever the summary's length.
+    lines.push(if more {
+        Line::styled("↓ more above the buttons (↑/↓ scroll)", t.warn)
+    } else {
+        Line::raw("")
+    });
+    lines.push(buttons(&["No, go back", "Create"], usize::from(app.confirm.create), t, None));
+    let enter = if app.confirm.create {
+        (
+            match plan.cloud {
                 crate::model::Cloud::Aws => "Enter creates the stacks now.".to_string(),
-                _ => format!("Enter creates the {} now.", cloud.groups(plan.groups.len())),
+                _ => format!("Enter creates the {} now.", plan.cloud.groups(plan.groups.len())),
             },
             t.warn,
-        ));
+        )
     } else {
-        lines.push(Line::styled("Nothing has been created. ←/→ to choose, Enter to confirm.", t.muted));
-    }
+        ("Nothing has been created. ←/→ to choose, Enter to confirm.".to_string(), t.muted)
+    };
+    lines.extend(wrap(&enter.0, w).into_iter().map(|l| Line::styled(l, enter.1)));
     let width = area.width.min(100);
     let height = (lines.len() as u16 + 2).min(area.height);
-    let [_, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    let rect = centered(rest, width, height);
+    let rect = centered(area, width, height);
     let block = Block::bordered()
         .title(Span::styled(" Confirm ", t.title))
         .border_style(t.border)

@@ -1,83 +1,105 @@
 //! Step 8, Done: what to send the vendor (from the installation's outputs: role ARN and
 //! ExternalId on AWS; project, service account, bucket and key on GCP; tenant, subscription, the
-//! machines' identity, Key Vault, registry and data account on Azure), what was created, and how
-//! to revoke later.
+//! machines' identity, Key Vault, registry and data account on Azure), what was created, where
+//! the receipt is, and how to revoke later. It scrolls; values are never split across lines, and
+//! everything to send is printed again on the normal screen when the wizard closes.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::model::Cloud;
 use crate::tui::app::App;
+use crate::tui::widgets::{value_cut, value_lines, wrap};
 
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+/// Outputs that name the vendor's own identity: known to the vendor, not created here.
+const VENDOR_OWN: [&str; 1] = ["VendorServiceAccount"];
+
+pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let Some(inst) = &app.installation else { return };
+    let Some(inst) = &app.installation else { return Vec::new() };
     let vendor = &app.vendor.vendor;
-    let mut lines = vec![
-        Line::raw(""),
-        Line::styled(format!("✓ Access for {} is in place.", vendor.name), t.ok),
-        Line::raw(""),
-        Line::styled(
-            match &vendor.support {
-                Some(s) => format!("Send these values to {} ({s}):", vendor.name),
-                None => format!("Send these values to {}:", vendor.name),
-            },
-            t.heading,
-        ),
-    ];
-    let key_w = inst.outputs.keys().map(|k| k.chars().count()).max().unwrap_or(0).max(14) + 2;
+    let para = |text: &str, style| -> Vec<Line<'static>> {
+        wrap(text, width).into_iter().map(|l| Line::styled(l, style)).collect()
+    };
+    let mut out = vec![Line::raw("")];
+    out.extend(para(&format!("✓ Access for {} is in place.", vendor.name), t.ok));
+    out.push(Line::raw(""));
+    let send = match &vendor.support {
+        Some(s) => format!("Send these values to {} ({s}):", vendor.name),
+        None => format!("Send these values to {}:", vendor.name),
+    };
+    out.extend(para(&send, t.heading));
     let for_vendor = inst.for_vendor();
+    let key_w = for_vendor.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0) + 4;
+    let mut cut = false;
     for (key, value) in &for_vendor {
         let value = value.as_deref().unwrap_or("(missing: run `cloudgrant status` to read it)");
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {key:<key_w$}"), t.muted),
-            Span::styled(value.to_string(), t.title),
-        ]));
+        cut |= value_cut(value, width);
+        out.extend(value_lines(&format!("  {key:<key_w$}"), value, width, t.muted, t.title));
     }
-    let others: Vec<_> = inst.outputs.iter().filter(|(k, _)| !for_vendor.iter().any(|(f, _)| f == k)).collect();
+    if cut {
+        out.extend(para("  (a value too wide for this terminal ends in …: all of them are printed in full when you quit)", t.warn));
+    }
+    let others: Vec<_> = inst
+        .outputs
+        .iter()
+        .filter(|(k, _)| !for_vendor.iter().any(|(f, _)| f == k) && !VENDOR_OWN.contains(&k.as_str()))
+        .collect();
     if !others.is_empty() {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled("Also created (for your records):", t.heading));
+        out.push(Line::raw(""));
+        out.extend(para("Also created (for your records):", t.heading));
+        let w = others.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0) + 4;
         for (k, v) in others {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {k:<key_w$}"), t.muted),
-                Span::styled(v.clone(), t.text),
-            ]));
+            out.extend(value_lines(&format!("  {k:<w$}"), v, width, t.muted, t.text));
         }
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        format!(
-            "What was created in {} {} ({}), org {}:",
-            inst.cloud.account_word(),
-            inst.account,
-            inst.region,
-            inst.org
-        ),
-        t.heading,
-    ));
+    out.push(Line::raw(""));
+    let word = inst.cloud.account_word();
+    out.extend(para(&format!("What was created in {word} {} ({}), org {}:", inst.account, inst.region, inst.org), t.heading));
     for g in &inst.groups {
-        lines.push(Line::from(vec![
+        // The count is the plan's (what was approved), so it matches the preview.
+        let n = app.preview.plan.as_ref().and_then(|p| p.groups.iter().find(|pg| pg.name == g.name)).map_or(g.resources.len(), |pg| pg.resources.len());
+        out.push(Line::from(vec![
             Span::styled(format!("  {:<22}", g.name), t.text),
-            Span::styled(format!("{:>3} resources  ", g.resources.len()), t.text),
+            Span::styled(format!("{:>3} resources  ", n), t.text),
             Span::styled(g.status.as_str(), t.status(Some(g.status))),
         ]));
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("To revoke later:", t.heading));
-    lines.push(Line::styled("  run `cloudgrant` and choose \"Revoke an existing install\", or:", t.text));
-    lines.push(Line::styled(
-        format!("  cloudgrant revoke --cloud {} --org {}{}", inst.cloud, inst.org, app.cli_flags(&inst.region)),
-        t.key,
-    ));
-    lines.push(Line::styled(
-        match inst.cloud {
-            crate::model::Cloud::Gcp => "  The vendor's access ends first; the data bucket and key ring are kept; the key's versions are scheduled for destruction; the custom roles are soft-deleted.",
-            crate::model::Cloud::Azure => "  The vendor's access ends first: the vendor's resource group, its role and the machines' identity are deleted; the Key Vault is soft-deleted (its name stays reserved until purged); the storage resource group and your data account are kept.",
-            crate::model::Cloud::Aws => "  The vendor's access ends first; the data bucket is kept; the key is scheduled for deletion.",
-        },
-        t.muted,
-    ));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    out.push(Line::raw(""));
+    match &app.receipt {
+        Some(Ok(path)) => {
+            out.extend(para("Receipt of what you approved (JSON and Markdown):", t.heading));
+            out.extend(value_lines("  ", &path.display().to_string(), width, t.muted, t.text));
+        }
+        Some(Err(e)) => out.extend(para(&format!("The receipt was not written: {e}"), t.warn)),
+        None if app.receipts_dir.is_some() => out.extend(para("Writing the receipt…", t.muted)),
+        None => {}
+    }
+    out.push(Line::raw(""));
+    out.extend(para("To revoke later:", t.heading));
+    out.extend(para("  run `cloudgrant` and choose \"Revoke an existing install\", or:", t.text));
+    let cmd = format!("cloudgrant revoke --cloud {} --org {}{}", inst.cloud, inst.org, app.cli_flags(&inst.region));
+    out.extend(value_lines("  ", &cmd, width, t.muted, t.key));
+    let after = match inst.cloud {
+        Cloud::Gcp => "The vendor's access ends first; the data bucket is kept (with your data) and the key ring kept; the key is scheduled for deletion; the custom roles are soft-deleted.",
+        Cloud::Azure => "The vendor's access ends first: the vendor's resource group, its role and the machines' identity are deleted; the Key Vault is soft-deleted (its name stays reserved until purged); the storage resource group and your data account are kept (with your data).",
+        Cloud::Aws => "The vendor's access ends first; the data bucket is kept (with your data); the key is scheduled for deletion.",
+    };
+    out.extend(wrap(after, width.saturating_sub(2)).into_iter().map(|l| Line::styled(format!("  {l}"), t.muted)));
+    out
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let all = lines(app, area.width as usize);
+    let h = area.height as usize;
+    let top = app.scroll.min(all.len().saturating_sub(h));
+    let more = all.len() > top + h;
+    let mut visible: Vec<Line> = all.into_iter().skip(top).take(h).collect();
+    if more && h > 1 {
+        visible.truncate(h - 1);
+        visible.push(Line::styled("↓ more below (↓/PgDn)", app.theme.warn));
+    }
+    frame.render_widget(Paragraph::new(visible), area);
 }

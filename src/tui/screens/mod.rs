@@ -23,7 +23,7 @@ use ratatui::Frame;
 
 use super::action::Action;
 use super::app::{App, Flow};
-use super::keymap::{bindings, notes, KeyContext};
+use super::keymap::{bindings, notes};
 use super::widgets::overlay;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,10 +146,29 @@ pub fn render(app: &App, frame: &mut Frame) {
         deploy::render_leave_modal(app, frame, area);
     }
     if app.help {
-        let title = format!("Keys · {}", app.screen.name(app.flow));
-        let ctx = KeyContext::Screen(app.screen);
-        overlay::render_help(frame, area, &title, bindings(ctx), notes(ctx), &app.theme);
+        let title = format!("Help · {}", app.screen.name(app.flow));
+        overlay::render_help(frame, area, &title, help_lines(app, area.width as usize), app.help_scroll, &app.theme);
     }
+}
+
+/// The help overlay's lines: the keys that do something on this screen (its keymap, with the
+/// cloud's labels), its notes, and the glossary's terms for this screen and cloud.
+pub fn help_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let ctx = app.screen_context();
+    let keys: Vec<(String, String)> = bindings(ctx)
+        .iter()
+        .filter(|b| app.binding_applies(&b.action))
+        .map(|b| (b.keys_label(), app.binding_label(b)))
+        .collect();
+    let mut notes: Vec<String> = notes(ctx).iter().map(|n| n.to_string()).collect();
+    if app.flow == Flow::Onboard && app.screen.step() <= Screen::Confirm.step() {
+        notes.push("Nothing is created before the Confirm step.".into());
+    }
+    notes.push("?/Esc closes this help.".into());
+    let cloud = app.cloud.chosen().map(|t| t.cloud);
+    let terms: Vec<(&str, &str)> =
+        super::glossary::terms(app.screen, cloud).map(|t| (t.name, t.text)).collect();
+    overlay::help_lines(&keys, &notes, &terms, width, &app.theme)
 }
 
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
@@ -174,21 +193,27 @@ fn short_target(title: &str) -> &str {
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = vec![Span::raw(" ")];
-    let hints: Vec<_> = bindings(app.key_context()).iter().filter(|b| b.hint && app.hint_enabled(&b.action)).collect();
-    let w = |b: &crate::tui::keymap::Binding| b.keys_label().chars().count() + b.label.chars().count() + 3;
+    let hints: Vec<_> = bindings(app.key_context())
+        .iter()
+        .filter(|b| b.hint && app.hint_enabled(&b.action))
+        .map(|b| (b, app.binding_label(b)))
+        .collect();
+    let w = |(b, label): &(&crate::tui::keymap::Binding, String)| {
+        b.keys_label().chars().count() + label.chars().count() + 3
+    };
     // The way to the help overlay always shows; hints that do not fit are left to it.
-    let help = hints.iter().find(|b| b.action == Action::ToggleHelp).map_or(0, |b| w(b));
+    let help = hints.iter().find(|(b, _)| b.action == Action::ToggleHelp).map_or(0, w);
     let mut width = 1 + help;
-    for b in hints {
-        let is_help = b.action == Action::ToggleHelp;
-        if !is_help && width + w(b) > area.width as usize {
+    for h in hints {
+        let is_help = h.0.action == Action::ToggleHelp;
+        if !is_help && width + w(&h) > area.width as usize {
             continue;
         }
         if !is_help {
-            width += w(b);
+            width += w(&h);
         }
-        spans.push(Span::styled(b.keys_label(), t.key));
-        spans.push(Span::styled(format!(" {}  ", b.label), t.muted));
+        spans.push(Span::styled(h.0.keys_label(), t.key));
+        spans.push(Span::styled(format!(" {}  ", h.1), t.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

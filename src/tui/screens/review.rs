@@ -122,20 +122,21 @@ pub fn azure_facts(plan: &RevokePlan, today: chrono::NaiveDate) -> Vec<(String, 
                     Some(d) => format!(" until {d} ({} days)", (*d - today).num_days().max(0)),
                     None => String::new(),
                 };
+                let purge_off = format!(" Purge protection is off: you can purge it sooner (`az keyvault purge --name {name}`) to free the name.");
                 let purge = {
                     let n = note.to_ascii_lowercase();
                     if n.contains("purge protection on")
                         || n.contains("purge protection is on")
                         || n.contains("purge protection enabled")
                     {
-                        " Purge protection is on: nobody can purge it before then, so the name stays taken."
+                        " Purge protection is on: nobody can purge it before then, so the name stays taken.".to_string()
                     } else if n.contains("purge protection off")
                         || n.contains("purge protection is off")
                         || n.contains("purge protection disabled")
                     {
-                        " Purge protection is off: you can purge it sooner (az keyvault purge) to free the name."
+                        purge_off
                     } else {
-                        ""
+                        String::new()
                     }
                 };
                 out.push((
@@ -229,7 +230,9 @@ fn all_lines(r: &ReviewState, plan: &RevokePlan, width: usize, t: &Theme) -> Vec
 }
 
 fn content_rect(size: (u16, u16)) -> Rect {
-    let [_, content] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(content_area(size));
+    let area = content_area(size);
+    let head_h = if area.width < 90 { 3 } else { 2 };
+    let [_, content] = Layout::vertical([Constraint::Length(head_h), Constraint::Min(3)]).areas(area);
     content
 }
 
@@ -350,7 +353,8 @@ const FATE_ORDER: [&str; 8] = [
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let r = &app.review;
-    let [head, content] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
+    let head_h = if area.width < 90 { 3 } else { 2 };
+    let [head, content] = Layout::vertical([Constraint::Length(head_h), Constraint::Min(3)]).areas(area);
     let Some(plan) = &r.plan else {
         let lines = match &r.error {
             Some(e) => error_lines(app, e, area.width),
@@ -364,13 +368,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::styled(format!("What revoking org {} will do, resource by resource", inst.org), t.heading),
         Line::styled(
             format!(
-                "account {} · region {} · checked against the account just now · nothing deleted yet",
-                inst.account, inst.region
+                "{} {} · region {} · checked just now · nothing deleted yet",
+                inst.cloud.account_word(),
+                inst.account,
+                inst.region
             ),
             t.muted,
         ),
     ];
-    frame.render_widget(Paragraph::new(head_lines), head);
+    frame.render_widget(Paragraph::new(head_lines).wrap(ratatui::widgets::Wrap { trim: false }), head);
     let h = content.height.saturating_sub(2) as usize;
     let lines = all_lines(r, plan, content.width.saturating_sub(2) as usize, t);
     let top = r.scroll.min(lines.len().saturating_sub(h));

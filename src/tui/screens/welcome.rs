@@ -23,6 +23,12 @@ impl App {
         match action {
             Action::Up => self.welcome.selected = self.welcome.selected.saturating_sub(1),
             Action::Down => self.welcome.selected = (self.welcome.selected + 1).min(ENTRIES.len() - 1),
+            Action::PageUp | Action::PageDown => {
+                let area = super::content_area(self.size);
+                let [text, _] = split(area);
+                let n = text_lines(self, area.width as usize).len();
+                self.scroll_page(&action, n, text.height as usize);
+            }
             Action::Select => {
                 self.flow = if self.welcome.selected == 0 { Flow::Onboard } else { Flow::Revoke };
                 self.go(Screen::Cloud);
@@ -33,17 +39,18 @@ impl App {
     }
 }
 
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+/// The explanation above the menu, wrapped to `width`.
+fn text_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let v = &app.vendor;
     let name = v.vendor.name.as_str();
-    let width = area.width as usize;
-    let mut lines = vec![
-        Line::raw(""),
-        Line::styled(format!("{name} asks for access to your cloud account."), t.title),
-        Line::raw(""),
-        Line::styled("cloudgrant will create, in the account you choose:", t.text),
-    ];
+    let para = |text: &str, style| -> Vec<Line<'static>> {
+        wrap(text, width).into_iter().map(|l| Line::styled(l, style)).collect()
+    };
+    let mut lines = vec![Line::raw("")];
+    lines.extend(para(&format!("{name} asks for access to your cloud account."), t.title));
+    lines.push(Line::raw(""));
+    lines.extend(para("cloudgrant will create, in the account you choose:", t.text));
     for text in [
         format!(
             "access for {name} to run its machines, limited to what that needs: on AWS a role only its account ({}) can assume, with an ExternalId unique to you; on Google Cloud a role for its service account; on Azure a role for its application, on its own resource group only",
@@ -57,29 +64,35 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(vec![Span::styled(head, t.muted), Span::styled(part, t.text)]));
         }
     }
-    lines.extend([
-        Line::raw(""),
-        Line::from(vec![
-            Span::styled("Nothing is created before the Confirm step: ", t.heading),
-            Span::styled("you first see every resource and every permission.", t.text),
-        ]),
-        Line::from(vec![
-            Span::styled("Revoke takes it back: ", t.heading),
-            Span::styled(
-                "the vendor's access ends first, then everything is deleted, except your data storage, which is kept.",
-                t.text,
-            ),
-        ]),
-    ]);
-    if let Some(s) = &v.vendor.support {
-        lines.push(Line::styled(format!("Questions for {name}: {s}"), t.muted));
-    }
     lines.push(Line::raw(""));
-    lines.push(steps_line("Grant:  ", &ONBOARD_STEPS, app));
-    lines.push(steps_line("Revoke: ", &REVOKE_STEPS, app));
-    let text_h = lines.len() as u16 + 3;
-    let [text, menu] = Layout::vertical([Constraint::Max(text_h), Constraint::Min(3)]).areas(area);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+    lines.extend(para("Nothing is created before the Confirm step: you first see every resource and every permission.", t.heading));
+    lines.extend(para("Revoke takes it back: the vendor's access ends first, then everything is deleted, except your data storage, which is kept (with your data).", t.text));
+    if let Some(s) = &v.vendor.support {
+        lines.extend(para(&format!("Questions for {name}: {s}"), t.muted));
+    }
+    lines
+}
+
+/// The explanation (it scrolls when it does not fit), then the menu and the steps of the chosen
+/// way, always in view.
+fn split(area: Rect) -> [Rect; 2] {
+    let menu_h = (ENTRIES.len() as u16 + 5).min(area.height);
+    Layout::vertical([Constraint::Min(1), Constraint::Length(menu_h)]).areas(area)
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let [text, menu] = split(area);
+    let lines = text_lines(app, area.width as usize);
+    let h = text.height as usize;
+    let top = app.scroll.min(lines.len().saturating_sub(h));
+    let more = lines.len() > top + h;
+    let mut visible: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
+    if more && h > 1 {
+        visible.truncate(h - 1);
+        visible.push(Line::styled("↓ more (PgDn)", t.warn));
+    }
+    frame.render_widget(Paragraph::new(visible), text);
 
     let mut menu_lines = vec![Line::styled("What would you like to do?", t.heading)];
     for (i, entry) in ENTRIES.iter().enumerate() {
@@ -88,7 +101,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let style = if chosen { t.selected } else { t.text };
         menu_lines.push(Line::from(vec![Span::styled(marker, t.key), Span::styled(format!(" {entry} "), style)]));
     }
-    frame.render_widget(Paragraph::new(menu_lines), menu);
+    menu_lines.push(Line::raw(""));
+    let (label, steps) = if app.welcome.selected == 0 { ("Steps: ", &ONBOARD_STEPS) } else { ("Steps: ", &REVOKE_STEPS) };
+    menu_lines.push(steps_line(label, steps, app));
+    frame.render_widget(Paragraph::new(menu_lines).wrap(Wrap { trim: false }), menu);
 }
 
 fn steps_line<'a>(label: &'a str, steps: &[&str], app: &App) -> Line<'a> {

@@ -146,6 +146,32 @@ pub fn fate_icon(f: &Fate, happened: bool) -> &'static str {
     }
 }
 
+/// `label value` with the value never split across lines (copying it must be safe): beside the
+/// label when it fits, else alone on the next line (indented when that fits), else cut with `…`
+/// at the edge; the caller says where the whole value is (the exit lines, the receipt).
+pub fn value_lines(label: &str, value: &str, width: usize, label_style: Style, value_style: Style) -> Vec<Line<'static>> {
+    let (lw, vw) = (label.chars().count(), value.chars().count());
+    if lw + vw <= width {
+        return vec![Line::from(vec![Span::styled(label.to_string(), label_style), Span::styled(value.to_string(), value_style)])];
+    }
+    let head = Line::styled(label.trim_end().to_string(), label_style);
+    let indent = label.len() - label.trim_start().len() + 2;
+    let value_line = if indent + vw <= width {
+        Line::from(vec![Span::raw(" ".repeat(indent)), Span::styled(value.to_string(), value_style)])
+    } else if vw <= width {
+        Line::styled(value.to_string(), value_style)
+    } else {
+        let cut: String = value.chars().take(width.saturating_sub(1)).collect();
+        Line::styled(format!("{cut}…"), value_style)
+    };
+    vec![head, value_line]
+}
+
+/// Whether [`value_lines`] had to cut `value` at `width`.
+pub fn value_cut(value: &str, width: usize) -> bool {
+    value.chars().count() > width
+}
+
 /// Thousands separators for counts shown to people.
 pub fn count(n: usize) -> String {
     let s = n.to_string();

@@ -78,12 +78,15 @@ fn json_lines(json: &str, width: usize, t: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn source_line(src: Option<&SourceLocation>, width: usize, t: &Theme) -> Vec<Line<'static>> {
-    let text = match src {
-        Some(s) => (format!("assets/{s}"), t.text),
-        None => ("not known (a statement the plan adds)".to_string(), t.muted),
-    };
-    field(0, "written at", &[text], width, t)
+fn source_line(src: Option<&SourceLocation>, cloud: Cloud, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    match src {
+        Some(s) => field(0, "written at", &[(format!("assets/{s}"), t.text)], width, t),
+        // Not in a template: the Azure service principal is made through Microsoft Graph.
+        None if cloud == Cloud::Azure => {
+            field(0, "made by", &[("cloudgrant, through Microsoft Graph, before the stacks".to_string(), t.muted)], width, t)
+        }
+        None => field(0, "made by", &[("cloudgrant itself (not read from a template)".to_string(), t.muted)], width, t),
+    }
 }
 
 fn flag_lines(risks: &[Risk], width: usize, t: &Theme) -> Vec<Line<'static>> {
@@ -153,9 +156,12 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
                 width,
                 t,
             ));
-            out.extend(field(0, "may", &text(&e.actions.join(", ")), width, t));
+            // An Azure service principal's trust names no action: no empty "may" line.
+            if !e.actions.is_empty() {
+                out.extend(field(0, "may", &text(&e.actions.join(", ")), width, t));
+            }
             out.extend(field(0, "only when", &text(e.conditions.as_deref().unwrap_or("no condition")), width, t));
-            out.extend(source_line(e.source.as_ref(), width, t));
+            out.extend(source_line(e.source.as_ref(), plan.cloud, width, t));
             out.push(Line::raw(""));
             out.extend(flag_lines(&e.risks, width, t));
             if let Some(p) = e.at.get(plan) {
@@ -184,7 +190,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
                 None => ("no condition".to_string(), t.muted),
             };
             out.extend(field(0, "only when", &[cond], width, t));
-            out.extend(source_line(g.source.as_ref(), width, t));
+            out.extend(source_line(g.source.as_ref(), plan.cloud, width, t));
             out.push(Line::raw(""));
             out.extend(flag_lines(&g.risks, width, t));
             if let Some(p) = g.at.get(plan) {
@@ -221,7 +227,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
             out.extend(field(0, "to", &text(&d.label), width, t));
             out.extend(field(0, "on", &text(&d.resources.join(", ")), width, t));
             out.extend(field(0, "only when", &text(d.conditions.as_deref().unwrap_or("always")), width, t));
-            out.extend(source_line(d.source.as_ref(), width, t));
+            out.extend(source_line(d.source.as_ref(), plan.cloud, width, t));
             out.push(Line::raw(""));
             out.extend(flag_lines(&d.risks, width, t));
             if let Some(p) = d.at.get(plan) {

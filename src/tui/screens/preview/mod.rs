@@ -365,9 +365,36 @@ impl App {
             Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Home | Action::End => {
                 self.preview_move(&action);
             }
+            Action::Click(x, y) => {
+                if let Some(tab) = self.tab_at(x, y) {
+                    let p = &mut self.preview;
+                    p.tab = tab;
+                    p.detail_scroll = 0;
+                    p.detail &= tab.selectable();
+                }
+            }
             _ => {}
         }
         Vec::new()
+    }
+
+    /// The tab whose title is at screen cell (`x`, `y`), if any.
+    fn tab_at(&self, x: u16, y: u16) -> Option<Tab> {
+        let (plan, review) = (self.preview.plan.as_ref()?, self.preview.review.as_ref()?);
+        let a = areas(content_area(self.size), &self.preview);
+        if y != a.tabs.y || x < a.tabs.x {
+            return None;
+        }
+        let mut at = a.tabs.x as usize;
+        let spans = tab_bar(plan, review, self.preview.tab, a.tabs.width as usize, &self.theme);
+        for (i, span) in spans.iter().enumerate() {
+            let w = span.content.chars().count();
+            if (x as usize) < at + w && i % 2 == 0 {
+                return Tab::ALL.get(i / 2).copied();
+            }
+            at += w;
+        }
+        None
     }
 
     /// Keys that move: the detail's scroll while it has the keys, else the selection (or, on
@@ -417,12 +444,17 @@ fn tab_bar(plan: &Plan, review: &Review, open: Tab, width: usize, t: &Theme) -> 
     let fits =
         |titles: &[String], gap: usize| titles.iter().map(|x| x.chars().count() + 2 + gap).sum::<usize>() <= width;
     let short: Vec<String> = titles.iter().map(|x| x.replacen("Parameters (", "Params (", 1)).collect();
+    // Narrower still: the open tab keeps its title, the others their name and first number.
+    let compact: Vec<String> =
+        Tab::ALL.iter().zip(&short).map(|(tab, x)| if *tab == open { x.clone() } else { compact_title(x) }).collect();
     let (titles, gap) = if fits(&titles, 1) {
         (titles, 1)
     } else if fits(&titles, 0) {
         (titles, 0)
-    } else {
+    } else if fits(&short, 0) {
         (short, 0)
+    } else {
+        (compact, 0)
     };
     let mut spans = Vec::new();
     for (tab, title) in Tab::ALL.iter().zip(titles) {
@@ -434,6 +466,13 @@ fn tab_bar(plan: &Plan, review: &Review, open: Tab, width: usize, t: &Theme) -> 
         spans.push(Span::raw(" ".repeat(gap)));
     }
     spans
+}
+
+/// "Permissions (32 actions · 6 medium)" → "Permissions 32".
+fn compact_title(title: &str) -> String {
+    let (name, rest) = title.split_once(" (").unwrap_or((title, ""));
+    let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    format!("{name} {n}")
 }
 
 /// The list box's top title: the filter, and how many lines it keeps.
@@ -482,10 +521,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let review = p.review(plan);
     let a = areas(area, p);
     let account = plan.account.as_deref().unwrap_or("<account>");
+    use crate::model::ChangeKind;
+    // What exists already, once the cloud has answered: a re-run updates, it does not start over.
+    let exists = match &p.changes {
+        None => ("Checking what exists…", t.muted),
+        Some(Err(_)) => ("What exists could not be read (see Confirm).", t.warn),
+        Some(Ok(c)) if c.iter().all(|c| c.kind == ChangeKind::Create) => ("Nothing exists yet.", t.text),
+        Some(Ok(c)) if c.iter().all(|c| c.kind == ChangeKind::NoChanges) => {
+            ("It all exists already, unchanged.", t.ok)
+        }
+        Some(Ok(_)) => ("Part of it exists: Confirm shows what changes.", t.warn),
+    };
     let sum = vec![
         Line::from(vec![
-            Span::styled("This is everything that will be created. ", t.heading),
-            Span::styled("Nothing exists yet.", t.text),
+            Span::styled("This is everything the install has. ", t.heading),
+            Span::styled(exists.0, exists.1),
         ]),
         Line::styled(
             match plan.cloud {
