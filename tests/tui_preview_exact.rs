@@ -279,7 +279,7 @@ fn tab_titles_carry_the_counts() {
     let text = screen_text(&app);
     let p = plan();
     assert!(text.contains(&format!("Resources ({})", p.resource_count())));
-    assert!(text.contains("Permissions (32 · 6 medium)"), "{text}");
+    assert!(text.contains("Permissions (32 actions · 6 medium)"), "the tab names what it counts: {text}");
     assert!(text.contains(&format!("[Trust ({})]", p.trust().count())), "the Preview opens on Trust: {text}");
     let order = ["Trust (", "Permissions (", "Resources (", "Parameters ("].map(|t| text.find(t).unwrap());
     assert!(order.windows(2).all(|w| w[0] < w[1]), "Trust first, then Permissions, Resources, Parameters");

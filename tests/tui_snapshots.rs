@@ -152,7 +152,7 @@ fn preview_high_flags_at_80x24() {
     insta::assert_snapshot!("preview_trust_without_external_id", trust);
     feed(&mut app, [Action::NextTab, Action::CycleRisk]);
     let permissions = snap(&app);
-    assert!(permissions.contains("Permissions (32 · 1 high)"), "{permissions}");
+    assert!(permissions.contains("Permissions (32 actions · 1 high)"), "{permissions}");
     assert!(
         permissions.contains("> iam:PassRole") && permissions.contains("high privilege escalation"),
         "{permissions}"

@@ -151,7 +151,7 @@ fn preview_tabs_and_scrolling_stay_in_bounds() {
     press(&mut app, &[KeyCode::Home]);
     assert_eq!(app.preview.scroll[r], 0);
     press(&mut app, &[KeyCode::Left]);
-    assert!(screen_text(&app).contains("[Permissions (32 · 6 medium)]"));
+    assert!(screen_text(&app).contains("[Permissions (32 actions · 6 medium)]"));
     press(&mut app, &[KeyCode::Tab, KeyCode::Tab, KeyCode::Tab]);
     assert!(screen_text(&app).contains("[Trust (2)]"), "Tab wraps round");
 }
@@ -589,7 +589,10 @@ fn x_on_review_deletes_the_gcp_data_bucket_after_its_name_is_typed() {
     feed(&mut app, [Action::RevokePlanned(Ok(Box::new(gcp_revoke_plan())))]);
     let text = screen_text(&app);
     assert!(text.contains("x  also empty and delete the data bucket: no"), "{text}");
-    assert!(text.contains("x also delete (the x line)"), "the footer offers it on Google Cloud: {text}");
+    assert!(
+        text.contains("x also delete the data bucket"),
+        "the footer offers it on Google Cloud, in its words: {text}"
+    );
 
     // x switches the bucket to deleted in the plan and the list; x again keeps it.
     press(&mut app, &[KeyCode::Char('x')]);

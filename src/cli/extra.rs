@@ -98,9 +98,9 @@ pub fn man() -> Result<(), Failure> {
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)
         .map_err(|e| bad_input(format!("cannot render the manual page: {e}"), "Report this as a bug."))?;
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| bad_input(format!("cannot print the manual page: {e}"), "Redirect it to a file: cloudgrant man > cloudgrant.1"))
+    std::io::stdout().write_all(&out).map_err(|e| {
+        bad_input(format!("cannot print the manual page: {e}"), "Redirect it to a file: cloudgrant man > cloudgrant.1")
+    })
 }
 
 /// A log file whose every line is redacted before it is written.

@@ -205,9 +205,7 @@ impl App {
                 self.preview.plan.is_some()
             }
             (Screen::Preview, Action::Detail) => self.preview.detail || self.preview.detail_available(),
-            (Screen::Review, Action::ToggleDeleteData) => {
-                self.review.plan.is_some() && self.binding_applies(action)
-            }
+            (Screen::Review, Action::ToggleDeleteData) => self.review.plan.is_some() && self.binding_applies(action),
             _ => true,
         }
     }

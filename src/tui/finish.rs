@@ -118,7 +118,10 @@ impl App {
                     ));
                     out.push(format!("Send these values to {name}:"));
                     for (k, v) in inst.for_vendor() {
-                        out.push(format!("  {k}: {}", v.as_deref().unwrap_or("(missing: `cloudgrant status` reads it)")));
+                        out.push(format!(
+                            "  {k}: {}",
+                            v.as_deref().unwrap_or("(missing: `cloudgrant status` reads it)")
+                        ));
                     }
                     out.push(format!(
                         "Revoke later with: cloudgrant revoke --cloud {} --org {}{}",
@@ -132,12 +135,22 @@ impl App {
                 if let Some(r) = &self.residue.residue {
                     let failed = r.checks.iter().filter(|c| !c.ok).count();
                     out.push(if failed == 0 {
-                        format!("{name}'s access to {} {} is revoked (org {}).", r.cloud.account_word(), r.account, r.org)
+                        format!(
+                            "{name}'s access to {} {} is revoked (org {}).",
+                            r.cloud.account_word(),
+                            r.account,
+                            r.org
+                        )
                     } else {
                         format!("{failed} check(s) failed: {name}'s access may not be fully gone (org {}).", r.org)
                     });
                     for i in &r.items {
-                        out.push(format!("  {}: {} {}", i.fate(self.review.plan.as_ref()).phrase(), i.type_, i.physical_id));
+                        out.push(format!(
+                            "  {}: {} {}",
+                            i.fate(self.review.plan.as_ref()).phrase(),
+                            i.type_,
+                            i.physical_id
+                        ));
                     }
                 }
             }

@@ -246,11 +246,12 @@ static TYPE_CONFIRM: [Binding; 6] = [
     b(CTRL_C, Action::Interrupt, "quit"),
 ];
 
-static FINISHED: [Binding; 7] = [
+static FINISHED: [Binding; 8] = [
     b(&[Key::Up, Key::Char('k'), Key::Down, Key::Char('j')], Action::Down, "scroll"),
     more(UP, Action::Up, "scroll up"),
     more(DOWN, Action::Down, "scroll down"),
     more(&[Key::PageUp, Key::PageDown, Key::Char(' ')], Action::PageDown, "page up/down"),
+    more(&[Key::Home, Key::Char('g'), Key::End, Key::Char('G')], Action::End, "top/bottom"),
     b(&[Key::Enter, Key::Char('q'), Key::Esc], Action::Quit, "quit"),
     b(HELP, Action::ToggleHelp, "help"),
     more(CTRL_C, Action::Interrupt, "quit"),

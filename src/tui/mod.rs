@@ -55,8 +55,6 @@ pub async fn run(opts: TuiOptions) -> color_eyre::Result<Vec<String>> {
     if opts.mouse {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     }
-    // Clear before leaving the alternate screen, so no frame drawn at another size stays behind.
-    let _ = terminal.clear();
     ratatui::restore();
     result.map(|app| app.exit_report())
 }

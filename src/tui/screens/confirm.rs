@@ -83,9 +83,15 @@ pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
             for c in changes {
                 let planned = plan.group(&c.group).or_else(|| plan.groups.iter().find(|g| g.name == c.group));
                 let text = c.summary_with(cloud, planned.map(|g| g.resources.len()));
-                lines.extend(wrap(&text, width.saturating_sub(4)).into_iter().map(|l| Line::styled(format!("    {l}"), t.text)));
+                lines.extend(
+                    wrap(&text, width.saturating_sub(4)).into_iter().map(|l| Line::styled(format!("    {l}"), t.text)),
+                );
                 if let Some(note) = &c.note {
-                    lines.extend(wrap(note, width.saturating_sub(6)).into_iter().map(|l| Line::styled(format!("      {l}"), t.warn)));
+                    lines.extend(
+                        wrap(note, width.saturating_sub(6))
+                            .into_iter()
+                            .map(|l| Line::styled(format!("      {l}"), t.warn)),
+                    );
                 }
                 for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
                     let replace = if ch.replacement.as_deref() == Some("True") { " (replaced)" } else { "" };
@@ -125,11 +131,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let more = all.len() > top + h;
     let mut lines: Vec<Line> = all.iter().skip(top).take(h).cloned().collect();
     // The buttons and what Enter does stay in view, whatever the summary's length.
-    lines.push(if more {
-        Line::styled("↓ more above the buttons (↑/↓ scroll)", t.warn)
-    } else {
-        Line::raw("")
-    });
+    lines.push(if more { Line::styled("↓ more above the buttons (↑/↓ scroll)", t.warn) } else { Line::raw("") });
     lines.push(buttons(&["No, go back", "Create"], usize::from(app.confirm.create), t, None));
     let enter = if app.confirm.create {
         (

@@ -40,7 +40,10 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         out.extend(value_lines(&format!("  {key:<key_w$}"), value, width, t.muted, t.title));
     }
     if cut {
-        out.extend(para("  (a value too wide for this terminal ends in …: all of them are printed in full when you quit)", t.warn));
+        out.extend(para(
+            "  (a value too wide for this terminal ends in …: all of them are printed in full when you quit)",
+            t.warn,
+        ));
     }
     let others: Vec<_> = inst
         .outputs
@@ -57,10 +60,18 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     }
     out.push(Line::raw(""));
     let word = inst.cloud.account_word();
-    out.extend(para(&format!("What was created in {word} {} ({}), org {}:", inst.account, inst.region, inst.org), t.heading));
+    out.extend(para(
+        &format!("What was created in {word} {} ({}), org {}:", inst.account, inst.region, inst.org),
+        t.heading,
+    ));
     for g in &inst.groups {
         // The count is the plan's (what was approved), so it matches the preview.
-        let n = app.preview.plan.as_ref().and_then(|p| p.groups.iter().find(|pg| pg.name == g.name)).map_or(g.resources.len(), |pg| pg.resources.len());
+        let n = app
+            .preview
+            .plan
+            .as_ref()
+            .and_then(|p| p.groups.iter().find(|pg| pg.name == g.name))
+            .map_or(g.resources.len(), |pg| pg.resources.len());
         out.push(Line::from(vec![
             Span::styled(format!("  {:<22}", g.name), t.text),
             Span::styled(format!("{:>3} resources  ", n), t.text),
@@ -77,9 +88,15 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         None if app.receipts_dir.is_some() => out.extend(para("Writing the receipt…", t.muted)),
         None => {}
     }
-    out.push(Line::raw(""));
+    if app.receipt.is_some() || app.receipts_dir.is_some() {
+        out.push(Line::raw(""));
+    }
     out.extend(para("To revoke later:", t.heading));
-    out.extend(para("  run `cloudgrant` and choose \"Revoke an existing install\", or:", t.text));
+    out.extend(
+        wrap("run `cloudgrant` and choose \"Revoke an existing install\", or:", width.saturating_sub(2))
+            .into_iter()
+            .map(|l| Line::styled(format!("  {l}"), t.text)),
+    );
     let cmd = format!("cloudgrant revoke --cloud {} --org {}{}", inst.cloud, inst.org, app.cli_flags(&inst.region));
     out.extend(value_lines("  ", &cmd, width, t.muted, t.key));
     let after = match inst.cloud {

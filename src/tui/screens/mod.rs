@@ -147,7 +147,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     if app.help {
         let title = format!("Help · {}", app.screen.name(app.flow));
-        overlay::render_help(frame, area, &title, help_lines(app, area.width as usize), app.help_scroll, &app.theme);
+        // Above the footer, which says how to close it.
+        let above = Rect { height: area.height.saturating_sub(1), ..area };
+        overlay::render_help(frame, above, &title, help_lines(app, area.width as usize), app.help_scroll, &app.theme);
     }
 }
 
@@ -166,8 +168,7 @@ pub fn help_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     }
     notes.push("?/Esc closes this help.".into());
     let cloud = app.cloud.chosen().map(|t| t.cloud);
-    let terms: Vec<(&str, &str)> =
-        super::glossary::terms(app.screen, cloud).map(|t| (t.name, t.text)).collect();
+    let terms: Vec<(&str, &str)> = super::glossary::terms(app.screen, cloud).map(|t| (t.name, t.text)).collect();
     overlay::help_lines(&keys, &notes, &terms, width, &app.theme)
 }
 

@@ -38,7 +38,11 @@ pub fn residue_lines(app: &App, r: &Residue, width: usize) -> Vec<Line<'static>>
     for item in &r.items {
         let fate = item.fate(plan);
         let style = fate_style(&fate, t);
-        out.extend(wrap(&format!("{} {}", fate_icon(&fate, true), fate.phrase()), width.saturating_sub(2)).into_iter().map(|l| Line::styled(format!("  {l}"), style)));
+        out.extend(
+            wrap(&format!("{} {}", fate_icon(&fate, true), fate.phrase()), width.saturating_sub(2))
+                .into_iter()
+                .map(|l| Line::styled(format!("  {l}"), style)),
+        );
         out.extend(value_lines("    ", &item.physical_id, width, t.muted, t.text));
         out.push(Line::styled(format!("    {}", item.type_), t.muted));
         for part in wrap(&item.note, width.saturating_sub(4)) {

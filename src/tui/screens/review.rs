@@ -287,6 +287,7 @@ pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'sta
     }
     out.push(Line::raw(""));
     let id_w = plan.items().map(|i| i.id.chars().count()).max().unwrap_or(10).min(24);
+    let phrase_w = plan.items().map(|i| i.fate().phrase().chars().count()).max().unwrap_or(8);
     for (n, g) in plan.groups.iter().enumerate() {
         let order = if n == 0 { " · deleted first: the vendor's access ends here" } else { "" };
         for part in wrap(&format!("{}. {}{order}", n + 1, g.name), width) {
@@ -297,8 +298,9 @@ pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'sta
             let style = fate_style(&fate, t);
             let head = format!("  {} {:<id_w$} ", fate_icon(&fate, false), item.id);
             let phrase = fate.phrase();
-            // The type beside the fate where it fits, else under the id.
-            let wide = head.chars().count() + item.type_.chars().count() + 2 + phrase.chars().count() <= width;
+            // The type beside the fate (in a column) where it fits, else under the id.
+            let wide = head.chars().count() + phrase_w + 2 + item.type_.chars().count() <= width;
+            let phrase = if wide { format!("{phrase:<phrase_w$}") } else { phrase };
             if wide {
                 out.push(Line::from(vec![
                     Span::styled(head, style),

@@ -65,7 +65,10 @@ fn text_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         }
     }
     lines.push(Line::raw(""));
-    lines.extend(para("Nothing is created before the Confirm step: you first see every resource and every permission.", t.heading));
+    lines.extend(para(
+        "Nothing is created before the Confirm step: you first see every resource and every permission.",
+        t.heading,
+    ));
     lines.extend(para("Revoke takes it back: the vendor's access ends first, then everything is deleted, except your data storage, which is kept (with your data).", t.text));
     if let Some(s) = &v.vendor.support {
         lines.extend(para(&format!("Questions for {name}: {s}"), t.muted));
@@ -102,7 +105,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         menu_lines.push(Line::from(vec![Span::styled(marker, t.key), Span::styled(format!(" {entry} "), style)]));
     }
     menu_lines.push(Line::raw(""));
-    let (label, steps) = if app.welcome.selected == 0 { ("Steps: ", &ONBOARD_STEPS) } else { ("Steps: ", &REVOKE_STEPS) };
+    let (label, steps) =
+        if app.welcome.selected == 0 { ("Steps: ", &ONBOARD_STEPS) } else { ("Steps: ", &REVOKE_STEPS) };
     menu_lines.push(steps_line(label, steps, app));
     frame.render_widget(Paragraph::new(menu_lines).wrap(Wrap { trim: false }), menu);
 }

@@ -149,10 +149,19 @@ pub fn fate_icon(f: &Fate, happened: bool) -> &'static str {
 /// `label value` with the value never split across lines (copying it must be safe): beside the
 /// label when it fits, else alone on the next line (indented when that fits), else cut with `…`
 /// at the edge; the caller says where the whole value is (the exit lines, the receipt).
-pub fn value_lines(label: &str, value: &str, width: usize, label_style: Style, value_style: Style) -> Vec<Line<'static>> {
+pub fn value_lines(
+    label: &str,
+    value: &str,
+    width: usize,
+    label_style: Style,
+    value_style: Style,
+) -> Vec<Line<'static>> {
     let (lw, vw) = (label.chars().count(), value.chars().count());
     if lw + vw <= width {
-        return vec![Line::from(vec![Span::styled(label.to_string(), label_style), Span::styled(value.to_string(), value_style)])];
+        return vec![Line::from(vec![
+            Span::styled(label.to_string(), label_style),
+            Span::styled(value.to_string(), value_style),
+        ])];
     }
     let head = Line::styled(label.trim_end().to_string(), label_style);
     let indent = label.len() - label.trim_start().len() + 2;

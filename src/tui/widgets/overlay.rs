@@ -12,7 +12,14 @@ use crate::tui::theme::Theme;
 
 /// The help overlay: `lines` (keys, notes, glossary) in a box as large as they need and the
 /// terminal allows, from line `scroll` on, with where it is when it does not all fit.
-pub fn render_help(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>, scroll: usize, theme: &Theme) {
+pub fn render_help(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    scroll: usize,
+    theme: &Theme,
+) {
     let width = (lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4).max(title.len() as u16 + 6);
     let rect = centered(area, width, lines.len() as u16 + 2);
     let h = rect.height.saturating_sub(2) as usize;
@@ -42,10 +49,7 @@ pub fn help_lines(
     let mut lines: Vec<Line> = keys
         .iter()
         .map(|(k, label)| {
-            Line::from(vec![
-                Span::styled(format!("  {k:<key_w$}"), theme.key),
-                Span::styled(label.clone(), theme.text),
-            ])
+            Line::from(vec![Span::styled(format!("  {k:<key_w$}"), theme.key), Span::styled(label.clone(), theme.text)])
         })
         .collect();
     lines.push(Line::raw(""));
@@ -57,7 +61,9 @@ pub fn help_lines(
         lines.push(Line::styled("  Terms on this screen", theme.heading));
         for (name, text) in terms {
             lines.push(Line::styled(format!("  {name}"), theme.title));
-            lines.extend(wrap(text, text_w.saturating_sub(2)).into_iter().map(|l| Line::styled(format!("    {l}"), theme.text)));
+            lines.extend(
+                wrap(text, text_w.saturating_sub(2)).into_iter().map(|l| Line::styled(format!("    {l}"), theme.text)),
+            );
         }
     }
     lines

@@ -68,6 +68,21 @@ fn tree_lines(run: &RunState) -> usize {
     run.groups.iter().map(|g| 1 + g.rows.len()).sum()
 }
 
+/// Lines of the tree with settled groups folded to their summary line.
+fn folded_lines(run: &RunState) -> usize {
+    run.groups.iter().map(|g| if folds(g) { 1 + lasting(g).count() } else { 1 + g.rows.len() }).sum()
+}
+
+/// A settled group folds to its summary line (when the tree does not fit)...
+fn folds(g: &GroupRun) -> bool {
+    g.finished() && !g.failed()
+}
+
+/// ...keeping the rows whose fate outlives revoke (kept, scheduled, soft-deleted, detached).
+fn lasting(g: &GroupRun) -> impl Iterator<Item = &Row> {
+    g.rows.iter().filter(|r| r.fate.is_some_and(|f| f.stays()))
+}
+
 pub fn layout(run: &RunState, area: Rect) -> RunLayout {
     let [status, cause, body] = Layout::vertical([
         Constraint::Length(1),
@@ -84,9 +99,12 @@ pub fn layout(run: &RunState, area: Rect) -> RunLayout {
         let [tree, log] = Layout::horizontal([Constraint::Length(w), Constraint::Min(10)]).areas(body);
         return RunLayout { status, cause, tree, log };
     }
-    // Narrow: the tree above the log, as tall as it needs up to a little over half.
-    let want = tree_lines(run) as u16 + 2;
+    // Narrow: the tree above the log, as tall as it needs (folded when it must) up to a little
+    // over half.
     let most = (body.height * 3 / 5).max(4);
+    let full = tree_lines(run);
+    let shown = if full + 2 <= most as usize { full } else { folded_lines(run) };
+    let want = shown as u16 + 2;
     let tree_h = want.min(most).min(body.height.saturating_sub(4)).max(3);
     let [tree, log] = Layout::vertical([Constraint::Length(tree_h), Constraint::Min(3)]).areas(body);
     RunLayout { status, cause, tree, log }
@@ -266,10 +284,8 @@ fn render_tree(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
     let mut lines = Vec::new();
     for g in &run.groups {
         lines.push(group_line(g, inner_w, theme));
-        if fold && g.finished() && !g.failed() {
-            continue;
-        }
-        for r in &g.rows {
+        let rows: Vec<&Row> = if fold && folds(g) { lasting(g).collect() } else { g.rows.iter().collect() };
+        for r in rows {
             let (words, status) = row_words(r, Some(g));
             let happened = status.is_some_and(|s| s.is_terminal() && !s.is_failure());
             let icon = match r.fate {

@@ -82,9 +82,13 @@ fn source_line(src: Option<&SourceLocation>, cloud: Cloud, width: usize, t: &The
     match src {
         Some(s) => field(0, "written at", &[(format!("assets/{s}"), t.text)], width, t),
         // Not in a template: the Azure service principal is made through Microsoft Graph.
-        None if cloud == Cloud::Azure => {
-            field(0, "made by", &[("cloudgrant, through Microsoft Graph, before the stacks".to_string(), t.muted)], width, t)
-        }
+        None if cloud == Cloud::Azure => field(
+            0,
+            "made by",
+            &[("cloudgrant, through Microsoft Graph, before the stacks".to_string(), t.muted)],
+            width,
+            t,
+        ),
         None => field(0, "made by", &[("cloudgrant itself (not read from a template)".to_string(), t.muted)], width, t),
     }
 }

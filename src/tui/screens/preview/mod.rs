@@ -447,14 +447,29 @@ fn tab_bar(plan: &Plan, review: &Review, open: Tab, width: usize, t: &Theme) -> 
     // Narrower still: the open tab keeps its title, the others their name and first number.
     let compact: Vec<String> =
         Tab::ALL.iter().zip(&short).map(|(tab, x)| if *tab == open { x.clone() } else { compact_title(x) }).collect();
+    // Narrowest: short names, and the open tab without the word "actions".
+    let tiny: Vec<String> = Tab::ALL
+        .iter()
+        .zip(&compact)
+        .map(|(tab, x)| {
+            let x = x.replacen("Permissions", "Perms", 1).replacen("Resources", "Res", 1);
+            if *tab == open {
+                x.replacen(" actions", "", 1)
+            } else {
+                x
+            }
+        })
+        .collect();
     let (titles, gap) = if fits(&titles, 1) {
         (titles, 1)
     } else if fits(&titles, 0) {
         (titles, 0)
     } else if fits(&short, 0) {
         (short, 0)
-    } else {
+    } else if fits(&compact, 0) {
         (compact, 0)
+    } else {
+        (tiny, 0)
     };
     let mut spans = Vec::new();
     for (tab, title) in Tab::ALL.iter().zip(titles) {
@@ -527,9 +542,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         None => ("Checking what exists…", t.muted),
         Some(Err(_)) => ("What exists could not be read (see Confirm).", t.warn),
         Some(Ok(c)) if c.iter().all(|c| c.kind == ChangeKind::Create) => ("Nothing exists yet.", t.text),
-        Some(Ok(c)) if c.iter().all(|c| c.kind == ChangeKind::NoChanges) => {
-            ("It all exists already, unchanged.", t.ok)
-        }
+        Some(Ok(c)) if c.iter().all(|c| c.kind == ChangeKind::NoChanges) => ("It all exists already, unchanged.", t.ok),
         Some(Ok(_)) => ("Part of it exists: Confirm shows what changes.", t.warn),
     };
     let sum = vec![
@@ -546,6 +559,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     plan.org,
                     plan.region
                 ),
+                _ if area.width < 70 => {
+                    format!("org {} · {} · {} · {account}", plan.org, plan.cloud.groups(plan.groups.len()), plan.region)
+                }
                 _ => format!(
                     "{} {account} · region {} · org {} · {}",
                     plan.cloud.account_word(),

@@ -44,10 +44,10 @@ pub fn resource_entries(plan: &Plan, width: usize, t: &Theme) -> Vec<Entry> {
                 vec![Line::styled(format!("  {}", r.id), t.text), Line::styled(format!("    {}", r.type_), t.muted)]
             };
             if let Some(n) = &r.name {
-                lines.extend(field_lines("      name ", 11, n, width, t.muted, t.text));
+                lines.extend(field_lines("  name      ", 12, n, width, t.muted, t.text));
             }
-            lines.extend(field_lines("    revoke ", 11, &revoke, width, t.muted, style));
-            lines.extend(field_lines("      why  ", 11, &r.why, width, t.muted, t.muted));
+            lines.extend(field_lines("  on revoke ", 12, &revoke, width, t.muted, style));
+            lines.extend(field_lines("  why       ", 12, &r.why, width, t.muted, t.muted));
             let search = [g.name.as_str(), r.id.as_str(), r.type_.as_str(), r.name.as_deref().unwrap_or(""), &revoke];
             out.push(Entry::item(1, Item::Resource { group: gi, index: ri }, lines, &search, None));
         }
