@@ -19,19 +19,22 @@ struct Term {
 
 impl Term {
     fn start(dir: &std::path::Path, args: &[&str]) -> Term {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
-            .expect("pty");
+        Term::start_sized(dir, args, ROWS, COLS)
+    }
+
+    fn start_sized(dir: &std::path::Path, args: &[&str], rows: u16, cols: u16) -> Term {
+        let pty = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("pty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cloudgrant"));
         cmd.args(args);
         cmd.env("CLOUDGRANT_SANDBOX_DIR", dir);
         cmd.env("CLOUDGRANT_SANDBOX_SPEED", "40");
+        cmd.env("CLOUDGRANT_RECEIPTS_DIR", dir.join("receipts"));
         cmd.env("TERM", "xterm-256color");
         let child = pty.slave.spawn_command(cmd).expect("spawn");
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().expect("reader");
         let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let feed = screen.clone();
         std::thread::spawn(move || {
             let _keep_master = pty.master;
@@ -164,4 +167,120 @@ fn onboard_then_revoke_on_the_sandbox_through_the_real_terminal() {
     assert!(report.contains("cancel-key-deletion"), "{report}");
     t.keys(ENTER);
     assert!(t.wait_exit(10).success());
+}
+
+/// Every page of a screen that scrolls (PgDn until it stops moving), as one text.
+fn pages(t: &mut Term) -> String {
+    t.keys("\u{1b}[H"); // Home
+    let mut all = t.text();
+    for _ in 0..30 {
+        let before = t.text();
+        t.keys("\u{1b}[6~"); // PgDn
+        let after = t.text();
+        if after == before {
+            break;
+        }
+        all.push_str(&after);
+    }
+    all
+}
+
+/// Onboard, then revoke, at 80x24 on one cloud's sandbox; every screen on the way is read for
+/// the fate words, whole.
+fn at_80x24(cloud_downs: usize, fates: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let down = "j".repeat(cloud_downs);
+    let mut t = Term::start_sized(dir.path(), &["--sandbox"], 24, 80);
+    t.wait_for("Step 1 of 8 · Welcome", 20);
+    t.wait_for("8 Done", 5);
+    t.keys(ENTER);
+    t.wait_for("Step 2 of 8 · Cloud", 10);
+    t.keys(&down);
+    t.keys(ENTER);
+    t.wait_for("Step 3 of 8 · Account", 10);
+    t.keys(ENTER);
+    t.wait_for("Connected", 20);
+    t.keys(ENTER);
+    t.wait_for("Step 4 of 8 · Configure", 10);
+    t.keys("e2e");
+    t.keys(ENTER);
+    t.wait_for("Resources", 20);
+    t.wait_for("Nothing exists yet.", 20);
+    t.keys(TAB);
+    t.keys(TAB);
+    let resources = t.text();
+    assert!(resources.contains("on revoke "), "{resources}");
+    t.keys(ENTER);
+    t.wait_for("Step 6 of 8 · Confirm", 10);
+    t.keys(TAB);
+    t.keys(ENTER);
+    t.wait_for("Step 7 of 8 · Deploy", 10);
+    t.wait_for("Everything is in place", 90);
+    t.keys("q"); // q on a finished Deploy goes on to Done, never skips it
+    let done = t.wait_for("Step 8 of 8 · Done", 10);
+    assert!(done.contains("Send these values"), "{done}");
+    t.keys("q");
+    assert!(t.wait_exit(10).success());
+    let after = t.text();
+    assert!(
+        after.contains("Send these values to Acme ML:") && after.contains("Receipt: "),
+        "printed after the wizard closed:\n{after}"
+    );
+
+    let mut t = Term::start_sized(dir.path(), &["--sandbox"], 24, 80);
+    t.wait_for("Step 1 of 8 · Welcome", 20);
+    t.keys("j");
+    t.keys(ENTER);
+    t.wait_for("Where is the install to revoke?", 10);
+    t.keys(&down);
+    t.keys(ENTER);
+    t.wait_for("Account", 10);
+    t.keys(ENTER);
+    t.wait_for("Connected", 20);
+    t.keys(ENTER);
+    t.wait_for("e2e", 20);
+    t.keys(ENTER);
+    t.wait_for("What revoking org e2e will do", 20);
+    t.wait_for("lines 1-", 20);
+    let review = pages(&mut t);
+    for f in fates {
+        assert!(review.contains(f), "review: `{f}`\n{review}");
+    }
+    assert!(!review.contains('✓'), "nothing happened yet: no ✓ on the review\n{review}");
+    t.keys(ENTER);
+    t.wait_for("Type the org name", 10);
+    t.keys("e2e");
+    t.keys(ENTER);
+    let progress = t.wait_for("Revoke finished", 90);
+    // The live list keeps the rows that outlive revoke in view, in the review's words.
+    for f in fates.iter().filter(|f| !f.starts_with("soft") && !f.starts_with("scheduled")) {
+        assert!(progress.contains(f), "progress: `{f}`\n{progress}");
+    }
+    t.keys(ENTER);
+    t.wait_for("Step 8 of 8 · Report", 10);
+    let report = pages(&mut t);
+    for f in fates {
+        assert!(report.contains(f), "report: `{f}`\n{report}");
+    }
+    t.keys("q");
+    assert!(t.wait_exit(10).success());
+    let after = t.text();
+    assert!(after.contains("is revoked") && after.contains("Receipt: "), "{after}");
+    let receipts = std::fs::read_dir(dir.path().join("receipts")).unwrap().count();
+    assert_eq!(receipts, 4, "JSON and Markdown of the init and of the revoke");
+}
+
+#[test]
+fn aws_at_80x24_onboard_and_revoke_say_the_fates_in_full() {
+    at_80x24(0, &["kept (with your data)", "scheduled for deletion (20"]);
+}
+
+#[test]
+fn gcp_at_80x24_onboard_and_revoke_say_the_fates_in_full() {
+    at_80x24(1, &["kept (with your data)", "scheduled for deletion (20", "soft-deleted (restorable until 20", "kept"]);
+}
+
+#[test]
+fn azure_at_80x24_onboard_and_revoke_say_the_fates_in_full() {
+    at_80x24(2, &["kept (with your data)", "soft-deleted (restorable until 20", "kept"]);
 }

@@ -127,10 +127,18 @@ impl Fate {
                     .is_some_and(|id| id == item.physical_id || id.ends_with(&format!("/{}", item.physical_id)))
             })
         });
-        if let Some(i) =
-            planned.filter(|i| !matches!(i.outcome, RevokeOutcome::Deleted | RevokeOutcome::WillFail { .. }))
-        {
+        let stays = |i: &&RevokeItem| !matches!(i.outcome, RevokeOutcome::Deleted | RevokeOutcome::WillFail { .. });
+        if let Some(i) = planned.filter(stays) {
             return i.fate();
+        }
+        // Ids are not always written the same way (a name, a path): the one staying item of
+        // that type is the same resource.
+        if let Some(p) = plan {
+            let same: Vec<&RevokeItem> =
+                p.items().filter(|i| i.type_.eq_ignore_ascii_case(&item.type_)).filter(stays).collect();
+            if let [one] = same.as_slice() {
+                return one.fate();
+            }
         }
         match item.state.as_str() {
             "kept" if holds_your_data(&item.type_) => Fate::KeptWithData,
