@@ -481,3 +481,96 @@ pub fn app_preview_azure() -> App {
     assert_eq!(app.screen, Screen::Preview);
     app
 }
+
+/// Onboarding at the Deploy screen, everything created.
+pub fn deploy_done() -> App {
+    let mut app = app_deploying();
+    let p = plan();
+    for e in create_events(&p) {
+        app.update(Action::Update(e));
+    }
+    app.update(Action::Update(Update::Applied { installation: installation(&p), ok: true, root_cause: None }));
+    app.update(Action::ApplyDone(Ok(())));
+    app
+}
+
+pub fn revoke_done() -> App {
+    let mut app = app_revoking();
+    let inst = installation(&plan());
+    let mut s = 0;
+    for g in &inst.groups {
+        app.update(Action::Update(event(
+            s,
+            &g.name,
+            &g.name,
+            "AWS::CloudFormation::Stack",
+            Status::DeleteInProgress,
+            None,
+        )));
+        for r in &g.resources {
+            s += 1;
+            let st =
+                if r.id == "DataBucket" || r.id == "DataKey" { Status::DeleteSkipped } else { Status::DeleteComplete };
+            app.update(Action::Update(event(s, &g.name, &r.id, &r.type_, Status::DeleteInProgress, None)));
+            app.update(Action::Update(event(s, &g.name, &r.id, &r.type_, st, Some("Resource deletion skipped: the stack retains it (DeletionPolicy: Retain), cloudgrant schedules what must go"))));
+        }
+        app.update(Action::Update(event(
+            s,
+            &g.name,
+            &g.name,
+            "AWS::CloudFormation::Stack",
+            Status::DeleteComplete,
+            None,
+        )));
+    }
+    app.update(Action::Update(Update::Revoked { residue: residue(), ok: true, root_cause: None }));
+    app.update(Action::RevokeDone(Ok(())));
+    app
+}
+
+/// Every screen of both flows, by name (for the size snapshots and the footer key tests).
+pub fn screens() -> Vec<(&'static str, App)> {
+    let mut out: Vec<(&str, App)> = vec![("welcome", new_app())];
+    let mut cloud = new_app();
+    cloud.start();
+    feed(&mut cloud, [Action::Targets(targets())]);
+    out.push(("cloud", cloud));
+    out.push(("account", app_connected()));
+    let mut configure = app_connected();
+    feed(&mut configure, [Action::Select]);
+    type_text(&mut configure, "demo");
+    out.push(("configure", configure));
+    let mut p = app_preview();
+    out.push(("preview_trust", p.clone()));
+    feed(&mut p, [Action::NextTab]);
+    out.push(("preview_permissions", p.clone()));
+    feed(&mut p, [Action::NextTab]);
+    out.push(("preview_resources", p.clone()));
+    feed(&mut p, [Action::NextTab]);
+    out.push(("preview_parameters", p));
+    let mut confirm = app_preview();
+    feed(&mut confirm, [Action::Select]);
+    out.push(("confirm", confirm));
+    let mut running = app_deploying();
+    for e in create_events(&plan()).into_iter().take(30) {
+        running.update(Action::Update(e));
+    }
+    out.push(("deploy_running", running));
+    out.push(("deploy_finished", deploy_done()));
+    let mut done = deploy_done();
+    feed(&mut done, [Action::Select]);
+    out.push(("done", done));
+    out.push(("installs", app_installs()));
+    out.push(("review", app_review()));
+    let mut tc = app_review();
+    feed(&mut tc, [Action::Select]);
+    out.push(("type_confirm", tc));
+    out.push(("revoke_finished", revoke_done()));
+    let mut report = revoke_done();
+    feed(&mut report, [Action::Select]);
+    out.push(("report", report));
+    let mut help = app_preview();
+    feed(&mut help, [Action::ToggleHelp]);
+    out.push(("help", help));
+    out
+}

@@ -300,8 +300,14 @@ fn render_tree(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
                 Some(f) if happened => fate_style(&f, theme),
                 _ => theme.status(status),
             };
-            spans.push(Span::styled(words, style));
-            lines.push(Line::from(spans));
+            // Words that do not fit beside the id go on under it, whole.
+            if 4 + id_w + words.chars().count() > inner_w && !show_type {
+                lines.push(Line::from(spans));
+                lines.push(Line::from(vec![Span::raw("      "), Span::styled(words, style)]));
+            } else {
+                spans.push(Span::styled(words, style));
+                lines.push(Line::from(spans));
+            }
         }
     }
     if lines.len() > inner_h && inner_h > 0 {
