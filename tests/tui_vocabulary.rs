@@ -20,8 +20,9 @@ fn day(d: u32) -> NaiveDate {
 
 /// (logical id, type, physical id, outcome, the words every output must use, the residue state
 /// it leaves, the event status revoke reports for it)
-fn cases() -> Vec<(&'static str, &'static str, &'static str, RevokeOutcome, &'static str, Option<&'static str>, Status)>
-{
+type Case = (&'static str, &'static str, &'static str, RevokeOutcome, &'static str, Option<&'static str>, Status);
+
+fn cases() -> Vec<Case> {
     vec![
         (
             "VendorRole",

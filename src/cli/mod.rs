@@ -397,7 +397,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             );
             let changes = p.preview_changes(&plan).await?;
             for c in &changes {
-                println!("  {}", c.summary(plan.cloud));
+                let planned = plan.groups.iter().find(|g| g.name == c.group).map(|g| g.resources.len());
+                println!("  {}", c.summary_with(plan.cloud, planned));
                 for ch in c.changes.iter().filter(|ch| ch.action != "Add") {
                     let replace = if ch.replacement.as_deref() == Some("True") { " (replacement)" } else { "" };
                     println!("    {} {} {}{replace}", ch.action, ch.id, ch.type_);

@@ -395,25 +395,6 @@ pub fn residue_text(r: &Residue, plan: Option<&RevokePlan>) -> String {
 pub fn residue_markdown(r: &Residue, plan: Option<&RevokePlan>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## What stays in {} `{}` (org `{}`)\n", r.cloud.account_word(), r.account, r.org);
-    if r.items.is_empty() {
-        let _ = writeln!(s, "Nothing stays behind.\n");
-    } else {
-        let _ = writeln!(s, "| Fate | Type | Id | Note |\n|---|---|---|---|");
-        for i in &r.items {
-            let _ = writeln!(
-                s,
-                "| **{}** | {} | `{}` | {} |",
-                i.fate(plan).phrase(),
-                i.type_,
-                cell(&i.physical_id),
-                cell(&i.note)
-            );
-        }
-        s.push('\n');
-    }
-    let _ = writeln!(s, "## Checks\n");
-    for c in &r.checks {
-        let _ = writeln!(s, "- {} {}: {}", if c.ok { "ok:" } else { "**FAILED**:" }, c.what, c.detail);
-    }
+    crate::receipts::left_and_checks(&mut s, &crate::receipts::left_of(r, plan), &r.checks);
     s
 }

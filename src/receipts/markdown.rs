@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::{Flow, Receipt};
+use super::{Flow, Left, Receipt};
+use crate::model::Check;
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -106,25 +107,7 @@ pub fn markdown(r: &Receipt) -> String {
             );
         }
         let _ = writeln!(s, "\n## What stays in the {account}\n");
-        if v.left.is_empty() {
-            let _ = writeln!(s, "Nothing reported.");
-        } else {
-            let _ = writeln!(s, "| Fate | Type | Id | Note |\n|---|---|---|---|");
-            for x in &v.left {
-                let _ = writeln!(
-                    s,
-                    "| **{}** | {} | `{}` | {} |",
-                    x.fate_words,
-                    x.type_,
-                    cell(&x.physical_id),
-                    cell(&x.note)
-                );
-            }
-        }
-        let _ = writeln!(s, "\n## Checks\n");
-        for c in &v.checks {
-            let _ = writeln!(s, "- {} {}: {}", if c.ok { "ok:" } else { "**FAILED**:" }, c.what, c.detail);
-        }
+        left_and_checks(&mut s, &v.left, &v.checks);
     }
     let e = &r.events;
     let _ = writeln!(s, "\n## Events\n\n{} events", e.total);
@@ -139,4 +122,21 @@ pub fn markdown(r: &Receipt) -> String {
         let _ = writeln!(s, "- failed: {}", f.replace('\n', " "));
     }
     s
+}
+
+/// The "what stays" table and the checks: a receipt's, and `revoke --output markdown`'s.
+pub fn left_and_checks(s: &mut String, left: &[Left], checks: &[Check]) {
+    if left.is_empty() {
+        let _ = writeln!(s, "Nothing stays behind.");
+    } else {
+        let _ = writeln!(s, "| Fate | Type | Id | Note |\n|---|---|---|---|");
+        for x in left {
+            let _ =
+                writeln!(s, "| **{}** | {} | `{}` | {} |", x.fate_words, x.type_, cell(&x.physical_id), cell(&x.note));
+        }
+    }
+    let _ = writeln!(s, "\n## Checks\n");
+    for c in checks {
+        let _ = writeln!(s, "- {} {}: {}", if c.ok { "ok:" } else { "**FAILED**:" }, c.what, c.detail);
+    }
 }

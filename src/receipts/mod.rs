@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use markdown::markdown;
+pub use markdown::{left_and_checks, markdown};
 
 use crate::model::{Check, Cloud, Event, Fate, Installation, Plan, PlanCounts, Residue, RevokePlan};
 use crate::vendor::VendorProfile;
@@ -295,6 +295,20 @@ pub fn for_init(
     }
 }
 
+/// What a revoke left, each in the review's words.
+pub fn left_of(residue: &Residue, plan: Option<&RevokePlan>) -> Vec<Left> {
+    residue
+        .items
+        .iter()
+        .map(|i| Left {
+            fate_words: i.fate(plan).phrase(),
+            type_: i.type_.clone(),
+            physical_id: i.physical_id.clone(),
+            note: i.note.clone(),
+        })
+        .collect()
+}
+
 /// The receipt of a revoke of `plan`; `residue` is what it reported, if it got that far.
 pub fn for_revoke(
     plan: &RevokePlan,
@@ -321,19 +335,7 @@ pub fn for_revoke(
             })
         })
         .collect();
-    let left = residue
-        .map(|r| {
-            r.items
-                .iter()
-                .map(|i| Left {
-                    fate_words: i.fate(Some(plan)).phrase(),
-                    type_: i.type_.clone(),
-                    physical_id: i.physical_id.clone(),
-                    note: i.note.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let left = residue.map(|r| left_of(r, Some(plan))).unwrap_or_default();
     Receipt {
         schema: SCHEMA,
         id: receipt_id(now, inst.cloud, &inst.org, Flow::Revoke),

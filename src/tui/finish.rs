@@ -75,17 +75,7 @@ impl App {
     /// Move `self.scroll` for a key, within what `lines` leaves at `height`.
     pub(crate) fn scroll_page(&mut self, action: &Action, lines: usize, height: usize) {
         let max = lines.saturating_sub(height);
-        let page = height.saturating_sub(1).max(1);
-        let s = self.scroll.min(max);
-        self.scroll = match action {
-            Action::Up => s.saturating_sub(1),
-            Action::Down => (s + 1).min(max),
-            Action::PageUp => s.saturating_sub(page),
-            Action::PageDown => (s + page).min(max),
-            Action::Home => 0,
-            Action::End => max,
-            _ => s,
-        };
+        self.scroll = crate::tui::widgets::scrolled(action, self.scroll.min(max), height, max);
     }
 
     /// The wheel scrolls like ↑/↓ (three lines a notch); a click on a Preview tab opens it.

@@ -112,7 +112,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (width(&|i| i.org.len(), 16), width(&|i| i.account.len(), 12), width(&|i| i.region.len(), 10));
     if !s.list.is_empty() {
         lines.push(Line::styled(
-            format!("  {:<4}{:<org_w$}{:<acc_w$}{:<reg_w$}{:<8}{}", "", "org", "account", "region", "groups", "status"),
+            format!("  {:<4}{:<org_w$}{:<acc_w$}{:<reg_w$}{:<8}{}", "", "org", what, "region", "groups", "status"),
             t.muted,
         ));
     }

@@ -247,14 +247,10 @@ impl App {
         let Some(plan) = &self.review.plan else { return Vec::new() };
         let width = rect.width.saturating_sub(2) as usize;
         let max = all_lines(&self.review, plan, width, &self.theme).len().saturating_sub(h);
-        let s = &mut self.review.scroll;
         match action {
-            Action::Up => *s = s.saturating_sub(1),
-            Action::Down => *s = (*s + 1).min(max),
-            Action::PageUp => *s = s.saturating_sub(h.saturating_sub(1).max(1)),
-            Action::PageDown => *s = (*s + h.saturating_sub(1).max(1)).min(max),
-            Action::Home => *s = 0,
-            Action::End => *s = max,
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Home | Action::End => {
+                self.review.scroll = crate::tui::widgets::scrolled(&action, self.review.scroll.min(max), h, max);
+            }
             Action::Select => {
                 self.type_confirm = Default::default();
                 self.go(Screen::TypeConfirm);

@@ -122,6 +122,21 @@ pub fn field_lines(
         .collect()
 }
 
+/// A scroll position moved by a key, within `0..=max`, for a view `h` lines high.
+pub fn scrolled(action: &crate::tui::action::Action, s: usize, h: usize, max: usize) -> usize {
+    use crate::tui::action::Action;
+    let page = h.saturating_sub(1).max(1);
+    match action {
+        Action::Up => s.saturating_sub(1),
+        Action::Down => (s + 1).min(max),
+        Action::PageUp => s.saturating_sub(page),
+        Action::PageDown => (s + page).min(max),
+        Action::Home => 0,
+        Action::End => max,
+        _ => s,
+    }
+}
+
 /// The style of a fate, wherever it is said.
 pub fn fate_style(f: &Fate, t: &Theme) -> Style {
     match f {

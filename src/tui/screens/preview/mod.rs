@@ -31,6 +31,7 @@ use crate::plan::Choices;
 use crate::tui::action::{Action, Command};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::scrolled;
 use rows::{cycle_risk, Item, Query, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,20 +220,6 @@ fn selected_item(plan: &Plan, review: &Review, p: &PreviewState, width: usize, t
     let view = tab_view(plan, review, p, width, t);
     let last = view.items.len().checked_sub(1)?;
     view.item(p.selected[p.tab.index()].min(last))
-}
-
-/// A scroll position moved by a key, within `0..=max`.
-fn scrolled(action: &Action, s: usize, h: usize, max: usize) -> usize {
-    let page = h.saturating_sub(1).max(1);
-    match action {
-        Action::Up => s.saturating_sub(1),
-        Action::Down => (s + 1).min(max),
-        Action::PageUp => s.saturating_sub(page),
-        Action::PageDown => (s + page).min(max),
-        Action::Home => 0,
-        Action::End => max,
-        _ => s,
-    }
 }
 
 /// The first line to show so that item `s` is in view, with the headings above it when they fit.
