@@ -298,7 +298,7 @@ fn plan_markdown_is_a_review_trust_first() {
     assert!(at("## Permissions: who can do what") < at("## Protections: what is refused"));
     assert!(at("## Protections: what is refused") < at("## What gets created"));
     at("### Acme ML's account (111122223333) → role `acmeml-demo-vendor`");
-    at("- Risk flags: 0 high, 5 medium, 1 low, 4 info");
+    at("- Actions by worst flag: 0 high, 6 medium, 5 low");
     at("### role acmeml-demo-vendor — assumed by Acme ML's account (111122223333)");
     at("#### Amazon EC2 (`ec2`)");
     at("| List | `ec2:DescribeInstances`");
@@ -307,7 +307,7 @@ fn plan_markdown_is_a_review_trust_first() {
     at("`aws/auth.yaml:127`");
     at("`kms:*` (4 Permissions management actions) | `*` = this key (DataKey)");
     let text = run(&["plan", "--org", "demo"]);
-    assert!(text.contains("risk flags: 0 high, 5 medium, 1 low, 4 info"), "{text}");
+    assert!(text.contains("actions by worst flag: 0 high, 6 medium, 5 low"), "the Permissions tab's numbers: {text}");
     assert!(text.contains("       ! medium privilege escalation: "));
     assert!(text.contains("       at: aws/auth.yaml:127"));
     assert!(text.contains("       kms:* = 55 actions"));
