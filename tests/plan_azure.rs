@@ -36,7 +36,9 @@ fn two_stacks_storage_first_main_deleted_storage_kept() {
     let revoke: Vec<&str> = plan.revoke_order().iter().map(|g| g.key.as_str()).collect();
     assert_eq!(revoke, [MAIN, STORAGE], "access ends first");
     for r in &plan.group(STORAGE).unwrap().resources {
-        assert_eq!(r.on_revoke, OnRevoke::Keep, "{}", r.id);
+        // The storage stack detaches: its deployment record is detached, the rest kept.
+        let expected = if r.type_ == azure::TYPE_DEPLOYMENT { OnRevoke::Detach } else { OnRevoke::Keep };
+        assert_eq!(r.on_revoke, expected, "{}", r.id);
     }
     let main = plan.group(MAIN).unwrap();
     let vault = main.resources.iter().find(|r| r.id == "Vault").unwrap();
