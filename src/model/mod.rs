@@ -3,12 +3,14 @@
 
 mod changes;
 mod event;
+mod health;
 mod install;
 mod plan;
 mod revoke;
 
 pub use changes::{ChangeKind, GroupChanges, ResourceChange};
 pub use event::{Event, Status, Update};
+pub use health::{Health, HealthFacts, Leftover, Stranger};
 pub use install::{Installation, InstalledGroup, InstalledResource};
 pub use plan::{
     Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
