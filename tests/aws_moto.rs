@@ -5,55 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use aws_config::{BehaviorVersion, Region};
+#[path = "support/moto.rs"]
+mod moto;
+
 use cloudgrant::model::Plan;
 use cloudgrant::plan::{aws, Choices};
 use cloudgrant::vendor::VendorProfile;
-use std::process::{Command, Output, Stdio};
-
-const REGION: &str = "eu-west-1";
-
-fn endpoint() -> String {
-    std::env::var("CLOUDGRANT_TEST_MOTO").expect(
-        "CLOUDGRANT_TEST_MOTO is not set: these tests need moto_server. Run tests/run.sh (it installs and starts it), \
-         or start `.venv/bin/moto_server -p 5055` and export CLOUDGRANT_TEST_MOTO=http://127.0.0.1:5055",
-    )
-}
-
-fn cloudgrant(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CLOUDGRANT_POLL_MS", "100")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cloudgrant")
-}
-
-/// An org name no earlier run against the same moto used.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{:x}{}", nanos, std::process::id() % 1000)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    let creds = aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "tests");
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint())
-        .credentials_provider(creds)
-        .load()
-        .await
-}
+use moto::{cloudgrant, sdk, text, unique, REGION};
 
 fn outputs(org: &str) -> serde_json::Value {
     let out = cloudgrant(&["status", "--org", org, "--output", "json"]);

@@ -272,7 +272,31 @@ pub fn installs_text(installs: &[Installation]) -> String {
         s.push_str("No cloudgrant install of this vendor found in this account.\n");
     }
     for i in installs {
-        let _ = writeln!(s, "org {} · {} {} · region {}", i.org, i.cloud.account_word(), i.account, i.region);
+        if i.groups.is_empty() {
+            let _ = writeln!(
+                s,
+                "No cloudgrant install for org {} in {} {} (region {}): none of its {}s stands.",
+                i.org,
+                i.cloud.account_word(),
+                i.account,
+                i.region,
+                i.cloud.group_word()
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "org {} · {} {} · region {} · {}",
+                i.org,
+                i.cloud.account_word(),
+                i.account,
+                i.region,
+                i.health.word()
+            );
+            let _ = writeln!(s, "  state: {}", i.health.sentence());
+            if let Some(id) = &i.install_id {
+                let _ = writeln!(s, "  install id: {id}");
+            }
+        }
         for g in &i.groups {
             let done = g.resources.iter().filter(|r| r.status.is_terminal()).count();
             let _ = writeln!(s, "  {} {} ({done}/{} resources settled)", g.name, g.status, g.resources.len());
@@ -282,6 +306,18 @@ pub fn installs_text(installs: &[Installation]) -> String {
         }
         for (k, v) in &i.outputs {
             let _ = writeln!(s, "  {k}: {v}");
+        }
+        if !i.leftovers.is_empty() {
+            let _ = writeln!(s, "  left outside the {}s:", i.cloud.group_word());
+            for l in &i.leftovers {
+                let _ = writeln!(s, "    {}", l.line());
+            }
+        }
+        if !i.strangers.is_empty() {
+            let _ = writeln!(s, "  not this install (left alone):");
+            for x in &i.strangers {
+                let _ = writeln!(s, "    {}", x.line());
+            }
         }
     }
     s
@@ -300,6 +336,13 @@ pub fn revoke_plan_text(plan: &RevokePlan) -> String {
     for (n, g) in plan.groups.iter().enumerate() {
         let _ = writeln!(s, "{}. {}", n + 1, g.name);
         for r in &g.resources {
+            let id = r.physical_id.as_deref().unwrap_or("");
+            let _ = writeln!(s, "   {:<20} {:<30} {}  {}", r.id, r.type_, r.outcome.detail(), id);
+        }
+    }
+    if !plan.leftovers.is_empty() {
+        let _ = writeln!(s, "{}. left by earlier attempts", plan.groups.len() + 1);
+        for r in &plan.leftovers {
             let id = r.physical_id.as_deref().unwrap_or("");
             let _ = writeln!(s, "   {:<20} {:<30} {}  {}", r.id, r.type_, r.outcome.detail(), id);
         }

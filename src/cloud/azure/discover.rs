@@ -180,6 +180,10 @@ impl Azure {
             created: created.into_iter().min(),
             groups,
             outputs,
+            install_id: None,
+            health: Default::default(),
+            leftovers: Vec::new(),
+            strangers: Vec::new(),
         }
     }
 

@@ -215,7 +215,7 @@ impl Azure {
                 "Run `cloudgrant status --cloud azure` to see what exists.",
             ));
         }
-        Ok(RevokePlan { installation: installation.clone(), groups, warnings })
+        Ok(RevokePlan { installation: installation.clone(), groups, warnings, leftovers: Vec::new() })
     }
 
     /// Remove what `plan` says: the main stack (delete), the service principal (when asked), the

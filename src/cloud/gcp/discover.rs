@@ -83,6 +83,10 @@ impl Gcp {
                 parameters,
             }],
             outputs,
+            install_id: None,
+            health: Default::default(),
+            leftovers: Vec::new(),
+            strangers: Vec::new(),
         }
     }
 

@@ -294,6 +294,7 @@ impl Gcp {
             installation: installation.clone(),
             groups: vec![RevokeGroup { key: g.key.clone(), name: g.name.clone(), id: g.id.clone(), resources: items }],
             warnings,
+            leftovers: Vec::new(),
         })
     }
 
@@ -630,6 +631,10 @@ mod tests {
             created: None,
             groups: Vec::new(),
             outputs: BTreeMap::new(),
+            install_id: None,
+            health: Default::default(),
+            leftovers: Vec::new(),
+            strangers: Vec::new(),
         };
         let item = |id: &str, type_: &str, outcome: RevokeOutcome| RevokeItem {
             id: id.into(),
@@ -655,6 +660,7 @@ mod tests {
                 "The data key k: anything encrypted with it, including what the vendor's machines wrote to the kept bucket, becomes unreadable.".into(),
                 "The data bucket data-name is kept (3 objects, 1.1 GiB).".into(),
             ],
+            leftovers: Vec::new(),
         };
         let mut aws = plan.clone();
         aws.installation.cloud = Cloud::Aws;

@@ -223,6 +223,10 @@ impl Sandbox {
                     created,
                     outputs: group.outputs.clone(),
                     groups: vec![group],
+                    install_id: None,
+                    health: Default::default(),
+                    leftovers: Vec::new(),
+                    strangers: Vec::new(),
                 }),
             }
         }

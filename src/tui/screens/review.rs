@@ -392,6 +392,10 @@ mod tests {
                 created: None,
                 groups: Vec::new(),
                 outputs: Default::default(),
+                install_id: None,
+                health: Default::default(),
+                leftovers: Vec::new(),
+                strangers: Vec::new(),
             },
             groups: vec![
                 RevokeGroup {
@@ -434,6 +438,7 @@ mod tests {
                 },
             ],
             warnings: Vec::new(),
+            leftovers: Vec::new(),
         }
     }
 
