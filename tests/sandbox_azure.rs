@@ -8,7 +8,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const DEV: &str = "1d7e2f90-3c4b-4a5d-8e6f-7a8b9c0d1e2f";
 
@@ -154,8 +154,14 @@ fn init_rerun_status_revoke_on_the_simulated_subscription() {
     assert_eq!(sb.resources_of("Microsoft.Storage/storageAccounts").len(), 1, "only the data account is left");
     assert!(sb.resources_of("Microsoft.Resources/resourceGroups").iter().any(|g| g["name"] == "acmeml-demo-storage"));
     assert!(!sb.resources_of("Microsoft.Resources/resourceGroups").iter().any(|g| g["name"] == "acmeml-demo"));
+    // No stack is left; status names what the revoke kept, which a re-install re-attaches.
     let after = status(&sb);
-    assert_eq!(after.as_array().map(Vec::len), Some(0), "no install is left: {after}");
+    assert_eq!(after[0]["groups"], json!([]), "no stack of the install is left: {after}");
+    let kept = &after[0]["leftovers"][0];
+    assert!(
+        kept["physical_id"].as_str().is_some_and(|n| n.starts_with("acmemldata")) && kept["state"] == "kept",
+        "{after}"
+    );
 }
 
 #[test]

@@ -22,11 +22,11 @@ pub fn deadline() -> std::time::Duration {
 }
 
 /// The message when the deadline passed: what was still running, and how to look at it.
-pub fn deadline_passed(what: &str, state: &str, check: &str, org: &str) -> crate::cloud::CloudError {
+pub fn deadline_passed(what: &str, state: &str, check: &str) -> crate::cloud::CloudError {
     let limit = deadline().as_secs();
     crate::cloud::CloudError::failed(
         format!("stopped following {what} after {limit} s ({ENV_DEADLINE}): it is still {state} in the cloud, which carries on without cloudgrant"),
-        format!("Check it with `{check}` or `cloudgrant status --org {org}`; once it has settled, run the same command again. To wait longer, set {ENV_DEADLINE}."),
+        format!("Check it with `{check}` or `cloudgrant status`; once it has settled, run the same command again. To wait longer, set {ENV_DEADLINE}."),
     )
 }
 

@@ -10,14 +10,7 @@ use rand::TryRngCore;
 
 use crate::model::{Plan, Stranger};
 
-/// The identity marks, the same keys on every cloud (AWS stack tags, Azure deployment-stack tags,
-/// Google Cloud labels and the mark in role and service-account descriptions).
-pub const MARK_MANAGED_BY: &str = "managed-by";
-pub const MARK_VENDOR: &str = "cloudgrant-vendor";
-pub const MARK_ORG: &str = "cloudgrant-org";
-pub const MARK_INSTALL_ID: &str = "cloudgrant-install-id";
-/// The value of `managed-by` on everything cloudgrant makes.
-pub const MANAGED_BY: &str = "cloudgrant";
+pub use crate::plan::{MANAGED_BY, MARK_INSTALL_ID, MARK_MANAGED_BY, MARK_ORG, MARK_VENDOR};
 /// Install ids: this many lowercase letters and digits (valid as a tag and as a Google label value).
 pub const INSTALL_ID_LEN: usize = 12;
 

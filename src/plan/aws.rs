@@ -49,9 +49,9 @@ pub struct StackSpec {
 }
 
 /// Tags on every stack: how installs are found again, in the account, without local files.
-pub const TAG_MANAGED_BY: &str = "managed-by";
-pub const TAG_ORG: &str = "cloudgrant-org";
-pub const TAG_VENDOR: &str = "cloudgrant-vendor";
+pub const TAG_MANAGED_BY: &str = super::MARK_MANAGED_BY;
+pub const TAG_ORG: &str = super::MARK_ORG;
+pub const TAG_VENDOR: &str = super::MARK_VENDOR;
 
 impl Blueprint {
     pub fn bundled() -> Result<Blueprint, PlanError> {

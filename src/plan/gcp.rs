@@ -16,7 +16,7 @@ use crate::permissions::SourceLocation;
 use crate::validate;
 use crate::vendor::VendorProfile;
 
-pub const LABEL_MANAGED_BY: &str = "managed-by";
+pub const LABEL_MANAGED_BY: &str = super::MARK_MANAGED_BY;
 pub const LABEL_INSTALL: &str = "cloudgrant-install";
 /// What role and service-account descriptions start with (they have no labels).
 pub const DESCRIPTION_MARK: &str = "managed-by=cloudgrant";

@@ -21,9 +21,15 @@ pub fn cloudgrant(args: &[&str]) -> Output {
     cloudgrant_at(&endpoint(), args)
 }
 
+/// The binary under test: this build's, or `CLOUDGRANT_TEST_BIN` (to show that a test fails
+/// against another build, such as the one before a fix).
+fn binary() -> String {
+    std::env::var("CLOUDGRANT_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cloudgrant").to_string())
+}
+
 /// The binary against `url` (moto, or a fault proxy in front of it).
 pub fn cloudgrant_at(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
+    Command::new(binary())
         .args(args)
         .env("AWS_ENDPOINT_URL", url)
         .env("AWS_ACCESS_KEY_ID", "testing")

@@ -446,7 +446,7 @@ impl Aws {
                     .map_err(|e| self.err("cloudformation:DeleteStack", e))?;
                 let f = poller::follow(&CfnEvents(&c.cfn), &id, &g.name, cursor, self.inner.cadence, tx, cancel)
                     .await
-                    .map_err(|e| follow_error(e, &g.name, &plan.region, &plan.org))?;
+                    .map_err(|e| follow_error(e, &g.name, &plan.region))?;
                 if cancel.is_cancelled() {
                     return Err(CloudError::Cancelled);
                 }
@@ -488,7 +488,7 @@ impl Aws {
         }
         let f = poller::follow(&CfnEvents(&c.cfn), &stack_id, &g.name, cursor, self.inner.cadence, tx, cancel)
             .await
-            .map_err(|e| follow_error(e, &g.name, &plan.region, &plan.org))?;
+            .map_err(|e| follow_error(e, &g.name, &plan.region))?;
         if cancel.is_cancelled() {
             return Err(CloudError::Cancelled);
         }
@@ -763,7 +763,7 @@ fn no_changes_reason(reason: &str) -> bool {
 }
 
 /// Why following `stack` stopped, with how to look at it.
-pub(super) fn follow_error(e: PageError, stack: &str, region: &str, org: &str) -> CloudError {
+pub(super) fn follow_error(e: PageError, stack: &str, region: &str) -> CloudError {
     match e {
         PageError::Throttled => CloudError::failed(
             "CloudFormation kept throttling the event reads",
@@ -777,7 +777,6 @@ pub(super) fn follow_error(e: PageError, stack: &str, region: &str, org: &str) -
             &format!("stack {stack}"),
             status.map_or("running", Status::as_str),
             &format!("aws cloudformation describe-stacks --stack-name {stack} --region {region}"),
-            org,
         ),
     }
 }

@@ -379,7 +379,7 @@ impl Aws {
                     log(format!("{}: the stack no longer exists (its events cannot be read any more)", g.name)).await;
                     poller::Followed { status: Some(Status::DeleteComplete), root_cause: None }
                 }
-                Err(e) => return Err(super::deploy::follow_error(e, &g.name, &inst.region, &inst.org)),
+                Err(e) => return Err(super::deploy::follow_error(e, &g.name, &inst.region)),
             };
             if cancel.is_cancelled() {
                 return Err(CloudError::Cancelled);
