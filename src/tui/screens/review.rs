@@ -296,7 +296,7 @@ pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'sta
         out.push(Line::raw(""));
     }
     let mut counts = [0usize; 5];
-    for item in plan.items() {
+    for item in plan.items().chain(plan.leftovers.iter()) {
         let i = match item.outcome {
             RevokeOutcome::Deleted => 0,
             RevokeOutcome::Kept { .. } => 1,
@@ -313,10 +313,13 @@ pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'sta
     summary.push_str(&format!(" · {} will fail", counts[4]));
     out.push(Line::styled(summary, if counts[4] > 0 { t.danger } else { t.heading }));
     out.push(Line::raw(""));
-    for (n, g) in plan.groups.iter().enumerate() {
+    // What earlier attempts left outside the groups comes last, with its fate, like any item.
+    let leftovers = (!plan.leftovers.is_empty()).then(|| ("left by earlier attempts".to_string(), &plan.leftovers));
+    let groups = plan.groups.iter().map(|g| (g.name.clone(), &g.resources)).chain(leftovers);
+    for (n, (name, resources)) in groups.enumerate() {
         let order = if n == 0 { " · deleted first: the vendor's access ends here" } else { "" };
-        out.push(Line::styled(format!("{}. {}{order}", n + 1, g.name), t.heading));
-        for item in &g.resources {
+        out.push(Line::styled(format!("{}. {name}{order}", n + 1), t.heading));
+        for item in resources {
             let style = outcome_style(&item.outcome, t);
             out.push(Line::from(vec![
                 Span::styled(format!("  {} {:<22} ", outcome_icon(&item.outcome), item.id), style),
