@@ -311,9 +311,12 @@ async fn case8_a_lost_create_stack_reply_does_not_fail_init_on_its_own_stack() {
     assert_eq!(installs[0]["health"]["state"], "complete", "{installs}");
     // Every mutation carried an idempotency token, so AWS itself answers the retry with the
     // first request's result.
-    for action in ["CreateStack"] {
-        assert!(proxy.bodies(action).iter().all(|b| b.contains("ClientRequestToken=cloudgrant-")), "{action}");
-    }
+    let creates = proxy.bodies("CreateStack");
+    assert!(creates.iter().all(|b| b.contains("ClientRequestToken=cloudgrant-")), "{creates:?}");
+    // The SDK's retry resent the very same request, token included.
+    let tokens: std::collections::BTreeSet<&str> =
+        creates.iter().filter_map(|b| b.split('&').find(|p| p.starts_with("ClientRequestToken="))).collect();
+    assert_eq!(tokens.len(), 3, "one token per stack, the retry reusing its own: {creates:?}");
     let out = cloudgrant_at(&proxy.url(), &["revoke", "--org", org, "--yes"]);
     assert!(out.status.success(), "{}", both(&out));
     let deletes = proxy.bodies("DeleteStack");

@@ -57,8 +57,10 @@ fn the_installs_screen_says_what_status_says() {
     feed(&mut app, [Action::Discovered(Ok(vec![inst.clone()]))]);
     app.size = (200, 40);
     let screen = words(&screen_text(&app));
-    let plain = words(&render::installs_text(&[inst.clone()]));
-    for said in [inst.health.word().to_string(), inst.health.sentence(), inst.leftovers[0].line(), inst.strangers[0].line()] {
+    let plain = words(&render::installs_text(std::slice::from_ref(&inst)));
+    for said in
+        [inst.health.word().to_string(), inst.health.sentence(), inst.leftovers[0].line(), inst.strangers[0].line()]
+    {
         let said = words(&said);
         assert!(plain.contains(&said), "status says {said:?}: {plain}");
         assert!(screen.contains(&said), "the screen says {said:?}: {screen}");

@@ -295,29 +295,18 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, client: reqwest::C
                 } else {
                     ""
                 };
-                let reply = format!(
-                    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-RequestId: fault-proxy\r\n\r\n{text}",
-                    text.len()
-                );
-                if sock.write_all(reply.as_bytes()).await.is_err() {
+                if sock.write_all(&answer("500 Internal Server Error", "text/xml", text)).await.is_err() {
                     return;
                 }
                 continue;
             }
             Some(Fault::Throttling) => {
                 let (ctype, text) = if req.header("x-amz-target").is_some() {
-                    (
-                        "application/x-amz-json-1.1",
-                        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
-                    )
+                    ("application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#)
                 } else {
-                    ("text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>".to_string())
+                    ("text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>")
                 };
-                let reply = format!(
-                    "HTTP/1.1 400 Bad Request\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nx-amzn-RequestId: fault-proxy\r\n\r\n{text}",
-                    text.len()
-                );
-                if sock.write_all(reply.as_bytes()).await.is_err() {
+                if sock.write_all(&answer("400 Bad Request", ctype, text)).await.is_err() {
                     return;
                 }
                 continue;
@@ -339,6 +328,15 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, client: reqwest::C
             return;
         }
     }
+}
+
+/// An answer made by the proxy itself, as AWS sends one.
+fn answer(status: &str, ctype: &str, text: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nx-amzn-RequestId: fault-proxy\r\n\r\n{text}",
+        text.len()
+    )
+    .into_bytes()
 }
 
 /// Send the request on to the double; the answer as HTTP/1.1 bytes (502 when it cannot be reached).
