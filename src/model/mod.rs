@@ -11,6 +11,6 @@ pub use changes::{ChangeKind, GroupChanges, ResourceChange};
 pub use event::{Event, Status, Update};
 pub use install::{Installation, InstalledGroup, InstalledResource};
 pub use plan::{
-    Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
+    Cloud, Effect, Exception, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
 };
 pub use revoke::{Check, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan};
