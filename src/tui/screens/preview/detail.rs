@@ -232,7 +232,8 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
         }
         Item::Resource { group, index } => {
             let Some(r) = plan.groups.get(group).and_then(|g| g.resources.get(index)) else { return out };
-            out.extend(resource_lines(r, width, t));
+            // No scanner reads cloudgrant's own Google Cloud format: nothing to say either way.
+            out.extend(resource_lines(r, plan.cloud != Cloud::Gcp, width, t));
         }
         Item::Parameter { .. } => {}
     }
@@ -241,7 +242,7 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
 
 /// A resource: what it is, which networks may reach it, and what its template leaves undone on
 /// purpose (the checks a scanner would report, each with the template's reason).
-fn resource_lines(r: &Resource, width: usize, t: &Theme) -> Vec<Line<'static>> {
+fn resource_lines(r: &Resource, scanned: bool, width: usize, t: &Theme) -> Vec<Line<'static>> {
     let text = |s: &str| vec![(s.to_string(), t.text)];
     let mut out = hanging(vec![], &[(r.id.clone(), t.heading), (format!(" · {}", r.type_), t.muted)], width);
     if let Some(n) = &r.name {
@@ -250,6 +251,9 @@ fn resource_lines(r: &Resource, width: usize, t: &Theme) -> Vec<Line<'static>> {
     out.extend(field(0, "why", &text(&r.why), width, t));
     if let Some(n) = &r.network {
         out.extend(field(0, "network", &text(n), width, t));
+    }
+    if !scanned {
+        return out;
     }
     out.push(Line::raw(""));
     if r.exceptions.is_empty() {
