@@ -158,6 +158,8 @@ pub fn run(files: &[PathBuf]) -> Result<Report, ScanError> {
         .env("HOME", home.path())
         .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
         .env("BC_SKIP_MAPPING", "TRUE")
+        // Its warnings about parameters without defaults are noise here; errors still show.
+        .env("LOG_LEVEL", "ERROR")
         .env_remove("BC_API_KEY")
         .env_remove("PRISMA_API_URL")
         .env_remove("BC_API_URL")

@@ -45,7 +45,7 @@ cfn-lint assets/aws/*.yaml
 # finding a template does not set aside with its reason fails here. tests/scan_checkov.rs runs the
 # same scan through src/scan.rs and checks each reason against the preview's.
 echo "== checkov $checkov_version assets/aws assets/azure"
-env -u BC_API_KEY -u PRISMA_API_URL CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE \
+env -u BC_API_KEY -u PRISMA_API_URL LOG_LEVEL=ERROR CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE \
   checkov --file assets/aws/*.yaml assets/azure/*.json --framework cloudformation arm \
   --skip-download --compact --quiet
 echo "== cargo test"
