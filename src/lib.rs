@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod model;
 pub mod permissions;
 pub mod plan;
+pub mod scan;
 pub mod tui;
 pub mod validate;
 pub mod vendor;

@@ -109,6 +109,15 @@ async fn init_grants_exactly_the_plan_rerun_is_a_no_op_and_revoke_leaves_bucket_
     assert_eq!(o["VendorRoleArn"], format!("arn:aws:iam::123456789012:role/acmeml-{org}-vendor"));
 
     let conf = sdk().await;
+    // The S3 gateway endpoint the machine role's network condition relies on is in the VPC, on
+    // its route table. (moto keeps it after the stack is deleted: it has no delete for this type.)
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let endpoints = ec2.describe_vpc_endpoints().send().await.expect("endpoints");
+    let ours: Vec<_> = endpoints.vpc_endpoints().iter().filter(|e| e.vpc_id() == o["VpcId"].as_str()).collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours[0].service_name(), Some("com.amazonaws.eu-west-1.s3"));
+    assert_eq!(ours[0].vpc_endpoint_type().map(|t| t.as_str()), Some("Gateway"));
+    assert_eq!(ours[0].route_table_ids().len(), 1, "{ours:?}");
     let iam = aws_sdk_iam::Client::new(&conf);
     let plan = previewed(org, &external_id, o["VpcId"].as_str().expect("vpc"), o["DataKeyArn"].as_str().expect("key"));
 
@@ -222,5 +231,5 @@ async fn status_shows_the_account_and_plan_names_it() {
     assert_eq!(out.status.code(), Some(2), "no --yes and no terminal");
     let stdout = text(&out.stdout);
     assert!(stdout.contains("account 123456789012"), "{stdout}");
-    assert!(stdout.contains("new stack, 11 resources to add"), "{stdout}");
+    assert!(stdout.contains("new stack, 12 resources to add"), "{stdout}");
 }

@@ -58,6 +58,12 @@ pub fn plan_text(plan: &Plan) -> String {
             let name = r.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
             let _ = writeln!(s, "   + {} {}{} [on revoke: {}]", r.id, r.type_, name, r.on_revoke.as_str());
             let _ = writeln!(s, "       why: {}", r.why);
+            if let Some(n) = &r.network {
+                let _ = writeln!(s, "       network: {n}");
+            }
+            for e in &r.exceptions {
+                let _ = writeln!(s, "       not done, on purpose: {} (checkov {})", e.reason, e.check);
+            }
         }
         for p in &g.permissions {
             let sid = p.sid.as_deref().unwrap_or("-");
@@ -234,6 +240,20 @@ pub fn plan_markdown(plan: &Plan) -> String {
                 r.on_revoke.as_str(),
                 cell(&r.why)
             );
+        }
+        let networked: Vec<_> = g.resources.iter().filter_map(|r| r.network.as_ref().map(|n| (r, n))).collect();
+        if !networked.is_empty() {
+            let _ = writeln!(s, "\nNetworks:\n");
+            for (r, n) in networked {
+                let _ = writeln!(s, "- {}: {n}", r.id);
+            }
+        }
+        let exceptions: Vec<_> = g.resources.iter().flat_map(|r| r.exceptions.iter().map(move |e| (r, e))).collect();
+        if !exceptions.is_empty() {
+            let _ = writeln!(s, "\nNot done, on purpose (scanner checks the templates set aside):\n");
+            for (r, e) in exceptions {
+                let _ = writeln!(s, "- {} — {} (checkov {})", r.id, e.reason, e.check);
+            }
         }
     }
     s

@@ -13,6 +13,6 @@ pub use event::{Event, Status, Update};
 pub use health::{Health, HealthFacts, Leftover, Stranger};
 pub use install::{Installation, InstalledGroup, InstalledResource};
 pub use plan::{
-    Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
+    Cloud, Effect, Exception, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
 };
 pub use revoke::{Check, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan};

@@ -215,6 +215,8 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
                 on_revoke,
                 pending_window_days: if r.type_ == "AWS::KMS::Key" { Some(pending.unwrap_or(30)) } else { None },
                 depends_on: r.depends_on.clone(),
+                network: super::network::reach(&r.type_, &props),
+                exceptions: r.exceptions.clone(),
             });
             permissions.extend(resource_permissions(file, spec.template.text, &r.id, &r.type_, &props)?);
         }

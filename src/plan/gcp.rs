@@ -509,6 +509,8 @@ fn resource(id: &str, type_: &str, name: String, why: &str, on_revoke: OnRevoke,
         on_revoke,
         pending_window_days: None,
         depends_on,
+        network: None,
+        exceptions: Vec::new(),
     }
 }
 

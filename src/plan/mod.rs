@@ -2,7 +2,9 @@
 
 pub mod aws;
 pub mod azure;
+pub mod exceptions;
 pub mod gcp;
+pub mod network;
 pub mod policy;
 pub mod template;
 

@@ -538,6 +538,8 @@ fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Pla
                 on_revoke: OnRevoke::Keep,
                 pending_window_days: None,
                 depends_on: Vec::new(),
+                network: None,
+                exceptions: Vec::new(),
             });
             permissions.push(Permission {
                 principal: format!("app {} ({})", spec.app_id, vendor.vendor.name),
@@ -574,6 +576,8 @@ fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Pla
                 on_revoke,
                 pending_window_days,
                 depends_on,
+                network: crate::plan::network::reach(&r.type_, &r.properties),
+                exceptions: r.exceptions.clone(),
             });
             if !r.type_.eq_ignore_ascii_case(TYPE_ROLE_ASSIGNMENT) {
                 continue;
@@ -603,8 +607,13 @@ fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Pla
                 )));
             };
             let scope = r.scope.clone().unwrap_or_default();
-            let conditions =
+            let mut conditions =
                 serde_json::json!({ "principalType": p.get("principalType").cloned().unwrap_or(Value::Null) });
+            // An ABAC condition narrows the role's data actions (docs/hardening.md): shown as written.
+            if let Some(c) = p.get("condition").and_then(Value::as_str) {
+                conditions["condition"] = Value::String(c.to_string());
+                conditions["conditionVersion"] = p.get("conditionVersion").cloned().unwrap_or(Value::Null);
+            }
             let policy = if role.built_in { format!("{} (built-in)", role.name) } else { role.name.clone() };
             let allowed: Vec<String> = role.actions.iter().chain(&role.data_actions).cloned().collect();
             let refused: Vec<String> = role.not_actions.iter().chain(&role.not_data_actions).cloned().collect();

@@ -327,7 +327,9 @@ fn role_assignments(ctx: &Ctx, req: &ApiRequest, sub: &str) -> Answer {
                     "principalType": r.properties["principalType"],
                     "scope": r.properties["scope"],
                     "description": r.properties.get("description").cloned().unwrap_or(Value::Null),
-                    "condition": null,
+                    // As deployed: the machines' data access carries its ABAC condition.
+                    "condition": r.properties.get("condition").cloned().unwrap_or(Value::Null),
+                    "conditionVersion": r.properties.get("conditionVersion").cloned().unwrap_or(Value::Null),
                     "createdOn": reply::time(r.created),
                     "updatedOn": reply::time(r.created),
                 }

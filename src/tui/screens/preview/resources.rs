@@ -4,7 +4,7 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::rows::{Entry, Item};
+use super::rows::{item_head, Entry, Item};
 use crate::model::{OnRevoke, ParameterSource, Plan};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{field_lines, wrap};
@@ -42,11 +42,21 @@ pub fn resource_entries(plan: &Plan, width: usize, t: &Theme) -> Vec<Entry> {
         out.push(group_heading(gi == 0, title, t));
         for (ri, r) in g.resources.iter().enumerate() {
             let (revoke, style) = on_revoke_text(r.on_revoke, r.pending_window_days);
-            let mut lines = vec![Line::from(vec![
-                Span::styled(format!("  {:<22} ", r.id), t.text),
+            // The marker slot first: a resource line can be selected (its detail pane).
+            let mut first = item_head(0);
+            first.extend([
+                Span::styled(format!("{:<22} ", r.id), t.text),
                 Span::styled(format!("{:<38} ", r.type_), t.muted),
-                Span::styled(revoke.clone(), style(t)),
-            ])];
+            ]);
+            // Beside the detail pane the list is narrower: what revoke does goes below, not cut.
+            let fits = 2 + 23 + 39 + revoke.chars().count() <= width;
+            if fits {
+                first.push(Span::styled(revoke.clone(), style(t)));
+            }
+            let mut lines = vec![Line::from(first)];
+            if !fits {
+                lines.extend(field_lines("           ", 11, &revoke, width, t.muted, style(t)));
+            }
             if let Some(n) = &r.name {
                 lines.extend(field_lines("      name ", 11, n, width, t.muted, t.text));
             }
