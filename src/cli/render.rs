@@ -295,11 +295,10 @@ pub fn installs_text(installs: &[Installation]) -> String {
         if i.groups.is_empty() {
             let _ = writeln!(
                 s,
-                "No cloudgrant install for org {} in {} {} (region {}): none of its {}s stands.",
+                "No cloudgrant install for org {} in {} {}: none of its {}s stands.",
                 i.org,
                 i.cloud.account_word(),
                 i.account,
-                i.region,
                 i.cloud.group_word()
             );
         } else {
@@ -324,7 +323,8 @@ pub fn installs_text(installs: &[Installation]) -> String {
                 let _ = writeln!(s, "    {r}");
             }
         }
-        for (k, v) in &i.outputs {
+        // An install none of whose groups stands has nothing to send the vendor.
+        for (k, v) in i.outputs.iter().filter(|_| !i.groups.is_empty()) {
             let _ = writeln!(s, "  {k}: {v}");
         }
         if !i.leftovers.is_empty() {
