@@ -25,6 +25,12 @@ pub const AZURE_MAIN: Asset = Asset { path: "azure/main.json", text: include_str
 pub const AZURE_STORAGE: Asset =
     Asset { path: "azure/storage.json", text: include_str!("../assets/azure/storage.json") };
 
+/// Every deployed template a security scanner reads: the CloudFormation and ARM files. The GCP
+/// definition is cloudgrant's own format (a labelled resource set), which no scanner reads.
+pub fn scanned_templates() -> Vec<Asset> {
+    AWS_TEMPLATES.iter().copied().chain([AZURE_MAIN, AZURE_STORAGE]).collect()
+}
+
 /// The bundled template at `path` (relative to `assets/`).
 pub fn find(path: &str) -> Option<Asset> {
     AWS_TEMPLATES.iter().copied().chain([GCP_INSTALL, AZURE_MAIN, AZURE_STORAGE]).find(|a| a.path == path)

@@ -13,6 +13,7 @@ pub mod permissions;
 pub mod plan;
 pub mod receipts;
 pub mod redact;
+pub mod scan;
 pub mod tui;
 pub mod validate;
 pub mod vendor;

@@ -5,55 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use aws_config::{BehaviorVersion, Region};
+#[path = "support/moto.rs"]
+mod moto;
+
 use cloudgrant::model::Plan;
 use cloudgrant::plan::{aws, Choices};
 use cloudgrant::vendor::VendorProfile;
-use std::process::{Command, Output, Stdio};
-
-const REGION: &str = "eu-west-1";
-
-fn endpoint() -> String {
-    std::env::var("CLOUDGRANT_TEST_MOTO").expect(
-        "CLOUDGRANT_TEST_MOTO is not set: these tests need moto_server. Run tests/run.sh (it installs and starts it), \
-         or start `.venv/bin/moto_server -p 5055` and export CLOUDGRANT_TEST_MOTO=http://127.0.0.1:5055",
-    )
-}
-
-fn cloudgrant(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CLOUDGRANT_POLL_MS", "100")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cloudgrant")
-}
-
-/// An org name no earlier run against the same moto used.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{:x}{}", nanos, std::process::id() % 1000)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    let creds = aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "tests");
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint())
-        .credentials_provider(creds)
-        .load()
-        .await
-}
+use moto::{cloudgrant, sdk, text, unique, REGION};
 
 fn outputs(org: &str) -> serde_json::Value {
     let out = cloudgrant(&["status", "--org", org, "--output", "json"]);
@@ -151,6 +109,15 @@ async fn init_grants_exactly_the_plan_rerun_is_a_no_op_and_revoke_leaves_bucket_
     assert_eq!(o["VendorRoleArn"], format!("arn:aws:iam::123456789012:role/acmeml-{org}-vendor"));
 
     let conf = sdk().await;
+    // The S3 gateway endpoint the machine role's network condition relies on is in the VPC, on
+    // its route table. (moto keeps it after the stack is deleted: it has no delete for this type.)
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let endpoints = ec2.describe_vpc_endpoints().send().await.expect("endpoints");
+    let ours: Vec<_> = endpoints.vpc_endpoints().iter().filter(|e| e.vpc_id() == o["VpcId"].as_str()).collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours[0].service_name(), Some("com.amazonaws.eu-west-1.s3"));
+    assert_eq!(ours[0].vpc_endpoint_type().map(|t| t.as_str()), Some("Gateway"));
+    assert_eq!(ours[0].route_table_ids().len(), 1, "{ours:?}");
     let iam = aws_sdk_iam::Client::new(&conf);
     let plan = previewed(org, &external_id, o["VpcId"].as_str().expect("vpc"), o["DataKeyArn"].as_str().expect("key"));
 
@@ -264,5 +231,5 @@ async fn status_shows_the_account_and_plan_names_it() {
     assert_eq!(out.status.code(), Some(2), "no --yes and no terminal");
     let stdout = text(&out.stdout);
     assert!(stdout.contains("account 123456789012"), "{stdout}");
-    assert!(stdout.contains("new stack, 11 resources to add"), "{stdout}");
+    assert!(stdout.contains("new stack, 12 resources to add"), "{stdout}");
 }

@@ -6,117 +6,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/azure_env.rs"]
+mod azure_env;
 #[path = "support/fake_azure.rs"]
 mod fake_azure;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cloudgrant::cloud::azure::{
-    self, Azure, AzureOptions, Endpoints, HttpTransport, SharedTransport, SubscriptionInfo, TokenSource,
-};
+use azure_env::*;
+use cloudgrant::cloud::azure;
 use cloudgrant::cloud::CloudError;
-use cloudgrant::model::{ChangeKind, Installation, Plan, RevokeOutcome, Status, Update};
-use cloudgrant::plan::Choices;
-use cloudgrant::vendor::VendorProfile;
-use fake_azure::{arm_error, FakeAzure, Fault, TENANT, TOKEN};
+use cloudgrant::model::{ChangeKind, RevokeOutcome, Status, Update};
+use fake_azure::{arm_error, Fault, TENANT};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request};
-
-const SUB: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
-const ORG: &str = "acme-research";
-const LOCATION: &str = "westeurope";
-const SUFFIX: &str = "k3x9q2ab";
-const MAIN: &str = "acmeml-acme-research";
-const STORAGE: &str = "acmeml-acme-research-storage";
-const VAULT: &str = "acmeml-kv-k3x9q2ab";
-const DATA: &str = "acmemldatak3x9q2ab";
-
-struct Env {
-    server: MockServer,
-    fake: FakeAzure,
-    azure: Azure,
-    vendor: VendorProfile,
-}
-
-fn transport(server: &MockServer) -> SharedTransport {
-    Arc::new(HttpTransport::new(Endpoints::all_at(&server.uri()), TokenSource::fixed(TOKEN)))
-}
-
-async fn env() -> Env {
-    let server = MockServer::start().await;
-    let fake = FakeAzure::new(SUB);
-    fake.with(|s| s.base = server.uri());
-    Mock::given(any()).respond_with(fake.clone()).mount(&server).await;
-    let vendor = VendorProfile::bundled().expect("vendor");
-    let info = SubscriptionInfo {
-        subscription_id: SUB.into(),
-        display_name: "Acme production".into(),
-        tenant_id: TENANT.into(),
-        state: "Enabled".into(),
-    };
-    let options = AzureOptions { poll_interval: Duration::from_millis(10), sandbox: false };
-    let azure = Azure::with_transport(transport(&server), info, "admin@acme.example", "test token", &vendor, options);
-    Env { server, fake, azure, vendor }
-}
-
-fn plan(vendor: &VendorProfile) -> Plan {
-    let choices = Choices { org: ORG.into(), region: LOCATION.into(), account: Some(SUB.into()), external_id: None };
-    cloudgrant::plan::azure::build(vendor, &choices, SUFFIX).expect("plan")
-}
-
-fn drain(rx: &mut mpsc::Receiver<Update>) -> Vec<Update> {
-    let mut out = Vec::new();
-    while let Ok(u) = rx.try_recv() {
-        out.push(u);
-    }
-    out
-}
-
-/// (group, resource, status, reason)
-fn events(updates: &[Update]) -> Vec<(String, String, Status, String)> {
-    updates
-        .iter()
-        .filter_map(|u| match u {
-            Update::Event(e) => {
-                Some((e.group.clone(), e.resource.clone(), e.status, e.reason.clone().unwrap_or_default()))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-fn statuses(updates: &[Update], resource: &str) -> Vec<Status> {
-    events(updates).into_iter().filter(|e| e.1 == resource).map(|e| e.2).collect()
-}
-
-fn logs(updates: &[Update]) -> Vec<String> {
-    updates
-        .iter()
-        .filter_map(|u| match u {
-            Update::Log { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-async fn apply(env: &Env) -> (Result<Installation, CloudError>, Vec<Update>) {
-    let (tx, mut rx) = mpsc::channel(8192);
-    let r = env.azure.apply(&plan(&env.vendor), tx, CancellationToken::new()).await;
-    (r, drain(&mut rx))
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.expect("recording is on")
-}
-
-/// Calls that change something (checkNameAvailability is a POST that changes nothing).
-fn changes(env: &Env) -> Vec<String> {
-    env.fake.with(|s| s.writes.iter().filter(|w| !w.contains("checkNameAvailability")).cloned().collect())
-}
+use wiremock::Request;
 
 #[tokio::test]
 async fn init_then_rerun_then_revoke_with_verification() {
@@ -270,7 +175,14 @@ async fn init_then_rerun_then_revoke_with_verification() {
         assert!(s.deleted_vaults.contains_key(VAULT));
         assert!(s.groups.contains_key(STORAGE) && !s.groups.contains_key(MAIN));
     });
-    assert!(env.azure.discover(Some(ORG)).await.unwrap().is_empty());
+    // What remains is the kept data account, found from the subscription: a re-install re-attaches it.
+    let left = env.azure.discover(Some(ORG)).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].groups.is_empty(), "no stack of the install stands");
+    assert_eq!(
+        left[0].leftovers.iter().map(|l| (l.physical_id.as_str(), l.state.as_str())).collect::<Vec<_>>(),
+        [(DATA, "kept")]
+    );
 }
 
 #[tokio::test]
@@ -382,13 +294,19 @@ async fn a_foreign_resource_group_is_refused_before_any_change() {
 #[tokio::test]
 async fn missing_role_assignment_permission_names_user_access_administrator() {
     let env = env().await;
-    env.fake.with(|s| s.contributor_only());
+    env.fake.with(|s| {
+        s.contributor_only();
+        // Azure makes this group in most subscriptions; the permissions read there are the
+        // subscription's, inherited.
+        s.groups.insert("NetworkWatcherRG".into(), json!({"id": format!("/subscriptions/{SUB}/resourceGroups/NetworkWatcherRG"), "name": "NetworkWatcherRG", "location": LOCATION, "tags": {}}));
+    });
     let (r, _) = apply(&env).await;
     let e = r.expect_err("refused");
     assert!(e.to_string().contains("Microsoft.Authorization/roleAssignments/write"), "{e}");
-    assert!(e.to_string().contains("nothing was created"));
+    assert!(e.to_string().contains("nothing was created") && e.to_string().contains("NetworkWatcherRG"), "{e}");
     assert!(e.next_step().contains("User Access Administrator"), "{}", e.next_step());
     assert!(changes(&env).is_empty(), "{:?}", changes(&env));
+    assert_eq!(env.fake.with(|s| s.permission_reads.clone()), ["NetworkWatcherRG"]);
 }
 
 #[tokio::test]

@@ -110,7 +110,7 @@ fn init_status_revoke_with_plain_lines() {
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     let event_lines: Vec<&str> = stdout.lines().filter(|l| l.contains(" CREATE_")).collect();
     // Two stack events per stack, three per resource.
-    assert_eq!(event_lines.len(), 3 * 2 + 19 * 3, "{stdout}");
+    assert_eq!(event_lines.len(), 3 * 2 + 20 * 3, "{stdout}");
     assert!(stdout.contains("VendorRoleArn: arn:aws:iam::210987654321:role/acmeml-demo-vendor"));
     let external = stdout.lines().find_map(|l| l.trim().strip_prefix("ExternalId: ")).expect("external id");
     assert!(external.len() >= 32);

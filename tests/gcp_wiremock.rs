@@ -6,109 +6,21 @@
 
 #[path = "support/fake_google.rs"]
 mod fake_google;
+#[path = "support/gcp_env.rs"]
+mod gcp_env;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cloudgrant::cloud::gcp::{self, Endpoints, Gcp, GcpOptions, HttpTransport, SharedTransport, TokenSource};
 use cloudgrant::cloud::CloudError;
-use cloudgrant::model::{ChangeKind, Plan, RevokeOutcome, Status, Update};
-use cloudgrant::plan::Choices;
-use cloudgrant::vendor::VendorProfile;
-use fake_google::{google_error, storage_error, FakeGoogle, Fault, TOKEN};
+use cloudgrant::model::{ChangeKind, RevokeOutcome, Status, Update};
+use fake_google::{google_error, storage_error, Fault, TOKEN};
+use gcp_env::*;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request};
-
-const PROJECT: &str = "acme-prod-123";
-const ORG: &str = "acme-research";
-const INSTALL: &str = "acmeml-acme-research";
-const VENDOR_SA: &str = "serviceAccount:acmeml-control@acmeml-prod.iam.gserviceaccount.com";
-const VM_SA: &str = "cg-acme-research-vm@acme-prod-123.iam.gserviceaccount.com";
-const ROLE: &str = "projects/acme-prod-123/roles/acmeml_acme_research_manager";
-const BUCKET: &str = "acme-prod-123-acme-research-data";
-const KEY: &str = "projects/acme-prod-123/locations/europe-west1/keyRings/acmeml-acme-research/cryptoKeys/data";
-
-struct Env {
-    server: MockServer,
-    fake: FakeGoogle,
-    gcp: Gcp,
-    vendor: VendorProfile,
-    _dir: tempfile::TempDir,
-}
-
-fn transport(server: &MockServer) -> SharedTransport {
-    Arc::new(HttpTransport::new(Endpoints::all_at(&server.uri()), TokenSource::fixed(TOKEN)))
-}
-
-async fn env() -> Env {
-    let server = MockServer::start().await;
-    let fake = FakeGoogle::new(PROJECT);
-    Mock::given(any()).respond_with(fake.clone()).mount(&server).await;
-    let vendor = VendorProfile::bundled().expect("vendor");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let options = GcpOptions {
-        manifest_dir: Some(dir.path().to_path_buf()),
-        poll_interval: Duration::from_millis(5),
-        sandbox: false,
-    };
-    let gcp = Gcp::with_transport(transport(&server), PROJECT, "admin@acme.example", "test token", &vendor, options);
-    Env { server, fake, gcp, vendor, _dir: dir }
-}
-
-fn plan(vendor: &VendorProfile) -> Plan {
-    let choices =
-        Choices { org: ORG.into(), region: "europe-west1".into(), account: Some(PROJECT.into()), external_id: None };
-    cloudgrant::plan::gcp::build(vendor, &choices).expect("plan")
-}
-
-fn drain(rx: &mut mpsc::Receiver<Update>) -> Vec<Update> {
-    let mut out = Vec::new();
-    while let Ok(u) = rx.try_recv() {
-        out.push(u);
-    }
-    out
-}
-
-fn events(updates: &[Update]) -> Vec<(String, Status, String)> {
-    updates
-        .iter()
-        .filter_map(|u| match u {
-            Update::Event(e) => Some((e.resource.clone(), e.status, e.reason.clone().unwrap_or_default())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn logs(updates: &[Update]) -> Vec<String> {
-    updates
-        .iter()
-        .filter_map(|u| match u {
-            Update::Log { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-async fn apply(env: &Env) -> (Result<cloudgrant::model::Installation, CloudError>, Vec<Update>) {
-    let (tx, mut rx) = mpsc::channel(4096);
-    let r = env.gcp.apply(&plan(&env.vendor), tx, CancellationToken::new()).await;
-    (r, drain(&mut rx))
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.expect("recording is on")
-}
-
-fn line(r: &Request) -> String {
-    format!("{} {}", r.method, r.url.path())
-}
-
-fn is_write(r: &Request) -> bool {
-    r.method.as_str() != "GET" && !r.url.path().ends_with(":getIamPolicy")
-}
+use wiremock::Request;
 
 #[tokio::test]
 async fn init_then_rerun_then_revoke_with_verification() {
@@ -580,6 +492,7 @@ async fn init_again_after_revoke_says_how_to_restore_the_key_before_changing_any
         note.contains("ManagerRole: soft-deleted") && note.contains("DataKey: has no enabled primary version"),
         "{note}"
     );
+    assert!(note.contains(&format!("reuses the kept bucket {BUCKET} with your data")), "{note}");
     let (r, updates) = apply(&env).await;
     let e = r.expect_err("the key has no usable version");
     assert!(

@@ -353,6 +353,8 @@ fn permissions_pages(app: &mut App) -> String {
     loop {
         let before = app.preview.scroll;
         text.push_str(&pane_text(app, preview::list_area(app).expect("the list shows")));
+        // Pages overlap; an action cut at the bottom of one is read whole from the next.
+        text.push_str("-- page --\n");
         app.update(Action::PageDown);
         if app.preview.scroll == before {
             break;
@@ -363,7 +365,8 @@ fn permissions_pages(app: &mut App) -> String {
 
 /// The action of each grant line: the word after the four-column indent and the two-column
 /// selection marker (headings and continuation lines do not have that shape). An action too long
-/// for the line goes on, cut after a `/`, on the lines below it.
+/// for the line goes on, cut after a `/`, on the lines below it (indented further); one cut by the
+/// end of a page is left to the next page, which shows it whole.
 fn grant_rows(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
@@ -378,11 +381,13 @@ fn grant_rows(text: &str) -> Vec<String> {
         }
         let mut action = c[6..].iter().collect::<String>().split_whitespace().next().unwrap_or("").to_string();
         let mut next = i + 1;
-        while action.ends_with('/') && next < lines.len() {
+        while action.ends_with('/') && next < lines.len() && lines[next].starts_with("        ") {
             action.push_str(lines[next].split_whitespace().next().unwrap_or(""));
             next += 1;
         }
-        out.push(action);
+        if !action.ends_with('/') {
+            out.push(action);
+        }
     }
     out
 }

@@ -124,7 +124,7 @@ fn onboard_then_revoke_on_the_sandbox_through_the_real_terminal() {
     t.keys("e2e");
     t.keys(ENTER);
     // The plan is built in a task: wait for it, not just for the screen's header.
-    let preview = t.wait_for("Resources (19)", 10);
+    let preview = t.wait_for("Resources (20)", 10);
     assert!(preview.contains("Step 5 of 8 · Preview"), "{preview}");
     t.keys(ENTER);
     let confirm = t.wait_for("Step 6 of 8 · Confirm", 10);

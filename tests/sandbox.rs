@@ -83,7 +83,7 @@ async fn independent_stacks_run_in_parallel_and_auth_waits_for_both() {
     assert!(t("-auth", Status::CreateInProgress) >= t("-s3", Status::CreateComplete));
     // Events arrive in time order, and every resource of the plan completes.
     assert!(ev.windows(2).all(|w| w[0].time <= w[1].time));
-    assert_eq!(ev.iter().filter(|e| e.status == Status::CreateComplete && !e.is_group_event()).count(), 19);
+    assert_eq!(ev.iter().filter(|e| e.status == Status::CreateComplete && !e.is_group_event()).count(), 20);
     // The AUTH stack received the real ids of the others as parameters.
     let auth = inst.group("auth").expect("auth");
     assert_eq!(auth.parameters["VpcId"], inst.outputs["VpcId"]);

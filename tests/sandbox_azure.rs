@@ -8,7 +8,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const DEV: &str = "1d7e2f90-3c4b-4a5d-8e6f-7a8b9c0d1e2f";
 
@@ -119,6 +119,27 @@ fn init_rerun_status_revoke_on_the_simulated_subscription() {
     let granted = sb.granted();
     // The vendor's role on its group, and the machines' four grants.
     assert_eq!(granted.len(), 5, "{granted:#?}");
+    // Hardened as the preview says (docs/hardening.md): the data access works only from the
+    // machines' subnet, and the vault and image storage accept that subnet alone.
+    let subnet = format!(
+        "/subscriptions/{DEV}/resourceGroups/acmeml-demo/providers/Microsoft.Network/virtualNetworks/acmeml-demo-vnet/subnets/machines"
+    );
+    let conditioned: Vec<&Value> = granted.iter().filter(|g| g["properties"]["condition"].is_string()).collect();
+    assert_eq!(conditioned.len(), 1, "only the data access is conditioned: {granted:#?}");
+    let condition = conditioned[0]["properties"]["condition"].as_str().unwrap();
+    assert!(conditioned[0]["id"].as_str().unwrap().contains("acmeml-demo-storage"), "{conditioned:#?}");
+    assert!(condition.ends_with(&format!("StringEqualsIgnoreCase '{subnet}'))")), "{condition}");
+    assert_eq!(conditioned[0]["properties"]["conditionVersion"], "2.0");
+    for type_ in ["Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts"] {
+        let ours =
+            sb.resources_of(type_).into_iter().filter(|r| r["resource_group"] == "acmeml-demo").collect::<Vec<_>>();
+        assert_eq!(ours.len(), 1, "{type_} in the vendor's group: {ours:#?}");
+        for r in &ours {
+            let acls = &r["properties"]["networkAcls"];
+            assert_eq!(acls["defaultAction"], "Deny", "{r:#}");
+            assert_eq!(acls["virtualNetworkRules"][0]["id"], subnet.as_str(), "{r:#}");
+        }
+    }
     let resources = sb.world()["resources"].as_object().unwrap().len();
 
     // A second run updates the same stacks in place: nothing new, nothing duplicated.
@@ -154,8 +175,14 @@ fn init_rerun_status_revoke_on_the_simulated_subscription() {
     assert_eq!(sb.resources_of("Microsoft.Storage/storageAccounts").len(), 1, "only the data account is left");
     assert!(sb.resources_of("Microsoft.Resources/resourceGroups").iter().any(|g| g["name"] == "acmeml-demo-storage"));
     assert!(!sb.resources_of("Microsoft.Resources/resourceGroups").iter().any(|g| g["name"] == "acmeml-demo"));
+    // No stack is left; status names what the revoke kept, which a re-install re-attaches.
     let after = status(&sb);
-    assert_eq!(after.as_array().map(Vec::len), Some(0), "no install is left: {after}");
+    assert_eq!(after[0]["groups"], json!([]), "no stack of the install is left: {after}");
+    let kept = &after[0]["leftovers"][0];
+    assert!(
+        kept["physical_id"].as_str().is_some_and(|n| n.starts_with("acmemldata")) && kept["state"] == "kept",
+        "{after}"
+    );
 }
 
 #[test]

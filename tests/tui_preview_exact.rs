@@ -317,3 +317,49 @@ fn every_gcp_permission_is_on_screen_and_nothing_else() {
         }
     }
 }
+
+/// Every resource's detail, AWS and Azure, at two sizes: its id, its network where the template
+/// restricts one, and each scanner check set aside on purpose with the template's reason.
+#[test]
+fn the_detail_of_every_resource_shows_its_network_and_what_is_not_done_on_purpose() {
+    for make in [app_preview as fn() -> App, tui_support::app_preview_azure] {
+        for (width, height) in [(80, 24), (120, 40)] {
+            let mut app = make();
+            let plan = app.preview.plan.clone().expect("a plan");
+            app.update(Action::Resize(width, height));
+            app.update(Action::NextTab);
+            app.update(Action::NextTab);
+            assert_eq!(app.preview.tab, Tab::Resources);
+            app.update(Action::Home);
+            let mut seen = BTreeSet::new();
+            loop {
+                let text = detail_pages(&mut app);
+                let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let first = text.split_whitespace().next().unwrap_or("").to_string();
+                let r = plan
+                    .groups
+                    .iter()
+                    .flat_map(|g| &g.resources)
+                    .find(|r| r.id == first)
+                    .unwrap_or_else(|| panic!("{width}x{height}: no resource heads the detail:\n{text}"));
+                if let Some(n) = &r.network {
+                    assert!(words.contains(&format!("network {n}")), "{width}x{height}: {}'s network:\n{text}", r.id);
+                }
+                if r.exceptions.is_empty() {
+                    assert!(words.contains("Not done, on purpose: nothing"), "{width}x{height}:\n{text}");
+                }
+                for e in &r.exceptions {
+                    let line = format!("Not done, on purpose: {} (checkov {})", e.reason, e.check);
+                    assert!(words.contains(&line), "{width}x{height}: {} lacks `{line}`:\n{text}", r.id);
+                }
+                seen.insert(r.id.clone());
+                let before = app.preview.selected;
+                app.update(Action::Down);
+                if app.preview.selected == before {
+                    break;
+                }
+            }
+            assert_eq!(seen.len(), plan.resource_count(), "{width}x{height}: every resource has a line and a detail");
+        }
+    }
+}

@@ -438,3 +438,29 @@ fn preview_azure_trust_and_permissions() {
     app.update(Action::Resize(120, 40));
     insta::assert_snapshot!("preview_azure_permissions_120x40", snap(&app));
 }
+
+#[test]
+fn preview_resource_detail_says_what_is_not_done_on_purpose() {
+    let mut app = app_preview();
+    feed(&mut app, [Action::NextTab, Action::NextTab, Action::Filter]);
+    type_text(&mut app, "DataBucket");
+    feed(&mut app, [Action::Select, Action::Detail]);
+    let text = snap(&app);
+    assert!(text.contains("Not done, on purpose: No S3 access logging"), "{text}");
+    assert!(text.contains("(checkov CKV_AWS_18)"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn preview_azure_vault_detail_at_120x40_shows_its_network_and_exceptions() {
+    let mut app = app_preview_azure();
+    app.update(Action::Resize(120, 40));
+    feed(&mut app, [Action::NextTab, Action::NextTab, Action::Filter]);
+    type_text(&mut app, "KeyVault/vaults");
+    feed(&mut app, [Action::Select]);
+    let text = snap(&app);
+    assert!(text.contains("network     only from subnet machines of"), "{text}");
+    assert!(text.contains("Not done, on purpose: No purge protection"), "{text}");
+    assert!(text.contains("CKV_AZURE_110)"), "{text}");
+    insta::assert_snapshot!(text);
+}

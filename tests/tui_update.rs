@@ -141,8 +141,8 @@ fn preview_tabs_and_scrolling_stay_in_bounds() {
     let mut app = app_preview();
     assert!(screen_text(&app).contains("[Trust (2)]"), "the Preview opens on Trust");
     press(&mut app, &[KeyCode::Tab, KeyCode::Tab]);
-    assert!(screen_text(&app).contains("[Resources (19)]"));
-    let r = 2; // Resources: a tab without a selection scrolls by line
+    assert!(screen_text(&app).contains("[Resources (20)]"));
+    let r = 2; // Resources: End selects the last resource and scrolls the list to its end
     press(&mut app, &[KeyCode::End]);
     let end = app.preview.scroll[r];
     assert!(end > 0);
@@ -232,12 +232,12 @@ fn filter_types_every_key_and_esc_clears_it_before_going_back() {
     assert!(screen_text(&app).contains("/ s3 · 5 of 32"));
     // The filter holds on the other tabs too.
     press(&mut app, &[KeyCode::Tab]);
-    assert!(screen_text(&app).contains("/ s3 · 2 of 19"), "{}", screen_text(&app));
+    assert!(screen_text(&app).contains("/ s3 · 2 of 20"), "{}", screen_text(&app));
     // Esc clears it; a second Esc goes back.
     press(&mut app, &[KeyCode::Esc]);
     assert_eq!(app.preview.filter.text, "");
     assert_eq!(app.screen, Screen::Preview);
-    assert!(!screen_text(&app).contains(" of 19 "));
+    assert!(!screen_text(&app).contains(" of 20 "));
     press(&mut app, &[KeyCode::Esc]);
     assert_eq!(app.screen, Screen::Configure);
 }
@@ -325,10 +325,15 @@ fn the_detail_sits_beside_the_list_on_wide_terminals() {
     assert!(app.preview.detail && app.preview.detail_scroll > 0);
     press(&mut app, &[KeyCode::Enter]);
     assert_eq!(app.screen, Screen::Confirm);
-    // Tabs without a selection have no detail.
+    // A resource's detail: its network and what is not done on purpose.
     let mut app = app_preview();
     app.update(Action::Resize(120, 40));
     press(&mut app, &[KeyCode::Tab, KeyCode::Tab]);
+    let text = screen_text(&app);
+    assert!(text.contains("Detail · d to scroll it") && text.contains("Vpc · AWS::EC2::VPC"), "{text}");
+    assert!(text.contains("Not done, on purpose: nothing"), "{text}");
+    // Parameters have no selection, hence no detail.
+    press(&mut app, &[KeyCode::Tab]);
     assert!(!screen_text(&app).contains("Detail"));
     press(&mut app, &[KeyCode::Char('d')]);
     assert!(!app.preview.detail);

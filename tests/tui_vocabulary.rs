@@ -105,6 +105,7 @@ fn plan_and_residue() -> (RevokePlan, Residue) {
             resources: items,
         }],
         warnings: Vec::new(),
+        leftovers: Vec::new(),
     };
     let residue = Residue {
         cloud: Cloud::Aws,

@@ -109,6 +109,10 @@ pub enum Command {
         /// ExternalId to require (default: the vendor profile's, or 40 random characters).
         #[arg(long = "external-id")]
         external_id: Option<String>,
+        /// On an install a revoke left half-done: undo what it scheduled for destruction (AWS:
+        /// cancel the keys' deletion and enable them again), then create again what it removed.
+        #[arg(long)]
+        restore: bool,
     },
     /// Show installs found in the account.
     Status {
@@ -370,7 +374,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Init { target, yes, external_id } => {
+        Command::Init { target, yes, external_id, restore } => {
             let p = provider(&global, target.cloud, &vendor).await?;
             let region = match (&global.region, &p) {
                 (Some(r), _) => r.clone(),
@@ -386,7 +390,21 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 Cloud::Aws => crate::validate::aws_region(&choices.region),
             };
             region_check.map_err(|e| bad_input(e.to_string(), "Pass --region with a region name."))?;
-            let plan = p.plan(&vendor, &choices).await?;
+            if restore {
+                let done = p.restore(&choices.org).await?;
+                if done.is_empty() {
+                    println!("Nothing to restore: no key of org {} is scheduled for deletion.", choices.org);
+                }
+                for line in done {
+                    println!("Restored: {line}");
+                }
+            }
+            let plan = p.plan_for(&vendor, &choices, restore).await?;
+            for i in p.discover(Some(&choices.org)).await? {
+                for x in &i.strangers {
+                    println!("  ! {}", x.line());
+                }
+            }
             let (groups, account) = (plan.cloud.groups(plan.groups.len()), plan.cloud.account_word());
             println!(
                 "Creating {} resources in {groups} in {account} {} ({}), org {}:",

@@ -52,6 +52,12 @@ pub fn plan_text(plan: &Plan) -> String {
             let name = r.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
             let _ = writeln!(s, "   + {} {}{} [on revoke: {}]", r.id, r.type_, name, r.fate().phrase());
             let _ = writeln!(s, "       why: {}", r.why);
+            if let Some(n) = &r.network {
+                let _ = writeln!(s, "       network: {n}");
+            }
+            for e in &r.exceptions {
+                let _ = writeln!(s, "       not done, on purpose: {} (checkov {})", e.reason, e.check);
+            }
         }
         for p in &g.permissions {
             let sid = p.sid.as_deref().unwrap_or("-");
@@ -224,6 +230,20 @@ pub fn plan_markdown(plan: &Plan) -> String {
                 cell(&r.why)
             );
         }
+        let networked: Vec<_> = g.resources.iter().filter_map(|r| r.network.as_ref().map(|n| (r, n))).collect();
+        if !networked.is_empty() {
+            let _ = writeln!(s, "\nNetworks:\n");
+            for (r, n) in networked {
+                let _ = writeln!(s, "- {}: {n}", r.id);
+            }
+        }
+        let exceptions: Vec<_> = g.resources.iter().flat_map(|r| r.exceptions.iter().map(move |e| (r, e))).collect();
+        if !exceptions.is_empty() {
+            let _ = writeln!(s, "\nNot done, on purpose (scanner checks the templates set aside):\n");
+            for (r, e) in exceptions {
+                let _ = writeln!(s, "- {} — {} (checkov {})", r.id, e.reason, e.check);
+            }
+        }
     }
     s
 }
@@ -251,7 +271,30 @@ pub fn installs_text(installs: &[Installation]) -> String {
         s.push_str("No cloudgrant install of this vendor found in this account.\n");
     }
     for i in installs {
-        let _ = writeln!(s, "org {} · {} {} · region {}", i.org, i.cloud.account_word(), i.account, i.region);
+        if i.groups.is_empty() {
+            let _ = writeln!(
+                s,
+                "No cloudgrant install for org {} in {} {}: none of its {}s stands.",
+                i.org,
+                i.cloud.account_word(),
+                i.account,
+                i.cloud.group_word()
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "org {} · {} {} · region {} · {}",
+                i.org,
+                i.cloud.account_word(),
+                i.account,
+                i.region,
+                i.health.word()
+            );
+            let _ = writeln!(s, "  state: {}", i.health.sentence());
+            if let Some(id) = &i.install_id {
+                let _ = writeln!(s, "  install id: {id}");
+            }
+        }
         for g in &i.groups {
             let done = g.resources.iter().filter(|r| r.status.is_terminal()).count();
             let _ = writeln!(s, "  {} {} ({done}/{} resources settled)", g.name, g.status, g.resources.len());
@@ -259,8 +302,21 @@ pub fn installs_text(installs: &[Installation]) -> String {
                 let _ = writeln!(s, "    {r}");
             }
         }
-        for (k, v) in &i.outputs {
+        // An install none of whose groups stands has nothing to send the vendor.
+        for (k, v) in i.outputs.iter().filter(|_| !i.groups.is_empty()) {
             let _ = writeln!(s, "  {k}: {v}");
+        }
+        if !i.leftovers.is_empty() {
+            let _ = writeln!(s, "  left outside the {}s:", i.cloud.group_word());
+            for l in &i.leftovers {
+                let _ = writeln!(s, "    {}", l.line());
+            }
+        }
+        if !i.strangers.is_empty() {
+            let _ = writeln!(s, "  not this install (left alone):");
+            for x in &i.strangers {
+                let _ = writeln!(s, "    {}", x.line());
+            }
         }
     }
     s
@@ -302,6 +358,17 @@ pub fn installs_markdown(installs: &[Installation]) -> String {
     s
 }
 
+/// One revoke item as plain lines: id and fate, type and physical id, then why.
+fn item(s: &mut String, r: &crate::model::RevokeItem) {
+    let _ = writeln!(s, "   {:<22} {}", r.id, r.fate().phrase());
+    let id = r.physical_id.as_deref().unwrap_or("");
+    let _ = writeln!(s, "       {} {id}", r.type_);
+    let reason = r.outcome.reason();
+    if !reason.is_empty() {
+        let _ = writeln!(s, "       {reason}");
+    }
+}
+
 pub fn revoke_plan_text(plan: &RevokePlan) -> String {
     let mut s = String::new();
     let inst = &plan.installation;
@@ -316,13 +383,13 @@ pub fn revoke_plan_text(plan: &RevokePlan) -> String {
     for (n, g) in plan.groups.iter().enumerate() {
         let _ = writeln!(s, "{}. {}", n + 1, g.name);
         for r in &g.resources {
-            let _ = writeln!(s, "   {:<22} {}", r.id, r.fate().phrase());
-            let id = r.physical_id.as_deref().unwrap_or("");
-            let _ = writeln!(s, "       {} {id}", r.type_);
-            let reason = r.outcome.reason();
-            if !reason.is_empty() {
-                let _ = writeln!(s, "       {reason}");
-            }
+            item(&mut s, r);
+        }
+    }
+    if !plan.leftovers.is_empty() {
+        let _ = writeln!(s, "{}. left by earlier attempts", plan.groups.len() + 1);
+        for r in &plan.leftovers {
+            item(&mut s, r);
         }
     }
     if !plan.warnings.is_empty() {

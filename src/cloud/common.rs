@@ -6,6 +6,36 @@ use chrono::NaiveDate;
 use crate::model::{Installation, InstalledGroup, RevokeOutcome};
 use crate::plan::aws::Blueprint;
 
+/// `CLOUDGRANT_DEADLINE_SECS`: how long cloudgrant follows one stack or operation before it stops
+/// watching (the cloud carries on) and says what was still running and how to check it.
+pub const ENV_DEADLINE: &str = "CLOUDGRANT_DEADLINE_SECS";
+/// One hour by default: longer than any stack of the bundled templates takes.
+pub const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The overall deadline on following one stack or operation (`CLOUDGRANT_DEADLINE_SECS`).
+pub fn deadline() -> std::time::Duration {
+    std::env::var(ENV_DEADLINE)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(DEFAULT_DEADLINE, std::time::Duration::from_secs)
+}
+
+/// The message when the deadline passed: what was still running, and how to look at it.
+pub fn deadline_passed(what: &str, state: &str, check: &str) -> crate::cloud::CloudError {
+    let limit = deadline().as_secs();
+    crate::cloud::CloudError::failed(
+        format!("stopped following {what} after {limit} s ({ENV_DEADLINE}): it is still {state} in the cloud, which carries on without cloudgrant"),
+        format!("Check it with `{check}` or `cloudgrant status`; once it has settled, run the same command again. To wait longer, set {ENV_DEADLINE}."),
+    )
+}
+
+/// Whether a state a cloud reports is `want`, whatever the casing (Azure documents deployment
+/// stacks' states in lowercase and other states capitalised; both are honoured).
+pub fn state_is(found: &str, want: &str) -> bool {
+    found.eq_ignore_ascii_case(want)
+}
+
 /// Groups in the order revoke deletes them: groups others depend on go last, so the vendor's
 /// access (the group that depends on the rest) ends first; ties keep the blueprint's order.
 pub fn revoke_order<'a>(installation: &'a Installation, blueprint: &Blueprint) -> Vec<&'a InstalledGroup> {
@@ -17,6 +47,22 @@ pub fn revoke_order<'a>(installation: &'a Installation, blueprint: &Blueprint) -
         (dependents, pos)
     });
     order
+}
+
+/// Revoke of an org where none of this install's groups stands: nothing to delete, and what is
+/// there (look-alikes, what an earlier revoke left) named and left alone.
+pub fn nothing_to_revoke(installation: &Installation) -> crate::cloud::CloudError {
+    let mut seen: Vec<String> = installation.strangers.iter().map(|s| s.line()).collect();
+    seen.extend(installation.leftovers.iter().map(|l| l.line()));
+    let what = if seen.is_empty() { String::new() } else { format!(". Found and left alone: {}", seen.join(" | ")) };
+    crate::cloud::CloudError::failed(
+        format!(
+            "no install of org {} found in this {}: none of its groups stands{what}",
+            installation.org,
+            installation.cloud.account_word()
+        ),
+        "Nothing was changed. Check the org name and account with `cloudgrant status`.",
+    )
 }
 
 /// A retained bucket: the outcome and the warning shown before confirming.

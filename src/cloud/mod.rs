@@ -6,6 +6,7 @@ pub mod aws;
 pub mod azure;
 pub mod common;
 pub mod gcp;
+pub mod ownership;
 pub mod sandbox;
 
 use tokio::sync::mpsc;
@@ -46,6 +47,9 @@ pub enum CloudError {
     Failed { message: String, next_step: String },
     #[error("a stack named {name} exists but was not made by cloudgrant (no managed-by=cloudgrant tag)")]
     NotOurs { name: String },
+    /// A group with one of this install's names that is not this install (a mark differs).
+    #[error("{} {} has a name this install uses but is not this install ({}); nothing was changed", .0.kind, .0.name, .0.why.join("; "))]
+    NotThisInstall(Box<crate::model::Stranger>),
     #[error("cancelled")]
     Cancelled,
 }
@@ -61,6 +65,10 @@ impl CloudError {
             CloudError::Failed { next_step, .. } => next_step.clone(),
             CloudError::NotOurs { name } => format!(
                 "cloudgrant never touches stacks it did not make. Choose another org name, or remove {name} yourself if it is a leftover."
+            ),
+            CloudError::NotThisInstall(s) => format!(
+                "cloudgrant never changes what is not provably this install's. Inspect it: {}. If it is a leftover of yours, remove it yourself ({}) and run init again; otherwise choose another org name.",
+                s.inspect, s.remove
             ),
             CloudError::Cancelled => "Nothing else was started. Run the same command again to continue.".into(),
         }
@@ -157,35 +165,65 @@ impl Provider {
 
     /// The plan to apply for these choices, rendered for this account. An existing install's
     /// ExternalId is kept (the vendor already has it); otherwise the vendor profile's, or a new
-    /// random one.
+    /// random one. The install's id is kept too (a new one at first init), and an install that a
+    /// revoke left half-done is refused with both ways on: see [`Provider::plan_for`].
     pub async fn plan(&self, vendor: &VendorProfile, choices: &Choices) -> Result<Plan, CloudError> {
+        self.plan_for(vendor, choices, false).await
+    }
+
+    /// [`Provider::plan`]; with `restoring`, a half-done revoke is not refused (the caller has run
+    /// [`Provider::restore`] and means to create again what the revoke removed).
+    pub async fn plan_for(
+        &self,
+        vendor: &VendorProfile,
+        choices: &Choices,
+        restoring: bool,
+    ) -> Result<Plan, CloudError> {
         let identity = self.identity().await?;
-        if self.cloud() == Cloud::Gcp {
-            // No ExternalId on Google Cloud: the vendor is named by its own service account.
-            let choices = Choices { account: Some(identity.account), external_id: None, ..choices.clone() };
-            return Ok(plan::gcp::build(vendor, &choices)?);
-        }
-        if self.cloud() == Cloud::Azure {
-            // No ExternalId on Azure: the vendor is named by its own application. A re-run keeps
-            // the install's name suffix (its globally unique names stay the same).
+        if let Provider::Sandbox(_) = self {
+            // The Plan-level simulator keeps no install ids (it is being replaced by a simulated
+            // AWS beneath the real provider).
             let existing = self.discover(Some(&choices.org)).await?;
-            let suffix = existing
-                .iter()
-                .flat_map(|i| i.groups.iter())
-                .find_map(|g| g.parameters.get(plan::azure::SUFFIX_PARAM).cloned())
-                .unwrap_or_else(plan::azure::new_suffix);
-            let choices = Choices { account: Some(identity.account), external_id: None, ..choices.clone() };
-            return Ok(plan::azure::build(vendor, &choices, &suffix)?);
+            return Ok(plan::aws::build(vendor, &aws_choices(vendor, choices, &identity, &existing))?);
         }
         let existing = self.discover(Some(&choices.org)).await?;
-        let external_id = choices
-            .external_id
-            .clone()
-            .or_else(|| vendor.aws.external_id.clone())
-            .or_else(|| existing.iter().find_map(|i| i.outputs.get("ExternalId").cloned()))
-            .unwrap_or_else(plan::new_external_id);
-        let choices = Choices { account: Some(identity.account), external_id: Some(external_id), ..choices.clone() };
-        Ok(plan::aws::build(vendor, &choices)?)
+        let current = existing.iter().find(|i| !i.groups.is_empty());
+        if let Some(i) = current {
+            if let Some(e) = init_refusal(i, restoring, &self.cli_flags()) {
+                return Err(e);
+            }
+        }
+        let install_id = current.and_then(|i| i.install_id.clone()).unwrap_or_else(ownership::new_install_id);
+        let mut plan = match self.cloud() {
+            // No ExternalId on Google Cloud: the vendor is named by its own service account.
+            Cloud::Gcp => {
+                let choices = Choices { account: Some(identity.account), external_id: None, ..choices.clone() };
+                plan::gcp::build(vendor, &choices)?
+            }
+            // No ExternalId on Azure: the vendor is named by its own application. A re-run keeps
+            // the install's name suffix (its globally unique names stay the same).
+            Cloud::Azure => {
+                let Provider::Azure(a) = self else { unreachable!("the cloud is Azure") };
+                let choices = Choices { account: Some(identity.account), external_id: None, ..choices.clone() };
+                a.plan(vendor, &choices, &existing).await?
+            }
+            Cloud::Aws => plan::aws::build(vendor, &aws_choices(vendor, choices, &identity, &existing))?,
+        };
+        ownership::set_install_id(&mut plan, &install_id);
+        Ok(plan)
+    }
+
+    /// Undo what a half-done revoke scheduled for destruction, before `init --restore` creates the
+    /// rest again: on AWS, CancelKeyDeletion and EnableKey on the install's keys. One line per
+    /// thing restored.
+    pub async fn restore(&self, org: &str) -> Result<Vec<String>, CloudError> {
+        match self {
+            Provider::Aws(a) => a.restore(org).await,
+            Provider::Gcp(g) => g.restore(org).await,
+            // Nothing on Azure is scheduled for destruction by a half-done revoke but the Key
+            // Vault, which init re-creates (its soft-deleted twin is named by init's checks).
+            Provider::Azure(_) | Provider::Sandbox(_) => Ok(Vec::new()),
+        }
     }
 
     /// What applying `plan` would change in groups that exist already (change sets on AWS).
@@ -252,6 +290,45 @@ impl Provider {
             Provider::Azure(a) => a.revoke(plan, retain, tx, cancel).await,
         }
     }
+}
+
+/// The AWS choices: the ExternalId of the flag, the vendor profile, the existing install, or new.
+fn aws_choices(vendor: &VendorProfile, choices: &Choices, identity: &Identity, existing: &[Installation]) -> Choices {
+    let external_id = choices
+        .external_id
+        .clone()
+        .or_else(|| vendor.aws.external_id.clone())
+        .or_else(|| existing.iter().find_map(|i| i.outputs.get("ExternalId").cloned()))
+        .unwrap_or_else(plan::new_external_id);
+    Choices { account: Some(identity.account.clone()), external_id: Some(external_id), ..choices.clone() }
+}
+
+/// Why `init` must not go on with this install as it stands: the cloud is still working on it,
+/// or a revoke stopped half-way (then both ways on are named: finish the revoke, or restore).
+pub fn init_refusal(inst: &Installation, restoring: bool, flags: &str) -> Option<CloudError> {
+    let org = &inst.org;
+    if inst.health.is_running() {
+        return Some(CloudError::failed(
+            format!("the install of org {org} is {}", inst.health.sentence()),
+            format!("Wait for the cloud to finish (`cloudgrant status --org {org}{flags}`), then run init again."),
+        ));
+    }
+    if !inst.health.is_partly_revoked() || restoring {
+        return None;
+    }
+    let doomed: Vec<String> = inst.leftovers.iter().filter(|l| l.by_revoke).map(|l| l.line()).collect();
+    let doomed = if doomed.is_empty() { String::new() } else { format!(" {}", doomed.join(" ")) };
+    let restore = match inst.cloud {
+        Cloud::Aws => "cancels the scheduled deletion of the install's keys and enables them again (kms:CancelKeyDeletion, kms:EnableKey), so what was encrypted with them stays readable, then creates again what the revoke removed and gives the vendor its access back",
+        Cloud::Gcp => "first names the key versions to restore, with the gcloud commands (cloudgrant does not restore them itself), then creates again what the revoke removed and gives the vendor its access back",
+        Cloud::Azure => "creates again what the revoke removed and gives the vendor its access back",
+    };
+    Some(CloudError::failed(
+        format!("the install of org {org} is half revoked: {}.{doomed}", inst.health.sentence()),
+        format!(
+            "Choose one. Finish the revoke: `cloudgrant revoke --org {org}{flags}`. Or restore the install: `cloudgrant init --org {org}{flags} --restore`, which {restore}."
+        ),
+    ))
 }
 
 /// A place cloudgrant can install into, as offered on the Cloud screen.

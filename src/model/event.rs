@@ -66,8 +66,10 @@ impl Status {
         }
     }
 
+    /// The status a cloud names, whatever its casing (clouds document their states in one case
+    /// and are not bound to keep to it).
     pub fn parse(s: &str) -> Option<Status> {
-        ALL_STATUSES.iter().copied().find(|st| st.as_str() == s)
+        ALL_STATUSES.iter().copied().find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn is_failure(self) -> bool {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{Cloud, Status};
+use super::{Cloud, Health, Leftover, Status, Stranger};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Installation {
@@ -17,6 +17,19 @@ pub struct Installation {
     pub groups: Vec<InstalledGroup>,
     /// What the vendor needs: role ARN, ExternalId, bucket, key (output name → value).
     pub outputs: BTreeMap<String, String>,
+    /// The random id recorded on every group at first init (`cloudgrant-install-id`); `None` for
+    /// an install made before install ids, until its next init records one.
+    #[serde(default)]
+    pub install_id: Option<String>,
+    /// How it stands, derived from the cloud.
+    #[serde(default)]
+    pub health: Health,
+    /// What earlier attempts or a half-done revoke left outside the groups (keys, with dates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<Leftover>,
+    /// Groups named or marked like this install's that are not it: reported, never touched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strangers: Vec<Stranger>,
 }
 
 impl Installation {
@@ -96,6 +109,10 @@ mod tests {
             created: None,
             groups: Vec::new(),
             outputs,
+            install_id: None,
+            health: Default::default(),
+            leftovers: Vec::new(),
+            strangers: Vec::new(),
         };
         let keys: Vec<&str> = inst.for_vendor().iter().map(|(k, _)| *k).collect();
         assert_eq!(

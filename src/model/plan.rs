@@ -178,6 +178,23 @@ pub struct Resource {
     pub pending_window_days: Option<u32>,
     /// Logical ids this resource waits for (references and `DependsOn`).
     pub depends_on: Vec<String>,
+    /// Which networks may reach it, where the template restricts that (a firewall, a private
+    /// route), in one line read from its properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Scanner checks the template sets aside for it on purpose, each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<Exception>,
+}
+
+/// A security scanner's check (checkov's id) that a template sets aside for one resource, on
+/// purpose: the template's inline skip and its one-line reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exception {
+    /// The check's id (`CKV_AWS_18`).
+    pub check: String,
+    /// Why it is not done, in one line.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,10 @@ pub struct RevokePlan {
     pub groups: Vec<RevokeGroup>,
     /// Plain warnings shown before the user confirms (kept data, keys going away).
     pub warnings: Vec<String>,
+    /// What earlier attempts or an earlier revoke left outside the groups (keys retained by
+    /// rolled-back or deleted stacks), each with what this revoke does to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<RevokeItem>,
 }
 
 impl RevokePlan {

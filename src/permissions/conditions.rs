@@ -57,6 +57,13 @@ pub fn describe(conditions: &Value) -> Option<String> {
     let ops = conditions.as_object()?;
     let mut parts = Vec::new();
     for (op, block) in ops {
+        // An Azure role assignment's own condition (ABAC) is an expression, shown as written.
+        if op == "condition" {
+            if let Some(c) = block.as_str() {
+                parts.push(format!("role condition {c}"));
+            }
+            continue;
+        }
         let (set, words) = operator_words(op);
         let words = if words == "?" { op.as_str() } else { words };
         for (key, v) in block.as_object().into_iter().flatten() {
@@ -91,5 +98,8 @@ mod tests {
         );
         assert_eq!(values_of(&c, "EC2:instancetype"), Some(vec!["m6i.large".to_string(), "g5.xlarge".to_string()]));
         assert_eq!(values_of(&c, "sts:ExternalId"), None);
+        let azure = json!({"principalType": "ServicePrincipal", "condition": "(@Environment[isPrivateLink] BoolEquals true)", "conditionVersion": "2.0"});
+        assert_eq!(describe(&azure).as_deref(), Some("role condition (@Environment[isPrivateLink] BoolEquals true)"));
+        assert_eq!(describe(&json!({"principalType": "ServicePrincipal"})), None);
     }
 }

@@ -49,9 +49,9 @@ pub struct StackSpec {
 }
 
 /// Tags on every stack: how installs are found again, in the account, without local files.
-pub const TAG_MANAGED_BY: &str = "managed-by";
-pub const TAG_ORG: &str = "cloudgrant-org";
-pub const TAG_VENDOR: &str = "cloudgrant-vendor";
+pub const TAG_MANAGED_BY: &str = super::MARK_MANAGED_BY;
+pub const TAG_ORG: &str = super::MARK_ORG;
+pub const TAG_VENDOR: &str = super::MARK_VENDOR;
 
 impl Blueprint {
     pub fn bundled() -> Result<Blueprint, PlanError> {
@@ -215,6 +215,8 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
                 on_revoke,
                 pending_window_days: if r.type_ == "AWS::KMS::Key" { Some(pending.unwrap_or(30)) } else { None },
                 depends_on: r.depends_on.clone(),
+                network: super::network::reach(&r.type_, &props),
+                exceptions: r.exceptions.clone(),
             });
             permissions.extend(resource_permissions(file, spec.template.text, &r.id, &r.type_, &props)?);
         }

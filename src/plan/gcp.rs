@@ -16,7 +16,7 @@ use crate::permissions::SourceLocation;
 use crate::validate;
 use crate::vendor::VendorProfile;
 
-pub const LABEL_MANAGED_BY: &str = "managed-by";
+pub const LABEL_MANAGED_BY: &str = super::MARK_MANAGED_BY;
 pub const LABEL_INSTALL: &str = "cloudgrant-install";
 /// What role and service-account descriptions start with (they have no labels).
 pub const DESCRIPTION_MARK: &str = "managed-by=cloudgrant";
@@ -53,6 +53,15 @@ pub struct Spec {
     pub location: String,
     #[serde(skip)]
     pub install: String,
+    /// The vendor and org the names were rendered for (the marks every resource must carry).
+    #[serde(skip)]
+    pub vendor_id: String,
+    #[serde(skip)]
+    pub org: String,
+    /// The install id of the plan (`cloudgrant-install-id`), put in every label set and
+    /// description; `None` when rendered without a plan (discovery reads it from the project).
+    #[serde(skip)]
+    pub install_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -264,6 +273,8 @@ impl Spec {
         spec.project = vars.project.clone();
         spec.location = vars.location.clone();
         spec.install = vars.install();
+        spec.vendor_id = vars.vendor_id.clone();
+        spec.org = vars.org.clone();
         spec.check(file)?;
         Ok(spec)
     }
@@ -440,7 +451,21 @@ impl Spec {
 
     /// The description roles and service accounts carry (they have no labels).
     pub fn description(&self, why: &str) -> String {
-        format!("{DESCRIPTION_MARK} {LABEL_INSTALL}={} | {why}", self.install)
+        match &self.install_id {
+            Some(id) => {
+                format!("{DESCRIPTION_MARK} {LABEL_INSTALL}={} {}={id} | {why}", self.install, super::MARK_INSTALL_ID)
+            }
+            None => format!("{DESCRIPTION_MARK} {LABEL_INSTALL}={} | {why}", self.install),
+        }
+    }
+
+    /// Put the plan's install id on everything this spec creates (labels and descriptions).
+    pub fn with_install_id(mut self, id: Option<String>) -> Spec {
+        if let Some(id) = &id {
+            self.labels.insert(super::MARK_INSTALL_ID.to_string(), id.clone());
+        }
+        self.install_id = id;
+        self
     }
 }
 
@@ -484,6 +509,8 @@ fn resource(id: &str, type_: &str, name: String, why: &str, on_revoke: OnRevoke,
         on_revoke,
         pending_window_days: None,
         depends_on,
+        network: None,
+        exceptions: Vec::new(),
     }
 }
 
@@ -641,13 +668,16 @@ pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> 
     };
     let spec = Spec::bundled(vendor, &choices)?;
     let again = build(vendor, &choices)?;
-    if again.groups != plan.groups || again.tags != plan.tags {
+    // The install id is the one label the definitions cannot give: it is the plan's.
+    let install_id = plan.tags.iter().find(|(k, _)| k == super::MARK_INSTALL_ID).map(|(_, v)| v.clone());
+    let tags: Vec<(String, String)> = plan.tags.iter().filter(|(k, _)| k != super::MARK_INSTALL_ID).cloned().collect();
+    if again.groups != plan.groups || again.tags != tags {
         return Err(PlanError::Invalid(
             "the plan differs from what the bundled definitions give for it (built by another version of cloudgrant?)"
                 .into(),
         ));
     }
-    Ok(spec)
+    Ok(spec.with_install_id(install_id))
 }
 
 #[cfg(test)]

@@ -2,12 +2,26 @@
 
 pub mod aws;
 pub mod azure;
+pub mod exceptions;
 pub mod gcp;
+pub mod network;
 pub mod policy;
 pub mod template;
 
 use rand::distr::{Alphanumeric, SampleString};
 use rand::TryRngCore;
+
+/// The identity marks every group carries, the same keys on every cloud (AWS stack tags, Azure
+/// deployment-stack tags, Google Cloud labels and the mark in role and service-account
+/// descriptions). `crate::cloud::ownership` decides from them, and from the names, what is an
+/// install's.
+pub const MARK_MANAGED_BY: &str = "managed-by";
+pub const MARK_VENDOR: &str = "cloudgrant-vendor";
+pub const MARK_ORG: &str = "cloudgrant-org";
+/// The random id recorded on every group at an install's first init.
+pub const MARK_INSTALL_ID: &str = "cloudgrant-install-id";
+/// The value of `managed-by` on everything cloudgrant makes.
+pub const MANAGED_BY: &str = "cloudgrant";
 
 /// Length of generated ExternalIds (AWS asks for a unique, unguessable value; 32+ characters).
 pub const EXTERNAL_ID_LEN: usize = 40;

@@ -39,6 +39,8 @@ pub struct TemplateResource {
     pub why: Option<String>,
     pub depends_on: Vec<String>,
     pub properties: Value,
+    /// Scanner checks set aside on purpose (`Metadata.checkov.skip`).
+    pub exceptions: Vec<crate::model::Exception>,
 }
 
 impl Template {
@@ -72,6 +74,8 @@ impl Template {
             let type_ =
                 r.get("Type").and_then(Value::as_str).ok_or_else(|| err(&loc, "it has no Type".into()))?.to_string();
             let why = r.pointer("/Metadata/cloudgrant/why").and_then(Value::as_str).map(|s| s.trim().to_string());
+            let exceptions = super::exceptions::read(r.get("Metadata"), super::exceptions::Dialect::CloudFormation)
+                .map_err(|m| err(&loc, m))?;
             let mut depends_on: Vec<String> = match r.get("DependsOn") {
                 Some(Value::String(s)) => vec![s.clone()],
                 Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
@@ -90,6 +94,7 @@ impl Template {
                 why,
                 depends_on,
                 properties,
+                exceptions,
             });
         }
         for r in &resources {

@@ -12,6 +12,9 @@ use crate::model::{Installation, Plan, RevokePlan, Update};
 use crate::plan::Choices;
 
 /// Everything `App::update` reacts to.
+// Worker results (an applied install, with its health and leftovers) are larger than key actions;
+// they arrive a few times per run, so boxing them would only add indirection to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     // Keys, after the screen's keymap.
@@ -103,6 +106,7 @@ pub enum Command {
 }
 
 /// What travels from worker tasks to the main loop, in order, over one channel.
+#[allow(clippy::large_enum_variant)] // an Action, as above
 #[derive(Debug)]
 pub enum Msg {
     Action(Action),

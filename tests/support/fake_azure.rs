@@ -3,7 +3,12 @@
 //! shapes of the REST references and the Python packages' models (deployment stacks 2025-07-01):
 //! stacks PUT answer 201/200 with `Azure-AsyncOperation`, their deployment's operations list grows
 //! with every poll (nested deployments' too), failures carry ARM error details. Faults can be
-//! queued per call.
+//! queued per call. A deployment stack's `provisioningState` is lowercase (`initializing`,
+//! `deploying`, `succeeded`, `failed`, `deleting`), as the 2025-07-01 API documents it
+//! (`DeploymentStackProvisioningState` in azure-mgmt-resource-deploymentstacks 1.0.0); deployment
+//! operations, resource groups and async operations answer capitalised states, as theirs do. The
+//! caller's permissions are answered at a resource group only (`Permissions - List For Resource
+//! Group`): Azure publishes no subscription form of that call.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -92,6 +97,8 @@ pub struct State {
     /// Resource names whose creation fails, with the error.
     pub fail_on: BTreeMap<String, Value>,
     pub faults: Vec<Fault>,
+    /// Resource groups the caller's permissions were read at (#3).
+    pub permission_reads: Vec<String>,
     pub counter: u64,
     pub unauthorized: u32,
     pub async_polls: u32,
@@ -220,11 +227,33 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
                 None => not_found("SubscriptionNotFound", &format!("The subscription '{id}'")),
             }
         }
-        // #3
-        ("GET", ["subscriptions", _, "providers", "Microsoft.Authorization", "permissions"]) => reply(
-            200,
-            json!({"value": [{"actions": s.actions, "notActions": s.not_actions, "dataActions": [], "notDataActions": []}]}),
-        ),
+        // #3, at a resource group that exists.
+        ("GET", ["subscriptions", _, "resourceGroups", g, "providers", "Microsoft.Authorization", "permissions"]) => {
+            if !s.groups.contains_key(*g) {
+                return not_found("ResourceGroupNotFound", &format!("Resource group '{g}'"));
+            }
+            s.permission_reads.push(g.to_string());
+            reply(
+                200,
+                json!({"value": [{"actions": s.actions, "notActions": s.not_actions, "dataActions": [], "notDataActions": []}]}),
+            )
+        }
+        // #3b: the resource groups of the subscription (one page, `$top` honoured).
+        ("GET", ["subscriptions", _, g]) if g.eq_ignore_ascii_case("resourcegroups") => {
+            let top = query(req, "$top").and_then(|t| t.parse::<usize>().ok()).unwrap_or(usize::MAX);
+            reply(200, json!({"value": s.groups.values().take(top).cloned().collect::<Vec<_>>()}))
+        }
+        // #18b: the storage accounts of a resource group.
+        ("GET", ["subscriptions", _, "resourceGroups", g, "providers", "Microsoft.Storage", "storageAccounts"]) => {
+            let within = format!("/resourcegroups/{}/", g.to_ascii_lowercase());
+            let items: Vec<Value> = s
+                .accounts
+                .values()
+                .filter(|a| a["id"].as_str().is_some_and(|id| id.to_ascii_lowercase().contains(&within)))
+                .cloned()
+                .collect();
+            reply(200, json!({"value": items}))
+        }
         // #17
         ("GET", ["subscriptions", _, "providers", "Microsoft.Authorization", "roleAssignments"]) => {
             let filter = query(req, "$filter").unwrap_or_default();
@@ -300,7 +329,7 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
             let id = format!("del{}", s.next());
             s.deletes.insert(id.clone(), (format!("{name}|{action}"), 1));
             if let Some(st) = s.stacks.get_mut(*name) {
-                st["properties"]["provisioningState"] = json!("Deleting");
+                st["properties"]["provisioningState"] = json!("deleting");
             }
             ResponseTemplate::new(202)
                 .insert_header("Azure-AsyncOperation", op_url(&s.base, &sub, &id).as_str())
@@ -458,7 +487,14 @@ fn put_stack(s: &mut State, name: &str, b: Value) -> ResponseTemplate {
     let update = s.stacks.contains_key(name);
     let n = s.next();
     let dep = format!("/subscriptions/{sub}/providers/Microsoft.Resources/deployments/{name}-{n}");
-    let ops = plan_ops(s, name, &b, &dep);
+    let mut ops = plan_ops(s, name, &b, &dep);
+    // A caller without Microsoft.Authorization writes gets what ARM answers: the role operations
+    // fail with AuthorizationFailed.
+    if s.not_actions.iter().any(|a| a.eq_ignore_ascii_case("Microsoft.Authorization/*/Write")) {
+        for o in ops.iter_mut().filter(|o| o.type_.starts_with("Microsoft.Authorization/role")) {
+            o.failure.get_or_insert_with(|| json!({"code": "AuthorizationFailed", "message": format!("The client 'admin@acme.example' with object id '5e1f0000-0000-4000-8000-00000000beef' does not have authorization to perform action '{}/write' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", o.type_, o.target)}));
+        }
+    }
     let id = format!("op{n}");
     let mut stack = s.stacks.get(name).cloned().unwrap_or_else(|| {
         json!({"id": format!("/subscriptions/{sub}/providers/Microsoft.Resources/deploymentStacks/{name}"), "name": name,
@@ -470,7 +506,7 @@ fn put_stack(s: &mut State, name: &str, b: Value) -> ResponseTemplate {
     for k in ["description", "parameters", "actionOnUnmanage", "denySettings"] {
         stack["properties"][k] = b["properties"][k].clone();
     }
-    stack["properties"]["provisioningState"] = json!("Initializing");
+    stack["properties"]["provisioningState"] = json!("initializing");
     stack["properties"]["deploymentId"] = json!(dep);
     stack["properties"].as_object_mut().unwrap().remove("error");
     s.stacks.insert(name.to_string(), stack.clone());
@@ -551,7 +587,7 @@ fn poll(s: &mut State, id: &str) -> ResponseTemplate {
             run.done = true;
             finish_stack(s, &run, None);
         } else if let Some(st) = s.stacks.get_mut(&run.stack) {
-            st["properties"]["provisioningState"] = json!("Deploying");
+            st["properties"]["provisioningState"] = json!("deploying");
         }
     }
     let status = match (&run.failed, run.done) {
@@ -590,7 +626,7 @@ fn finish_stack(s: &mut State, run: &Run, failed: Option<&Op>) {
                 s.vaults.insert(o.name.clone(), json!({"id": o.target, "name": o.name, "location": loc, "properties": {"enableSoftDelete": true, "softDeleteRetentionInDays": 7, "vaultUri": format!("https://{}.vault.azure.net/", o.name)}}));
             }
             "Microsoft.Storage/storageAccounts" => {
-                s.accounts.insert(o.name.clone(), json!({"id": o.target, "name": o.name, "location": loc, "properties": {"primaryEndpoints": {"blob": format!("https://{}.blob.core.windows.net/", o.name)}, "creationTime": "2026-01-01T10:00:00Z"}}));
+                s.accounts.insert(o.name.clone(), json!({"id": o.target, "name": o.name, "location": loc, "tags": tags, "properties": {"primaryEndpoints": {"blob": format!("https://{}.blob.core.windows.net/", o.name)}, "creationTime": "2026-01-01T10:00:00Z"}}));
             }
             "Microsoft.Authorization/roleAssignments" => {
                 // The vendor's assignment names the vendor's principal; the others the machines' identity.
@@ -615,12 +651,12 @@ fn finish_stack(s: &mut State, run: &Run, failed: Option<&Op>) {
         .collect::<Vec<_>>());
     match failed {
         Some(f) => {
-            stack["properties"]["provisioningState"] = json!("Failed");
+            stack["properties"]["provisioningState"] = json!("failed");
             stack["properties"]["failedResources"] = json!([{"id": f.target, "error": f.failure}]);
             stack["properties"]["error"] = run.failed.clone().unwrap_or(Value::Null);
         }
         None => {
-            stack["properties"]["provisioningState"] = json!("Succeeded");
+            stack["properties"]["provisioningState"] = json!("succeeded");
             stack["properties"]["failedResources"] = json!([]);
             let out = |v: String| json!({"type": "String", "value": v});
             stack["properties"]["outputs"] = if stack["tags"]["cloudgrant-stack"] == "storage" {

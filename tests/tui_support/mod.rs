@@ -145,6 +145,10 @@ pub fn installation(plan: &Plan) -> Installation {
         created: Some(t0()),
         groups,
         outputs,
+        install_id: None,
+        health: Default::default(),
+        leftovers: Vec::new(),
+        strangers: Vec::new(),
     }
 }
 
@@ -193,6 +197,7 @@ pub fn revoke_plan(inst: &Installation) -> RevokePlan {
             format!("The data key datakey-phys is scheduled for deletion on {} (30 days). Anything encrypted with it, including objects in the kept bucket, becomes unreadable then. To keep it: aws kms cancel-key-deletion --key-id datakey-phys", key_date()),
             format!("The data bucket acmeml-demo-data-{ACCOUNT} is kept (12 objects, 3.4 MB). Delete it yourself when you no longer need the data."),
         ],
+        leftovers: Vec::new(),
     }
 }
 

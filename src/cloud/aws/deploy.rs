@@ -11,13 +11,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::poller::{self, Cursor, EventSource, PageError, RawEvent};
+use super::standing::marks_of;
 use super::{errors, Aws, Clients};
 use crate::assets;
+use crate::cloud::ownership::{self, new_install_id, Verdict};
 use crate::cloud::CloudError;
 use crate::model::{
     ChangeKind, Group, GroupChanges, Installation, ParameterSource, Plan, ResourceChange, Status, Update,
 };
-use crate::plan::aws::TAG_MANAGED_BY;
 
 /// CloudFormation's events through the SDK.
 pub struct CfnEvents<'a>(pub &'a aws_sdk_cloudformation::Client);
@@ -67,8 +68,15 @@ fn stack_status(s: &Stack) -> Option<Status> {
     s.stack_status().and_then(|st| Status::parse(st.as_str()))
 }
 
-fn is_ours(s: &Stack) -> bool {
-    s.tags().iter().any(|t| t.key() == Some(TAG_MANAGED_BY) && t.value() == Some("cloudgrant"))
+/// A fresh idempotency token for one mutation: the SDK's own retries resend it, so CloudFormation
+/// answers a retried request with the first one's result instead of failing on its own work.
+pub(super) fn token() -> String {
+    format!("cloudgrant-{}", new_install_id())
+}
+
+/// Every tag of the plan is on the stack with its value (a stack from before install ids is not).
+fn tags_recorded(s: &Stack, plan: &Plan) -> bool {
+    plan.tags.iter().all(|(k, v)| s.tags().iter().any(|t| t.key() == Some(k.as_str()) && t.value() == Some(v.as_str())))
 }
 
 /// Outcome of one group's apply.
@@ -94,10 +102,18 @@ impl Aws {
         }
     }
 
-    async fn classify(&self, c: &Clients, g: &Group, org: &str) -> Result<Existing, CloudError> {
+    /// The stack a group would be, judged by [`ownership::judge`] before anything is changed: only
+    /// this install's own stack (its name and every mark, the install id included) is updated.
+    async fn classify(&self, c: &Clients, g: &Group, plan: &Plan) -> Result<Existing, CloudError> {
+        let org = &plan.org;
         let Some(stack) = self.find_stack(c, &g.name).await? else { return Ok(Existing::None) };
-        if !is_ours(&stack) {
-            return Err(CloudError::NotOurs { name: g.name.clone() });
+        let who = self.identity_for(org, ownership::install_id_of(plan).map(String::from));
+        match ownership::judge(&who, &g.name, &marks_of(&stack)) {
+            Verdict::NotThisInstall(why) => {
+                return Err(CloudError::NotThisInstall(Box::new(self.stack_stranger(&g.name, &plan.region, why))))
+            }
+            Verdict::Foreign | Verdict::Unrelated => return Err(CloudError::NotOurs { name: g.name.clone() }),
+            Verdict::Ours | Verdict::OursWithoutId => {}
         }
         match stack_status(&stack) {
             Some(st) if st.is_in_progress() => Err(CloudError::failed(
@@ -154,7 +170,7 @@ impl Aws {
                     })
                     .collect()
             };
-            let existing = self.classify(&c, g, &plan.org).await?;
+            let existing = self.classify(&c, g, plan).await?;
             let stack = match existing {
                 Existing::Settled(stack) => stack,
                 Existing::RolledBack(stack) => {
@@ -170,6 +186,7 @@ impl Aws {
                     continue;
                 }
                 Existing::None => {
+                    self.refuse_kept_data(&c, plan, g).await?;
                     out.push(GroupChanges {
                         group: g.name.clone(),
                         kind: ChangeKind::Create,
@@ -178,6 +195,22 @@ impl Aws {
                     });
                     continue;
                 }
+            };
+            // A stack from before install ids: the update records the id, even when nothing else changes.
+            let records_id = (!tags_recorded(&stack, plan)).then(|| {
+                format!(
+                    "records {}={} on the stack (made before install ids); the template is unchanged",
+                    ownership::MARK_INSTALL_ID,
+                    ownership::install_id_of(plan).unwrap_or("?")
+                )
+            });
+            let no_changes = |out: &mut Vec<GroupChanges>| {
+                out.push(GroupChanges {
+                    group: g.name.clone(),
+                    kind: if records_id.is_some() { ChangeKind::Update } else { ChangeKind::NoChanges },
+                    changes: vec![],
+                    note: records_id.clone(),
+                })
             };
             outputs.insert(g.key.clone(), stack_outputs(&stack));
             let name = format!("cloudgrant-preview-{}", Utc::now().timestamp_millis());
@@ -191,18 +224,14 @@ impl Aws {
                 .set_parameters(Some(self.parameters(g, &outputs)))
                 .capabilities(Capability::CapabilityNamedIam)
                 .set_tags(Some(tags(plan)))
+                .client_token(token())
                 .send()
                 .await;
             if let Err(e) = created {
                 use super::errors::AsSdkError;
                 if no_changes_reason(&e.error_message()) {
                     // Some endpoints refuse an empty change set outright instead of failing it.
-                    out.push(GroupChanges {
-                        group: g.name.clone(),
-                        kind: ChangeKind::NoChanges,
-                        changes: vec![],
-                        note: None,
-                    });
+                    no_changes(&mut out);
                     continue;
                 }
                 out.push(GroupChanges {
@@ -216,18 +245,54 @@ impl Aws {
             let (status, reason, changes) = self.wait_change_set(&c, &g.name, &name).await?;
             let _ = c.cfn.delete_change_set().stack_name(&g.name).change_set_name(&name).send().await;
             let empty = status == Some(ChangeSetStatus::Failed) && reason.as_deref().is_some_and(no_changes_reason);
-            out.push(GroupChanges {
-                group: g.name.clone(),
-                kind: if empty || (status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty()) {
-                    ChangeKind::NoChanges
-                } else {
-                    ChangeKind::Update
-                },
-                changes,
-                note: if empty { None } else { reason },
-            });
+            if empty || (status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty()) {
+                no_changes(&mut out);
+                continue;
+            }
+            out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Update, changes, note: reason });
         }
         Ok(out)
+    }
+
+    /// A new stack that would create a bucket the account still has (kept by an earlier revoke:
+    /// `DeletionPolicy: Retain`) fails half-way with BucketAlreadyExists, after other stacks were
+    /// made. cloudgrant does not adopt the bucket into the new stack (CloudFormation resource
+    /// import), so it refuses up front, naming the bucket and the choice to make.
+    pub(super) async fn refuse_kept_data(&self, c: &Clients, plan: &Plan, g: &Group) -> Result<(), CloudError> {
+        for r in g.resources.iter().filter(|r| r.type_ == "AWS::S3::Bucket") {
+            let Some(name) = r.name.as_deref() else { continue };
+            match c.s3.head_bucket().bucket(name).send().await {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => continue,
+                Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
+                    return Err(CloudError::failed(
+                        format!("the bucket name {name} is taken by another AWS account; nothing was created"),
+                        "Bucket names are global: install under another org name (`--org`).",
+                    ))
+                }
+                Err(e) => return Err(self.err("s3:HeadBucket", e)),
+            }
+            let objects = match c.s3.list_objects_v2().bucket(name).max_keys(1000).send().await {
+                Ok(o) => format!(
+                    "{} object(s){}",
+                    o.key_count().unwrap_or(0),
+                    if o.is_truncated() == Some(true) { " or more" } else { "" }
+                ),
+                Err(_) => "its objects".into(),
+            };
+            let flags = self.profile().map(|p| format!(" --profile {p}")).unwrap_or_default();
+            return Err(CloudError::failed(
+                format!(
+                    "the data bucket {name} is still in the account ({objects}), kept by an earlier revoke of org {}: stack {} cannot be created while it exists, and cloudgrant does not adopt an existing bucket into a new stack; nothing was created",
+                    plan.org, g.name
+                ),
+                format!(
+                    "Choose one. Keep the data and install under another org name: `cloudgrant init --org NEW_ORG{flags}`. Or move the data out (`aws s3 sync s3://{name} s3://OTHER_BUCKET`), empty the bucket of every object version (S3 console: Empty) and delete it (`aws s3 rb s3://{name}`), then run `cloudgrant init --org {}{flags}` again.",
+                    plan.org
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Wait for a change set to be computed; returns its status, reason and changes.
@@ -274,10 +339,25 @@ impl Aws {
         cancel: CancellationToken,
     ) -> Result<Installation, CloudError> {
         let c = self.clients(&plan.region);
-        // Refuse before changing anything: stacks we did not make, or that are busy.
+        if ownership::install_id_of(plan).is_none() {
+            return Err(CloudError::failed(
+                format!(
+                    "this plan carries no {} tag, so what it creates could not be told apart from look-alikes",
+                    ownership::MARK_INSTALL_ID
+                ),
+                "Build the plan for this account (`cloudgrant init` does) and apply that.",
+            ));
+        }
+        // Refuse before changing anything: stacks that are not this install's, stacks that are
+        // busy, and a kept bucket a new stack would collide with.
         let mut existing = BTreeMap::new();
         for g in &plan.groups {
-            existing.insert(g.key.clone(), self.classify(&c, g, &plan.org).await?);
+            existing.insert(g.key.clone(), self.classify(&c, g, plan).await?);
+        }
+        for g in &plan.groups {
+            if matches!(existing.get(&g.key), Some(Existing::None)) {
+                self.refuse_kept_data(&c, plan, g).await?;
+            }
         }
         let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let mut done: BTreeMap<String, bool> = BTreeMap::new();
@@ -360,12 +440,13 @@ impl Aws {
                 c.cfn
                     .delete_stack()
                     .stack_name(&id)
+                    .client_request_token(token())
                     .send()
                     .await
                     .map_err(|e| self.err("cloudformation:DeleteStack", e))?;
                 let f = poller::follow(&CfnEvents(&c.cfn), &id, &g.name, cursor, self.inner.cadence, tx, cancel)
                     .await
-                    .map_err(page_err)?;
+                    .map_err(|e| follow_error(e, &g.name, &plan.region))?;
                 if cancel.is_cancelled() {
                     return Err(CloudError::Cancelled);
                 }
@@ -397,7 +478,7 @@ impl Aws {
         // A new stack is created directly: its preview is the plan itself, every resource an add.
         // An existing one goes through a change set, so its update is what was previewed.
         let (stack_id, cursor) = match update_of.as_deref() {
-            None => self.without_change_set(c, plan, g, params, None).await?,
+            None => self.without_change_set(c, plan, g, params, None, tx).await?,
             Some(stack) => self.update_with_change_set(c, plan, g, params, stack, tx).await?,
         };
         if stack_id.is_empty() {
@@ -407,7 +488,7 @@ impl Aws {
         }
         let f = poller::follow(&CfnEvents(&c.cfn), &stack_id, &g.name, cursor, self.inner.cadence, tx, cancel)
             .await
-            .map_err(page_err)?;
+            .map_err(|e| follow_error(e, &g.name, &plan.region))?;
         if cancel.is_cancelled() {
             return Err(CloudError::Cancelled);
         }
@@ -449,6 +530,7 @@ impl Aws {
             .set_parameters(Some(params.clone()))
             .capabilities(Capability::CapabilityNamedIam)
             .set_tags(Some(tags(plan)))
+            .client_token(token())
             .send()
             .await;
         if let Err(e) = created {
@@ -457,7 +539,7 @@ impl Aws {
                 return Err(self.err("cloudformation:CreateChangeSet", e));
             }
             if no_changes_reason(&e.error_message()) {
-                return Ok((String::new(), Cursor::default()));
+                return self.record_install_id(c, plan, g, params, stack, tx).await;
             }
             let text = format!(
                 "{}: the endpoint refused a change set ({}); using UpdateStack instead",
@@ -465,14 +547,14 @@ impl Aws {
                 e.error_message()
             );
             let _ = tx.send(Update::Log { text }).await;
-            return self.without_change_set(c, plan, g, params, Some(stack)).await;
+            return self.without_change_set(c, plan, g, params, Some(stack), tx).await;
         }
         let (status, reason, changes) = self.wait_change_set(c, &g.name, &change_set).await?;
         let empty = status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty();
         if status == Some(ChangeSetStatus::Failed) || empty {
             let _ = c.cfn.delete_change_set().stack_name(&g.name).change_set_name(&change_set).send().await;
             if empty || reason.as_deref().is_some_and(no_changes_reason) {
-                return Ok((String::new(), Cursor::default()));
+                return self.record_install_id(c, plan, g, params, stack, tx).await;
             }
             let reason = reason.unwrap_or_else(|| "the change set failed".into());
             return Err(CloudError::failed(
@@ -485,10 +567,32 @@ impl Aws {
             .execute_change_set()
             .stack_name(&g.name)
             .change_set_name(&change_set)
+            .client_request_token(token())
             .send()
             .await
             .map_err(|e| self.err("cloudformation:ExecuteChangeSet", e))?;
         Ok((stack_id, cursor))
+    }
+
+    /// Nothing to change but a stack from before install ids: UpdateStack with the same template
+    /// and parameters records the id on it. An empty id means there was nothing to do.
+    async fn record_install_id(
+        &self,
+        c: &Clients,
+        plan: &Plan,
+        g: &Group,
+        params: Vec<Parameter>,
+        stack: &Stack,
+        tx: &mpsc::Sender<Update>,
+    ) -> Result<(String, Cursor), CloudError> {
+        if tags_recorded(stack, plan) {
+            return Ok((String::new(), Cursor::default()));
+        }
+        let id = ownership::install_id_of(plan).unwrap_or("?");
+        let text =
+            format!("{}: recording {}={id} on the stack (made before install ids)", g.name, ownership::MARK_INSTALL_ID);
+        let _ = tx.send(Update::Log { text }).await;
+        self.without_change_set(c, plan, g, params, Some(stack), tx).await
     }
 
     /// CreateStack / UpdateStack, for endpoints without change sets. An empty id means no changes.
@@ -499,11 +603,12 @@ impl Aws {
         g: &Group,
         params: Vec<Parameter>,
         update_of: Option<&Stack>,
+        tx: &mpsc::Sender<Update>,
     ) -> Result<(String, Cursor), CloudError> {
         let body = template_text(g)?;
         match update_of {
             None => {
-                let out = c
+                let sent = c
                     .cfn
                     .create_stack()
                     .stack_name(&g.name)
@@ -511,10 +616,29 @@ impl Aws {
                     .set_parameters(Some(params))
                     .capabilities(Capability::CapabilityNamedIam)
                     .set_tags(Some(tags(plan)))
+                    .client_request_token(token())
                     .send()
-                    .await
-                    .map_err(|e| self.err("cloudformation:CreateStack", e))?;
-                Ok((out.stack_id().unwrap_or(&g.name).to_string(), Cursor::default()))
+                    .await;
+                match sent {
+                    Ok(out) => Ok((out.stack_id().unwrap_or(&g.name).to_string(), Cursor::default())),
+                    Err(e) => {
+                        use super::errors::AsSdkError;
+                        // The stack was absent a moment ago. AlreadyExists now, on a stack that
+                        // carries this plan's install id, is this very request whose reply was
+                        // lost and that the SDK sent again (an endpoint that ignores the token).
+                        if e.error_code().as_deref() == Some("AlreadyExistsException") {
+                            if let Some(stack) = self.find_stack(c, &g.name).await? {
+                                let who =
+                                    self.identity_for(&plan.org, ownership::install_id_of(plan).map(String::from));
+                                if ownership::judge(&who, &g.name, &marks_of(&stack)) == Verdict::Ours {
+                                    let _ = tx.send(Update::Log { text: format!("{}: CreateStack answered AlreadyExists for the stack this run is creating (its first reply was lost and the request was sent again); following it", g.name) }).await;
+                                    return Ok((stack.stack_id().unwrap_or(&g.name).to_string(), Cursor::default()));
+                                }
+                            }
+                        }
+                        Err(self.err("cloudformation:CreateStack", e))
+                    }
+                }
             }
             Some(stack) => {
                 let id = stack.stack_id().unwrap_or(&g.name).to_string();
@@ -527,6 +651,7 @@ impl Aws {
                     .set_parameters(Some(params))
                     .capabilities(Capability::CapabilityNamedIam)
                     .set_tags(Some(tags(plan)))
+                    .client_request_token(token())
                     .send()
                     .await;
                 match sent {
@@ -637,15 +762,21 @@ fn no_changes_reason(reason: &str) -> bool {
         || reason.contains("No changes")
 }
 
-fn page_err(e: PageError) -> CloudError {
+/// Why following `stack` stopped, with how to look at it.
+pub(super) fn follow_error(e: PageError, stack: &str, region: &str) -> CloudError {
     match e {
         PageError::Throttled => CloudError::failed(
             "CloudFormation kept throttling the event reads",
             "Wait a minute and run `cloudgrant status`.",
         ),
         PageError::Failed(m) => CloudError::failed(
-            format!("cloudformation:DescribeStackEvents: {m}"),
+            format!("cloudformation:DescribeStackEvents on {stack}: {m}"),
             "Run `cloudgrant status` to see where the stacks stand.",
+        ),
+        PageError::Deadline(status) => crate::cloud::common::deadline_passed(
+            &format!("stack {stack}"),
+            status.map_or("running", Status::as_str),
+            &format!("aws cloudformation describe-stacks --stack-name {stack} --region {region}"),
         ),
     }
 }

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod poller;
 pub mod profiles;
 mod revoke;
+mod standing;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::sync::Arc;

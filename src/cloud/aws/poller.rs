@@ -48,6 +48,8 @@ pub enum PageError {
     Throttled,
     /// Anything else, with the API's message.
     Failed(String),
+    /// The overall deadline passed while the stack was still in this status.
+    Deadline(Option<Status>),
 }
 
 /// Where pages come from: the SDK in production, recorded pages in tests.
@@ -104,18 +106,24 @@ impl Cursor {
 pub struct Cadence {
     pub interval: Duration,
     pub max_backoff: Duration,
+    /// How long one stack is followed at most (`CLOUDGRANT_DEADLINE_SECS`).
+    pub limit: Duration,
 }
 
 impl Default for Cadence {
     fn default() -> Self {
-        Cadence { interval: Duration::from_millis(1500), max_backoff: Duration::from_secs(30) }
+        Cadence {
+            interval: Duration::from_millis(1500),
+            max_backoff: Duration::from_secs(30),
+            limit: crate::cloud::common::DEFAULT_DEADLINE,
+        }
     }
 }
 
 impl Cadence {
     /// `CLOUDGRANT_POLL_MS` overrides the interval (tests against a local double).
     pub fn from_env() -> Cadence {
-        let mut c = Cadence::default();
+        let mut c = Cadence { limit: crate::cloud::common::deadline(), ..Cadence::default() };
         if let Some(ms) = std::env::var("CLOUDGRANT_POLL_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
             c.interval = Duration::from_millis(ms.clamp(10, 10_000));
         }
@@ -159,7 +167,11 @@ pub async fn follow<S: EventSource>(
 ) -> Result<Followed, PageError> {
     let mut result = Followed { status: None, root_cause: None };
     let mut throttled = 0u32;
+    let started = std::time::Instant::now();
     loop {
+        if started.elapsed() >= cadence.limit {
+            return Err(PageError::Deadline(result.status));
+        }
         let wait = match cursor.poll(source, stack_id).await {
             Ok(events) => {
                 throttled = 0;
@@ -286,7 +298,8 @@ mod tests {
         let all = timeline();
         let source = Recorded::new(vec![all[..2].to_vec(), all[..5].to_vec(), all.clone()], 2, 0);
         let (tx, mut rx) = mpsc::channel(100);
-        let cadence = Cadence { interval: Duration::from_millis(1), max_backoff: Duration::from_millis(5) };
+        let cadence =
+            Cadence { interval: Duration::from_millis(1), max_backoff: Duration::from_millis(5), ..Cadence::default() };
         let out = follow(&source, "id", "s", Cursor::default(), cadence, &tx, &CancellationToken::new()).await.unwrap();
         drop(tx);
         let mut got = Vec::new();
@@ -314,11 +327,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn following_stops_at_the_deadline_and_says_where_the_stack_stood() {
+        let all = timeline();
+        // The stack never gets past its first events.
+        let source = Recorded::new(vec![all[..2].to_vec()], 10, 0);
+        let (tx, _rx) = mpsc::channel(100);
+        let cadence = Cadence {
+            interval: Duration::from_millis(2),
+            max_backoff: Duration::from_millis(4),
+            limit: Duration::from_millis(40),
+        };
+        let out = follow(&source, "id", "s", Cursor::default(), cadence, &tx, &CancellationToken::new()).await;
+        assert_eq!(out, Err(PageError::Deadline(Some(Status::CreateInProgress))));
+    }
+
+    #[tokio::test]
     async fn throttling_backs_off_and_recovers() {
         let all = timeline();
         let source = Recorded::new(vec![all.clone()], 10, 3);
         let (tx, _rx) = mpsc::channel(100);
-        let cadence = Cadence { interval: Duration::from_millis(1), max_backoff: Duration::from_millis(8) };
+        let cadence =
+            Cadence { interval: Duration::from_millis(1), max_backoff: Duration::from_millis(8), ..Cadence::default() };
         let out = follow(&source, "id", "s", Cursor::default(), cadence, &tx, &CancellationToken::new()).await.unwrap();
         assert_eq!(out.status, Some(Status::RollbackComplete));
         for attempt in 1..10 {

@@ -7,23 +7,27 @@ use std::collections::BTreeMap;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::deploy::{stack_outputs, to_chrono, KeySchedule};
+use super::deploy::{stack_outputs, to_chrono, token, KeySchedule};
 use super::errors::AsSdkError;
 use super::poller;
+use super::standing::{marks_of, TYPE_KEY};
 use super::{deploy::CfnEvents, Aws, Clients};
+use crate::cloud::ownership::{self, Verdict};
 use crate::cloud::{common, CloudError};
 use crate::model::{
     Check, Installation, InstalledGroup, InstalledResource, Residue, ResidueItem, RevokeGroup, RevokeItem,
     RevokeOutcome, RevokePlan, Status, Update,
 };
-use crate::plan::aws::{TAG_MANAGED_BY, TAG_ORG, TAG_VENDOR};
 
 impl Aws {
     pub async fn discover(&self, org: Option<&str>) -> Result<Vec<Installation>, CloudError> {
         self.discover_in(&self.inner.region.clone(), org).await
     }
 
-    /// This vendor's installs in `region`: stacks tagged managed-by=cloudgrant and with the vendor.
+    /// This vendor's installs in `region`: the stacks [`ownership::judge`] finds to be each org's
+    /// install (name and every mark), with the stacks that only look like it reported beside it.
+    /// With `org`, an install whose stacks are all gone is still returned when something of it
+    /// remains (a kept bucket, a key pending deletion) or a stranger carries its marks.
     pub async fn discover_in(&self, region: &str, org: Option<&str>) -> Result<Vec<Installation>, CloudError> {
         let c = self.clients(region);
         let vendor_id = self.inner.vendor.vendor.id.clone();
@@ -43,76 +47,81 @@ impl Aws {
                 None => break,
             }
         }
+        let orgs = match org {
+            Some(o) => [o.to_string()].into_iter().collect(),
+            None => self.orgs_in(&stacks),
+        };
         let mut out: Vec<Installation> = Vec::new();
-        for s in stacks {
-            let tag = |k: &str| s.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(String::from);
-            let (Some(managed), Some(stack_org), Some(vendor)) = (tag(TAG_MANAGED_BY), tag(TAG_ORG), tag(TAG_VENDOR))
-            else {
+        for stack_org in orgs {
+            let sorted = self.sort_stacks(&stack_org, region, &stacks);
+            if sorted.ours.is_empty() && org.is_none() {
                 continue;
+            }
+            let mut inst = Installation {
+                cloud: crate::model::Cloud::Aws,
+                vendor_id: vendor_id.clone(),
+                org: stack_org.clone(),
+                account: self.inner.identity.account.clone(),
+                region: region.to_string(),
+                created: None,
+                groups: Vec::new(),
+                outputs: BTreeMap::new(),
+                install_id: sorted.who.install_id.clone(),
+                health: Default::default(),
+                leftovers: Vec::new(),
+                strangers: sorted.strangers.clone(),
             };
-            if managed != "cloudgrant" || vendor != vendor_id || org.is_some_and(|o| o != stack_org) {
-                continue;
-            }
-            let Some(status) = s.stack_status().and_then(|st| Status::parse(st.as_str())) else { continue };
-            if status == Status::DeleteComplete {
-                continue;
-            }
-            let name = s.stack_name().unwrap_or_default().to_string();
-            let id = s.stack_id().unwrap_or(&name).to_string();
-            let resources = c
-                .cfn
-                .describe_stack_resources()
-                .stack_name(&id)
-                .send()
-                .await
-                .map_err(|e| self.err("cloudformation:DescribeStackResources", e))?
-                .stack_resources()
-                .iter()
-                .map(|r| InstalledResource {
-                    id: r.logical_resource_id().unwrap_or_default().to_string(),
-                    type_: r.resource_type().unwrap_or_default().to_string(),
-                    physical_id: r.physical_resource_id().map(String::from),
-                    status: r.resource_status().and_then(|st| Status::parse(st.as_str())).unwrap_or(status),
-                })
-                .collect();
-            let settled =
-                matches!(status, Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete);
-            let group = InstalledGroup {
-                key: name.strip_prefix(&format!("{vendor_id}-{stack_org}-")).unwrap_or(&name).to_string(),
-                name,
-                id,
-                status,
-                status_reason: s.stack_status_reason().map(String::from),
-                resources,
-                outputs: if settled { stack_outputs(&s) } else { BTreeMap::new() },
-                parameters: s
-                    .parameters()
+            for s in &sorted.ours {
+                let Some(status) = s.stack_status().and_then(|st| Status::parse(st.as_str())) else { continue };
+                let name = s.stack_name().unwrap_or_default().to_string();
+                let id = s.stack_id().unwrap_or(&name).to_string();
+                let resources = c
+                    .cfn
+                    .describe_stack_resources()
+                    .stack_name(&id)
+                    .send()
+                    .await
+                    .map_err(|e| self.err("cloudformation:DescribeStackResources", e))?
+                    .stack_resources()
                     .iter()
-                    .filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value()?.to_string())))
-                    .collect(),
-            };
-            let created = s.creation_time().map(to_chrono);
-            match out.iter_mut().find(|i| i.org == stack_org) {
-                Some(inst) => {
-                    inst.outputs.extend(group.outputs.clone());
-                    inst.created = inst.created.min(created);
-                    inst.groups.push(group);
-                }
-                None => out.push(Installation {
-                    cloud: crate::model::Cloud::Aws,
-                    vendor_id: vendor_id.clone(),
-                    org: stack_org,
-                    account: self.inner.identity.account.clone(),
-                    region: region.to_string(),
-                    created,
-                    outputs: group.outputs.clone(),
-                    groups: vec![group],
-                }),
+                    .map(|r| InstalledResource {
+                        id: r.logical_resource_id().unwrap_or_default().to_string(),
+                        type_: r.resource_type().unwrap_or_default().to_string(),
+                        physical_id: r.physical_resource_id().map(String::from),
+                        status: r.resource_status().and_then(|st| Status::parse(st.as_str())).unwrap_or(status),
+                    })
+                    .collect();
+                let settled =
+                    matches!(status, Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete);
+                let group = InstalledGroup {
+                    key: name.strip_prefix(&format!("{vendor_id}-{stack_org}-")).unwrap_or(&name).to_string(),
+                    name,
+                    id,
+                    status,
+                    status_reason: s.stack_status_reason().map(String::from),
+                    resources,
+                    outputs: if settled { stack_outputs(s) } else { BTreeMap::new() },
+                    parameters: s
+                        .parameters()
+                        .iter()
+                        .filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value()?.to_string())))
+                        .collect(),
+                };
+                let created = s.creation_time().map(to_chrono);
+                inst.created = match (inst.created, created) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                inst.outputs.extend(group.outputs.clone());
+                inst.groups.push(group);
             }
-        }
-        let order = |k: &str| self.inner.blueprint.stacks.iter().position(|s| s.key == k).unwrap_or(usize::MAX);
-        for inst in &mut out {
+            let order = |k: &str| self.inner.blueprint.stacks.iter().position(|s| s.key == k).unwrap_or(usize::MAX);
             inst.groups.sort_by_key(|g| order(&g.key));
+            self.assess(&c, &sorted.who, &sorted.ours, &mut inst).await?;
+            if inst.groups.is_empty() && inst.leftovers.is_empty() && inst.strangers.is_empty() {
+                continue;
+            }
+            out.push(inst);
         }
         Ok(out)
     }
@@ -171,7 +180,10 @@ impl Aws {
         let c = self.clients(&installation.region);
         let today = Utc::now().date_naive();
         let mut groups = Vec::new();
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = installation.strangers.iter().map(|s| s.line()).collect();
+        if installation.groups.is_empty() {
+            return Err(common::nothing_to_revoke(installation));
+        }
         for g in common::revoke_order(installation, &self.inner.blueprint) {
             if g.status.is_in_progress() {
                 return Err(CloudError::failed(
@@ -248,7 +260,35 @@ impl Aws {
             }
             groups.push(RevokeGroup { key: g.key.clone(), name: g.name.clone(), id: g.id.clone(), resources: items });
         }
-        Ok(RevokePlan { installation: installation.clone(), groups, warnings })
+        // What earlier attempts left, each with its fate: a key already pending deletion keeps its
+        // date; any other key is scheduled once the stacks are gone; a kept bucket stays.
+        let in_plan = |id: &str| {
+            groups.iter().flat_map(|g: &RevokeGroup| g.resources.iter()).any(|i| i.physical_id.as_deref() == Some(id))
+        };
+        let mut leftovers = Vec::new();
+        for l in installation.leftovers.iter().filter(|l| !in_plan(&l.physical_id)) {
+            let days = self.key_window_days();
+            let outcome = match (l.type_.as_str(), l.state.as_str()) {
+                (TYPE_KEY, "pending_deletion") => RevokeOutcome::ScheduledDeletion {
+                    date: l.date.unwrap_or(today),
+                    days,
+                    way_back: format!("aws kms cancel-key-deletion --key-id {}", l.physical_id),
+                },
+                (TYPE_KEY, _) => {
+                    common::scheduled_key(&l.physical_id, today + chrono::Duration::days(i64::from(days)), days).0
+                }
+                _ => RevokeOutcome::Kept { reason: l.origin.clone() },
+            };
+            let fate = crate::model::Fate::of_outcome(&outcome, &l.type_);
+            warnings.push(format!("Left by an earlier attempt, {}: {}; {}", l.origin, fate.phrase(), outcome.reason()));
+            leftovers.push(RevokeItem {
+                id: format!("{} ({})", l.type_.rsplit("::").next().unwrap_or("leftover"), l.origin),
+                type_: l.type_.clone(),
+                physical_id: Some(l.physical_id.clone()),
+                outcome,
+            });
+        }
+        Ok(RevokePlan { installation: installation.clone(), groups, warnings, leftovers })
     }
 
     pub async fn revoke(
@@ -265,6 +305,8 @@ impl Aws {
                 let _ = tx.send(Update::Log { text }).await;
             }
         };
+        let inst = &plan.installation;
+        let who = self.identity_for(&inst.org, inst.install_id.clone());
         let mut root_cause: Option<String> = None;
         let mut failed: Vec<ResidueItem> = Vec::new();
         let mut scheduled: BTreeMap<String, KeySchedule> = BTreeMap::new();
@@ -277,47 +319,31 @@ impl Aws {
                 .await;
                 continue;
             }
-            // Keys first: CloudFormation retains them, cloudgrant schedules their deletion.
-            for item in g.resources.iter().filter(|i| i.type_ == "AWS::KMS::Key" && !retain.contains(&i.id)) {
-                let Some(key) = item.physical_id.as_deref() else { continue };
-                let pending = c
-                    .kms
-                    .describe_key()
-                    .key_id(key)
-                    .send()
-                    .await
-                    .ok()
-                    .and_then(|d| d.key_metadata().and_then(|m| m.deletion_date().map(to_chrono)));
-                let text = match pending {
-                    Some(d) => format!("key {key}: deletion already scheduled for {}", d.date_naive()),
-                    None => match self.schedule_key(&c, key).await {
-                        Ok(k) => {
-                            let text = format!("key {key}: deletion scheduled, AWS deletes it on {}", k.date);
-                            scheduled.insert(key.to_string(), k);
-                            text
-                        }
-                        Err(e) => format!("key {key}: could not schedule its deletion ({e}); run: aws kms schedule-key-deletion --key-id {key}"),
-                    },
-                };
-                log(text).await;
-            }
             let current = self.find_stack(&c, &g.id).await?;
             let Some(current) = current else {
                 log(format!("{}: already gone", g.name)).await;
+                self.schedule_group_keys(&c, g, retain, &mut scheduled, &tx).await;
                 continue;
             };
+            // Asked again right before deleting: the stack must still be this install's.
+            if let Verdict::NotThisInstall(why) = ownership::judge(&who, &g.name, &marks_of(&current)) {
+                let why = why.join("; ");
+                log(format!("{}: not deleted: it is no longer provably this install's ({why})", g.name)).await;
+                root_cause = Some(format!("{} is no longer this install's ({why})", g.name));
+                continue;
+            }
             let status = current.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
             let retain_here: Vec<String> =
                 g.resources.iter().filter(|r| retain.contains(&r.id)).map(|r| r.id.clone()).collect();
             let cursor = self.cursor_now(&c, &g.id).await;
-            let mut req = c.cfn.delete_stack().stack_name(&g.id);
-            // RetainResources is accepted only for a stack in DELETE_FAILED.
-            if status == "DELETE_FAILED" && !retain_here.is_empty() {
-                req = req.set_retain_resources(Some(retain_here));
-            }
             let mut attempt = 0;
             let sent = loop {
-                match req.clone().send().await {
+                let mut req = c.cfn.delete_stack().stack_name(&g.id).client_request_token(token());
+                // RetainResources is accepted only for a stack in DELETE_FAILED.
+                if status == "DELETE_FAILED" && !retain_here.is_empty() {
+                    req = req.set_retain_resources(Some(retain_here.clone()));
+                }
+                match req.send().await {
                     Err(e) if attempt < 3 && e.error_code().as_deref() == Some("DependencyViolation") => {
                         // AWS reports a blocked delete as DELETE_FAILED events; some endpoints answer
                         // at once instead, and succeed on a retry once dependents are gone.
@@ -354,17 +380,16 @@ impl Aws {
                     log(format!("{}: the stack no longer exists (its events cannot be read any more)", g.name)).await;
                     poller::Followed { status: Some(Status::DeleteComplete), root_cause: None }
                 }
-                Err(e) => {
-                    return Err(CloudError::failed(
-                        format!("{}: cannot read its events: {e:?}", g.name),
-                        "Run `cloudgrant status` to see where it stands.",
-                    ))
-                }
+                Err(e) => return Err(super::deploy::follow_error(e, &g.name, &inst.region)),
             };
             if cancel.is_cancelled() {
                 return Err(CloudError::Cancelled);
             }
-            if f.status != Some(Status::DeleteComplete) {
+            if f.status == Some(Status::DeleteComplete) {
+                // Only now that the stack and the access it grants are gone: a revoke that stops
+                // before this point leaves a working install, never one with a doomed key.
+                self.schedule_group_keys(&c, g, retain, &mut scheduled, &tx).await;
+            } else {
                 root_cause = f.root_cause.or(Some(format!("{} did not delete", g.name)));
                 if let Ok(out) = c.cfn.describe_stack_resources().stack_name(&g.id).send().await {
                     for r in out
@@ -387,10 +412,61 @@ impl Aws {
                 }
             }
         }
+        // Keys earlier attempts left: scheduled once the install itself is gone (one of them may
+        // be a restored key that still holds data).
+        if root_cause.is_none() {
+            for item in plan.leftovers.iter().filter(|i| i.type_ == TYPE_KEY && !retain.contains(&i.id)) {
+                let Some(key) = item.physical_id.as_deref() else { continue };
+                self.schedule_if_needed(&c, key, "left by an earlier attempt", &mut scheduled, &tx).await;
+            }
+        }
         let residue = self.verify(&c, plan, failed, &scheduled).await;
         let ok = root_cause.is_none() && residue.checks.iter().all(|c| c.ok);
         let _ = tx.send(Update::Revoked { residue: residue.clone(), ok, root_cause }).await;
         Ok(residue)
+    }
+
+    /// Schedule the deletion of the keys of a deleted group (CloudFormation retained them), unless
+    /// asked to keep them.
+    async fn schedule_group_keys(
+        &self,
+        c: &Clients,
+        g: &RevokeGroup,
+        retain: &[String],
+        scheduled: &mut BTreeMap<String, KeySchedule>,
+        tx: &mpsc::Sender<Update>,
+    ) {
+        for item in g.resources.iter().filter(|i| i.type_ == TYPE_KEY && !retain.contains(&i.id)) {
+            let Some(key) = item.physical_id.as_deref() else { continue };
+            self.schedule_if_needed(c, key, &format!("retained by {}", g.name), scheduled, tx).await;
+        }
+    }
+
+    /// ScheduleKeyDeletion, unless a deletion is scheduled already; says which, with the date.
+    async fn schedule_if_needed(
+        &self,
+        c: &Clients,
+        key: &str,
+        why: &str,
+        scheduled: &mut BTreeMap<String, KeySchedule>,
+        tx: &mpsc::Sender<Update>,
+    ) {
+        let text = match self.key_state(c, key).await {
+            Some(k) if k.state == "PendingDeletion" => format!(
+                "key {key} ({why}): deletion already scheduled for {}",
+                k.date.map_or_else(|| "a date AWS did not give".into(), |d| d.to_string())
+            ),
+            None => format!("key {key} ({why}): no longer exists"),
+            Some(_) => match self.schedule_key(c, key).await {
+                Ok(k) => {
+                    let text = format!("key {key} ({why}): deletion scheduled, AWS deletes it on {}", k.date);
+                    scheduled.insert(key.to_string(), k);
+                    text
+                }
+                Err(e) => format!("key {key} ({why}): could not schedule its deletion ({e}); run: aws kms schedule-key-deletion --key-id {key}"),
+            },
+        };
+        let _ = tx.send(Update::Log { text }).await;
     }
 
     /// Check that access is really gone and say what stays.
@@ -403,7 +479,7 @@ impl Aws {
     ) -> Residue {
         let mut items = failed;
         let mut checks = Vec::new();
-        for item in plan.items() {
+        for item in plan.items().chain(plan.leftovers.iter()) {
             let Some(id) = item.physical_id.as_deref() else { continue };
             match item.type_.as_str() {
                 "AWS::IAM::Role" => {

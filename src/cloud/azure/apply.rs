@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::errors::{AzureError, Step};
-use super::survey::{stack_path, stack_running, Survey};
+use super::survey::{stack_path, stack_running, state_is, Survey};
 use super::{ApiRequest, Method, Service};
 use super::{Azure, Notes, API_RESOURCES, API_STACKS};
 use crate::cloud::CloudError;
@@ -56,16 +56,17 @@ pub fn type_and_name(id: &str) -> Option<(String, String)> {
 pub fn operation_status(op: &Value, rerun: bool) -> Option<Status> {
     let p = &op["properties"];
     p["targetResource"]["resourceType"].as_str()?;
-    let state = p["provisioningState"].as_str().unwrap_or_default();
-    let (running, done, failed) = match p["provisioningOperation"].as_str().unwrap_or_default() {
-        "Create" | "Action" if rerun => (Status::UpdateInProgress, Status::UpdateComplete, Status::UpdateFailed),
-        "Create" | "Action" => (Status::CreateInProgress, Status::CreateComplete, Status::CreateFailed),
-        "Delete" => (Status::DeleteInProgress, Status::DeleteComplete, Status::DeleteFailed),
+    let state = p["provisioningState"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let operation = p["provisioningOperation"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let (running, done, failed) = match operation.as_str() {
+        "create" | "action" if rerun => (Status::UpdateInProgress, Status::UpdateComplete, Status::UpdateFailed),
+        "create" | "action" => (Status::CreateInProgress, Status::CreateComplete, Status::CreateFailed),
+        "delete" => (Status::DeleteInProgress, Status::DeleteComplete, Status::DeleteFailed),
         _ => return None,
     };
-    Some(match state {
-        "Succeeded" => done,
-        "Failed" | "Canceled" => failed,
+    Some(match state.as_str() {
+        "succeeded" => done,
+        "failed" | "canceled" => failed,
         _ => running,
     })
 }
@@ -155,7 +156,9 @@ impl Azure {
         match result {
             Ok(principal) => {
                 let stacks = self.current_stacks(&notes, &spec).await?;
-                let inst = self.installation_of(&spec.org, &spec.location, &stacks, Some(&principal), None);
+                let mut inst = self.installation_of(&spec.org, &spec.location, &stacks, Some(&principal), None);
+                inst.install_id = spec.install_id();
+                self.assess(&mut inst);
                 notes.send(Update::Applied { installation: inst.clone(), ok: true, root_cause: None }).await;
                 Ok(inst)
             }
@@ -166,6 +169,8 @@ impl Azure {
                 let principal = self.find_service_principal(&Notes::default()).await.ok().flatten();
                 let mut inst =
                     self.installation_of(&spec.org, &spec.location, &stacks, principal.as_ref(), Some(&cause));
+                inst.install_id = spec.install_id();
+                self.assess(&mut inst);
                 if inst.groups.is_empty() {
                     inst.outputs.retain(|k, _| k == "SubscriptionId" || k == "TenantId");
                 }
@@ -322,10 +327,10 @@ impl Azure {
         };
         let state = settled["properties"]["provisioningState"].as_str().unwrap_or_default().to_string();
         let op_status = op.as_ref().and_then(|o| o["status"].as_str()).unwrap_or_default().to_string();
-        let succeeded = match op_status.as_str() {
-            "Failed" | "Canceled" => false,
-            "Succeeded" => state == "Succeeded" || stack_running(&state),
-            _ => state == "Succeeded",
+        let succeeded = match op_status.to_ascii_lowercase().as_str() {
+            "failed" | "canceled" => false,
+            "succeeded" => state_is(&state, "succeeded") || stack_running(&state),
+            _ => state_is(&state, "succeeded"),
         };
         if succeeded {
             let n = super::survey::managed_ids(&settled).len();
@@ -348,7 +353,16 @@ impl Azure {
         first: Value,
     ) -> Result<(Option<Value>, Value), CloudError> {
         let mut current = first;
+        let started = std::time::Instant::now();
         loop {
+            if started.elapsed() >= crate::cloud::common::deadline() {
+                let state = current["properties"]["provisioningState"].as_str().unwrap_or("running");
+                return Err(crate::cloud::common::deadline_passed(
+                    &format!("deployment stack {}", stack.name),
+                    state,
+                    &format!("az stack sub show --name {} --query properties.provisioningState", stack.name),
+                ));
+            }
             run.pause(self.inner.options.poll_interval).await?;
             let mut op = None;
             if let Some(url) = operation {
@@ -367,7 +381,7 @@ impl Azure {
             let state = current["properties"]["provisioningState"].as_str().unwrap_or_default();
             // The async operation is the authority where there is one; the stack otherwise.
             let done = match op.as_ref().and_then(|o| o["status"].as_str()) {
-                Some(s) => matches!(s, "Succeeded" | "Failed" | "Canceled"),
+                Some(s) => !s.is_empty() && !stack_running(s),
                 None => !stack_running(state),
             };
             if done {

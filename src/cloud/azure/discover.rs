@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::apply::type_and_name;
-use super::survey::{ours, tag, TAG_ORG, TAG_STACK, TAG_VENDOR};
+use super::standing::marks_of;
 use super::{ApiRequest, Azure, Method, Notes, API_STACKS};
+use crate::cloud::ownership::{self, InstallIdentity, Marks, Verdict};
 use crate::cloud::CloudError;
 use crate::model::{Cloud, Installation, InstalledGroup, InstalledResource, Status};
 use crate::plan::azure::{
@@ -38,24 +39,25 @@ fn values(v: &Value) -> BTreeMap<String, String> {
 
 /// A stack's state as a group status.
 pub fn stack_status(stack: &Value) -> Status {
-    match stack["properties"]["provisioningState"].as_str().unwrap_or_default() {
-        "Succeeded" => Status::CreateComplete,
-        "Failed" | "Canceled" => Status::CreateFailed,
-        "Deleting" | "DeletingResources" => Status::DeleteInProgress,
+    let state = stack["properties"]["provisioningState"].as_str().unwrap_or_default().to_ascii_lowercase();
+    match state.as_str() {
+        "succeeded" => Status::CreateComplete,
+        "failed" | "canceled" => Status::CreateFailed,
+        "deleting" | "deletingresources" => Status::DeleteInProgress,
         _ => Status::CreateInProgress,
     }
 }
 
 impl Azure {
     /// The definitions of an install, where this version can render them (for logical ids).
-    pub(crate) fn spec_of(&self, org: &str, location: &str, suffix: &str) -> Option<Spec> {
+    pub(crate) fn spec_of(&self, org: &str, location: &str, suffix: &str, data_suffix: &str) -> Option<Spec> {
         let choices = Choices {
             org: org.to_string(),
             region: location.to_string(),
             account: Some(self.sub().to_string()),
             external_id: None,
         };
-        let plan = crate::plan::azure::build(&self.inner.vendor, &choices, suffix).ok()?;
+        let plan = crate::plan::azure::build_reattaching(&self.inner.vendor, &choices, suffix, data_suffix).ok()?;
         crate::plan::azure::spec_for(&plan, &self.inner.vendor).ok()
     }
 
@@ -69,8 +71,15 @@ impl Azure {
         principal: Option<&Value>,
         failure: Option<&str>,
     ) -> Installation {
-        let suffix = stacks.iter().find_map(|(_, s)| s["properties"]["parameters"][SUFFIX_PARAM]["value"].as_str());
-        let spec = suffix.and_then(|x| self.spec_of(org, location, x));
+        let suffix_of = |key: &str| {
+            stacks
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, s)| s["properties"]["parameters"][SUFFIX_PARAM]["value"].as_str())
+        };
+        let suffix = suffix_of(MAIN).or_else(|| suffix_of(STORAGE));
+        let data_suffix = suffix_of(STORAGE).or(suffix);
+        let spec = suffix.zip(data_suffix).and_then(|(x, d)| self.spec_of(org, location, x, d));
         let principal_id = principal.and_then(|p| p["id"].as_str().map(String::from)).or_else(|| {
             stacks
                 .iter()
@@ -180,11 +189,18 @@ impl Azure {
             created: created.into_iter().min(),
             groups,
             outputs,
+            install_id: None,
+            health: Default::default(),
+            leftovers: Vec::new(),
+            strangers: Vec::new(),
         }
     }
 
-    /// This vendor's installs in the subscription (optionally only `org`'s), rebuilt from its
-    /// deployment stacks.
+    /// This vendor's installs in the subscription (optionally only `org`'s), rebuilt from the
+    /// deployment stacks [`ownership::judge`] finds to be each org's (name and every mark); the
+    /// stacks that only look like it are reported beside it. With `org`, an install whose stacks
+    /// are gone is still returned when an earlier revoke kept its data account, or a look-alike
+    /// carries its marks.
     pub async fn discover(&self, org: Option<&str>) -> Result<Vec<Installation>, CloudError> {
         let notes = Notes::default();
         let req = ApiRequest::arm(
@@ -193,30 +209,64 @@ impl Azure {
             API_STACKS,
         );
         let stacks = self.list_all(&notes, "list the deployment stacks", req).await?;
-        let vendor = self.inner.vendor.vendor.id.as_str();
-        // org → (key → stack)
-        let mut by_org: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-        for s in stacks {
-            if !ours(&s) || tag(&s, TAG_VENDOR) != Some(vendor) {
-                continue;
-            }
-            let (Some(o), Some(key)) = (tag(&s, TAG_ORG), tag(&s, TAG_STACK)) else { continue };
-            if org.is_some_and(|w| w != o) || ![MAIN, STORAGE].contains(&key) {
-                continue;
-            }
-            by_org.entry(o.to_string()).or_default().insert(key.to_string(), s.clone());
-        }
+        let vendor = self.inner.vendor.vendor.id.clone();
+        let orgs: std::collections::BTreeSet<String> = match org {
+            Some(o) => [o.to_string()].into_iter().collect(),
+            None => stacks
+                .iter()
+                .map(marks_of)
+                .filter(|m| m.vendor.as_deref() == Some(vendor.as_str()))
+                .filter_map(|m| m.org)
+                .collect(),
+        };
         let mut out = Vec::new();
-        for (o, mut stacks) in by_org {
+        for o in orgs {
+            let anyone = self.identity_for(&o, None);
+            let marks: Vec<Marks> = stacks.iter().map(marks_of).collect();
+            let named = stacks.iter().zip(&marks).map(|(s, m)| (s["name"].as_str().unwrap_or_default(), m));
+            let (install_id, conflict) = match ownership::recorded_install_id(&anyone, named) {
+                Ok(id) => (id, None),
+                Err(e) => (None, Some(e)),
+            };
+            let who = InstallIdentity { install_id: install_id.clone(), ..anyone };
+            let mut ours: BTreeMap<String, Value> = BTreeMap::new();
+            let mut strangers = Vec::new();
+            for (s, m) in stacks.iter().zip(&marks) {
+                let name = s["name"].as_str().unwrap_or_default();
+                match ownership::judge(&who, name, m) {
+                    v if v.is_ours() => match &conflict {
+                        Some(c) => strangers.push(self.stranger("deployment stack", name, vec![c.clone()])),
+                        None => {
+                            let key = if name.eq_ignore_ascii_case(&who.names[0]) { MAIN } else { STORAGE };
+                            ours.insert(key.to_string(), s.clone());
+                        }
+                    },
+                    Verdict::NotThisInstall(why) => strangers.push(self.stranger("deployment stack", name, why)),
+                    _ => {}
+                }
+            }
+            if ours.is_empty() && org.is_none() {
+                continue;
+            }
             // Creation order: storage, then main.
             let ordered: Vec<(String, Value)> =
-                [STORAGE, MAIN].iter().filter_map(|k| stacks.remove(*k).map(|s| (k.to_string(), s))).collect();
+                [STORAGE, MAIN].iter().filter_map(|k| ours.remove(*k).map(|s| (k.to_string(), s))).collect();
             let location = ordered.iter().find_map(|(_, s)| s["location"].as_str()).unwrap_or_default().to_string();
             let principal = ordered
                 .iter()
                 .find_map(|(_, s)| s["properties"]["parameters"][VENDOR_PRINCIPAL_PARAM]["value"].as_str())
                 .map(|id| json!({"id": id}));
-            out.push(self.installation_of(&o, &location, &ordered, principal.as_ref(), None));
+            let mut inst = self.installation_of(&o, &location, &ordered, principal.as_ref(), None);
+            inst.install_id = install_id;
+            inst.strangers = strangers;
+            if !ordered.iter().any(|(k, _)| k == STORAGE) {
+                inst.leftovers = self.kept_data(&notes, &o).await?;
+            }
+            self.assess(&mut inst);
+            if inst.groups.is_empty() && inst.leftovers.is_empty() && inst.strangers.is_empty() {
+                continue;
+            }
+            out.push(inst);
         }
         Ok(out)
     }
@@ -233,7 +283,17 @@ mod tests {
         assert_eq!(m["a"], "x");
         assert_eq!(m["n"], "3");
         assert!(!m.contains_key("none"));
-        assert_eq!(stack_status(&json!({"properties": {"provisioningState": "Deploying"}})), Status::CreateInProgress);
-        assert_eq!(stack_status(&json!({"properties": {"provisioningState": "Failed"}})), Status::CreateFailed);
+        // As the 2025-07-01 API documents them (lowercase), and as older answers capitalised them.
+        for (state, status) in [
+            ("deploying", Status::CreateInProgress),
+            ("succeeded", Status::CreateComplete),
+            ("Succeeded", Status::CreateComplete),
+            ("failed", Status::CreateFailed),
+            ("canceled", Status::CreateFailed),
+            ("deletingResources", Status::DeleteInProgress),
+            ("Deleting", Status::DeleteInProgress),
+        ] {
+            assert_eq!(stack_status(&json!({"properties": {"provisioningState": state}})), status, "{state}");
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod discover;
 pub mod errors;
 pub mod http;
 pub mod revoke;
+mod standing;
 pub mod survey;
 pub mod transport;
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::{type_and_name, Run};
 use super::errors::AzureError;
-use super::survey::stack_path;
+use super::survey::{stack_path, state_is};
 use super::{ApiRequest, Azure, Method, Notes, Service, API_AUTHORIZATION, API_KEYVAULT, API_STACKS, API_STORAGE};
 use crate::cloud::CloudError;
 use crate::model::{
@@ -121,7 +121,10 @@ impl Azure {
         let notes = Notes::default();
         let today = Utc::now().date_naive();
         let mut groups = Vec::new();
-        let mut warnings = Vec::new();
+        if installation.groups.is_empty() {
+            return Err(crate::cloud::common::nothing_to_revoke(installation));
+        }
+        let mut warnings: Vec<String> = installation.strangers.iter().map(|s| s.line()).collect();
         if let Some(g) = installation.group(MAIN) {
             warnings.push(format!(
                 "The vendor's access ends first: the main stack {} is deleted with everything it manages, its role assignment and custom role included.",
@@ -222,7 +225,7 @@ impl Azure {
                 "Run `cloudgrant status --cloud azure` to see what exists.",
             ));
         }
-        Ok(RevokePlan { installation: installation.clone(), groups, warnings })
+        Ok(RevokePlan { installation: installation.clone(), groups, warnings, leftovers: Vec::new() })
     }
 
     /// Remove what `plan` says: the main stack (delete), the service principal (when asked), the
@@ -250,7 +253,7 @@ impl Azure {
         let mut items: Vec<ResidueItem> = Vec::new();
         let mut main_ok = true;
         if let Some(g) = plan.groups.iter().find(|g| g.key == MAIN) {
-            if let Err(e) = self.delete_stack(&mut run, g, true).await {
+            if let Err(e) = self.delete_stack(&mut run, inst, g, true).await {
                 if e == CloudError::Cancelled {
                     return Err(e);
                 }
@@ -287,7 +290,7 @@ impl Azure {
         }
         if let Some(g) = plan.groups.iter().find(|g| g.key == STORAGE) {
             if main_ok {
-                if let Err(e) = self.delete_stack(&mut run, g, false).await {
+                if let Err(e) = self.delete_stack(&mut run, inst, g, false).await {
                     if e == CloudError::Cancelled {
                         return Err(e);
                     }
@@ -349,9 +352,20 @@ impl Azure {
 
     /// #16 and its polling: `delete_all` deletes what the stack manages (main), otherwise the
     /// stack lets go of it (storage).
-    async fn delete_stack(&self, run: &mut Run, group: &RevokeGroup, delete_all: bool) -> Result<(), CloudError> {
+    async fn delete_stack(
+        &self,
+        run: &mut Run,
+        inst: &Installation,
+        group: &RevokeGroup,
+        delete_all: bool,
+    ) -> Result<(), CloudError> {
         let name = &group.name;
         let path = stack_path(self.sub(), name);
+        // Asked again right before deleting: the stack must still be this install's.
+        if let Some(found) = self.read_stack(&run.notes, name).await? {
+            let who = self.identity_for(&inst.org, inst.install_id.clone());
+            self.refuse_unless_ours(&who, "deployment stack", name, &found)?;
+        }
         let action = if delete_all { "delete" } else { "detach" };
         let doing = if delete_all {
             "deleting the stack and everything it manages"
@@ -461,7 +475,20 @@ impl Azure {
         url: Option<&str>,
         last: &mut Option<Value>,
     ) -> Result<(), CloudError> {
+        let started = std::time::Instant::now();
         loop {
+            if started.elapsed() >= crate::cloud::common::deadline() {
+                let state = last
+                    .as_ref()
+                    .and_then(|s| s["properties"]["provisioningState"].as_str())
+                    .unwrap_or("deleting")
+                    .to_string();
+                return Err(crate::cloud::common::deadline_passed(
+                    &format!("the deletion of deployment stack {name}"),
+                    &state,
+                    &format!("az stack sub show --name {name} --query properties.provisioningState"),
+                ));
+            }
             run.pause(self.inner.options.poll_interval).await?;
             let mut status = None;
             let mut op = Value::Null;
@@ -480,8 +507,10 @@ impl Azure {
             if stack.is_some() {
                 *last = stack.clone();
             }
-            let failed = matches!(status.as_deref(), Some("Failed" | "Canceled"))
-                || stack.as_ref().is_some_and(|s| s["properties"]["provisioningState"].as_str() == Some("Failed"));
+            let is = |found: Option<&str>, want: &str| found.is_some_and(|f| state_is(f, want));
+            let failed = is(status.as_deref(), "failed")
+                || is(status.as_deref(), "canceled")
+                || stack.as_ref().is_some_and(|s| is(s["properties"]["provisioningState"].as_str(), "failed"));
             if failed {
                 let error = [
                     op["error"].clone(),
@@ -502,7 +531,7 @@ impl Azure {
                     format!("Look at it with `az stack sub show --name {name}`, fix what it names, then revoke again."),
                 ));
             }
-            if stack.is_none() || status.as_deref() == Some("Succeeded") {
+            if stack.is_none() || is(status.as_deref(), "succeeded") {
                 return Ok(());
             }
         }

@@ -1,7 +1,9 @@
-//! Before any change: the caller's permissions on the subscription (#3), the two resource groups
-//! (#7: one without `managed-by=cloudgrant` is refused), the two stacks (#12), the global names
-//! the install does not own yet (#8), and a soft-deleted Key Vault of the same name (#9). Every
-//! refusal happens here, so that nothing is half-created.
+//! Before any change: the caller's permissions (#3, read at a resource group: Azure publishes
+//! that call for resource groups only), the two resource groups (#7) and the two stacks (#12),
+//! each refused unless [`crate::cloud::ownership::judge`] finds it this install's, the global
+//! names the install does not own yet (#8; a data account an earlier revoke kept is re-attached,
+//! not refused), and a soft-deleted Key Vault of the same name (#9). Every refusal happens here,
+//! so that nothing is half-created.
 
 use std::collections::BTreeMap;
 
@@ -14,12 +16,6 @@ use crate::model::{ChangeKind, ResourceChange};
 use crate::model::{Cloud, GroupChanges, Plan};
 use crate::plan::azure::{spec_for, Spec, StackSpec, MAIN, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE, STORAGE};
 
-/// The tag every cloudgrant stack and resource group carries.
-pub const TAG_MANAGED_BY: &str = "managed-by";
-pub const TAG_VENDOR: &str = "cloudgrant-vendor";
-pub const TAG_ORG: &str = "cloudgrant-org";
-pub const TAG_STACK: &str = "cloudgrant-stack";
-
 /// What cloudgrant needs on the subscription (#3), each with the role that grants it.
 pub const REQUIRED_ACTIONS: [(&str, &str); 4] = [
     ("Microsoft.Resources/deploymentStacks/write", "Contributor (or Owner)"),
@@ -28,9 +24,16 @@ pub const REQUIRED_ACTIONS: [(&str, &str); 4] = [
     ("Microsoft.Authorization/roleDefinitions/write", "User Access Administrator (or Owner)"),
 ];
 
-/// Stack provisioning states that are still running.
+/// Stack provisioning states that are still running. Deployment stacks answer their states in
+/// lowercase (`succeeded`, `deploying`: the 2025-07-01 API's `DeploymentStackProvisioningState`),
+/// other ARM operations capitalised: every state is compared without case.
 pub fn stack_running(state: &str) -> bool {
-    !matches!(state, "Succeeded" | "Failed" | "Canceled" | "")
+    !["succeeded", "failed", "canceled", ""].iter().any(|s| s.eq_ignore_ascii_case(state))
+}
+
+/// A stack or operation state is `want`, whatever its case.
+pub fn state_is(found: &str, want: &str) -> bool {
+    crate::cloud::common::state_is(found, want)
 }
 
 pub(crate) fn stack_path(sub: &str, name: &str) -> String {
@@ -65,15 +68,6 @@ pub fn allowed(permissions: &Value, action: &str) -> bool {
     })
 }
 
-/// A tag value of a stack or resource group.
-pub fn tag<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v["tags"][key].as_str()
-}
-
-pub fn ours(v: &Value) -> bool {
-    tag(v, TAG_MANAGED_BY) == Some("cloudgrant")
-}
-
 /// The resource ids a stack manages (`properties.resources[].id`).
 pub fn managed_ids(stack: &Value) -> Vec<String> {
     stack["properties"]["resources"]
@@ -92,6 +86,8 @@ pub struct Survey {
     pub groups: BTreeMap<String, Value>,
     /// Stack key ([`MAIN`], [`STORAGE`]) → the stack, where it exists.
     pub stacks: BTreeMap<String, Value>,
+    /// The data account an earlier revoke kept in the storage group, which this run re-attaches.
+    pub kept_data: Option<String>,
 }
 
 impl Survey {
@@ -134,20 +130,52 @@ impl Azure {
         Ok(spec)
     }
 
-    /// #3: refuse before any change when the caller lacks a permission cloudgrant needs.
-    pub(crate) async fn preflight(&self, notes: &Notes) -> Result<(), CloudError> {
+    /// #3: refuse before any change when the caller provably lacks a permission cloudgrant needs.
+    /// Azure publishes the effective-permissions call for resource groups and resources only
+    /// (`Permissions - List For Resource Group`), not for a subscription. What is granted on the
+    /// subscription is inherited by every resource group in it, so an action missing at a
+    /// resource group is missing on the subscription too: the check asks at the install's own
+    /// resource group, else at any resource group of the subscription, and refuses only on that
+    /// proof. Where no group answers, it says so and goes on (the deployment then names any
+    /// missing permission).
+    pub(crate) async fn preflight(&self, notes: &Notes, spec: &Spec) -> Result<(), CloudError> {
         let sub = self.sub().to_string();
+        let mut group = None;
+        for g in [&spec.main_group, &spec.storage_group] {
+            if self.read_group(notes, g).await?.is_some() {
+                group = Some(g.clone());
+                break;
+            }
+        }
+        if group.is_none() {
+            let req = ApiRequest::arm(Method::Get, format!("/subscriptions/{sub}/resourcegroups"), API_RESOURCES)
+                .query("$top", "1");
+            let step = self.step("list a resource group to read your permissions at", &req);
+            let r = self.call(notes, &step, req).await?;
+            if r.is_success() {
+                group = r.body["value"][0]["name"].as_str().map(String::from);
+            }
+        }
+        let Some(group) = group else {
+            notes.log(format!("could not check in advance what {} may do: Azure answers that for a resource group only, and subscription {sub} has none yet; the deployment names any missing permission", self.inner.principal)).await;
+            return Ok(());
+        };
         let req = ApiRequest::arm(
             Method::Get,
-            format!("/subscriptions/{sub}/providers/Microsoft.Authorization/permissions"),
+            format!("/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Authorization/permissions"),
             API_AUTHORIZATION,
         );
-        let step = self.step("read your permissions on the subscription", &req);
+        let step = self.step(&format!("read your permissions (at resource group {group})"), &req);
         let r = self.call(notes, &step, req).await?;
-        let body = self.ok(&step, r)?;
+        if !r.is_success() {
+            let e = self.error(&step, &r);
+            notes.log(format!("could not check in advance what {} may do ({e}); going on: the deployment names any missing permission", self.inner.principal)).await;
+            return Ok(());
+        }
+        let body = r.body;
         let missing: Vec<(&str, &str)> = REQUIRED_ACTIONS.iter().copied().filter(|(a, _)| !allowed(&body, a)).collect();
         if missing.is_empty() {
-            notes.log(format!("{} may create deployment stacks, resource groups, roles and role assignments on subscription {sub}", self.inner.principal)).await;
+            notes.log(format!("{} may create deployment stacks, resource groups, roles and role assignments (read at resource group {group}, which inherits subscription {sub}'s)", self.inner.principal)).await;
             return Ok(());
         }
         let actions: Vec<&str> = missing.iter().map(|(a, _)| *a).collect();
@@ -159,7 +187,7 @@ impl Azure {
             "Contributor"
         };
         Err(CloudError::failed(
-            format!("{} lacks {} on subscription {sub}; nothing was created", self.inner.principal, actions.join(", ")),
+            format!("{} lacks {} on subscription {sub} (even at resource group {group}, which inherits it); nothing was created", self.inner.principal, actions.join(", ")),
             format!("Ask a subscription owner to give you {} (`az role assignment create --assignee YOU@EXAMPLE.COM --role \"{role_cmd}\" --scope /subscriptions/{sub}`), or sign in as an identity with Owner on the subscription; then run again.", roles.join(" and ")),
         ))
     }
@@ -172,6 +200,16 @@ impl Azure {
     pub(crate) async fn read_stack(&self, notes: &Notes, name: &str) -> Result<Option<Value>, CloudError> {
         let req = ApiRequest::arm(Method::Get, stack_path(self.sub(), name), API_STACKS);
         self.get_opt(notes, &format!("read deployment stack {name}"), req).await
+    }
+
+    /// The install's data account, where it stands in the storage group without a stack (kept by
+    /// an earlier revoke) and is marked as this vendor's and org's.
+    pub(crate) async fn read_kept_account(&self, notes: &Notes, spec: &Spec) -> Result<Option<String>, CloudError> {
+        if self.read_stack(notes, &spec.storage_group).await?.is_some() {
+            return Ok(None);
+        }
+        let kept = self.kept_data(notes, &spec.org).await?;
+        Ok(kept.into_iter().map(|l| l.physical_id).find(|n| n.eq_ignore_ascii_case(&spec.data_account)))
     }
 
     /// #9: a soft-deleted vault of this name at `location`.
@@ -223,21 +261,18 @@ impl Azure {
     }
 
     pub(crate) async fn survey(&self, notes: &Notes, spec: &Spec) -> Result<Survey, CloudError> {
-        self.preflight(notes).await?;
+        self.preflight(notes, spec).await?;
         let mut s = Survey::default();
+        let who = self.identity_for(&spec.org, spec.install_id());
         for group in [&spec.storage_group, &spec.main_group] {
             if let Some(g) = self.read_group(notes, group).await? {
-                if !ours(&g) {
-                    return Err(CloudError::NotOurs { name: group.clone() });
-                }
+                self.refuse_unless_ours(&who, "resource group", group, &g)?;
                 s.groups.insert(group.clone(), g);
             }
         }
         for stack in &spec.stacks {
             let Some(found) = self.read_stack(notes, &stack.name).await? else { continue };
-            if !ours(&found) {
-                return Err(CloudError::NotOurs { name: stack.name.clone() });
-            }
+            self.refuse_unless_ours(&who, "deployment stack", &stack.name, &found)?;
             let state = found["properties"]["provisioningState"].as_str().unwrap_or_default();
             if stack_running(state) {
                 return Err(CloudError::failed(
@@ -276,8 +311,12 @@ impl Azure {
             ("Microsoft.Storage", "Microsoft.Storage/storageAccounts", &spec.images_account, "storage account"),
             ("Microsoft.Storage", "Microsoft.Storage/storageAccounts", &spec.data_account, "storage account"),
         ];
+        // A re-install re-attaches the data account an earlier revoke kept: its name is ours.
+        if s.stack(STORAGE).is_none() && s.groups.contains_key(&spec.storage_group) {
+            s.kept_data = self.read_kept_account(notes, spec).await?;
+        }
         for (namespace, type_, name, what) in names {
-            if s.owns(name) {
+            if s.owns(name) || s.kept_data.as_deref() == Some(name.as_str()) {
                 continue;
             }
             let (free, why) = self.name_available(notes, namespace, type_, name).await?;
@@ -296,9 +335,13 @@ impl Azure {
     pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
         let spec = self.spec_for_plan(plan)?;
         let notes = Notes::default();
+        let who = self.identity_for(&spec.org, spec.install_id());
         let mut out = Vec::new();
         for stack in &spec.stacks {
             let found = self.read_stack(&notes, &stack.name).await?;
+            if let Some(f) = &found {
+                self.refuse_unless_ours(&who, "deployment stack", &stack.name, f)?;
+            }
             let group = plan.groups.iter().find(|g| g.key == stack.key);
             let adds = |only: &dyn Fn(&str) -> bool| -> Vec<ResourceChange> {
                 group
@@ -318,11 +361,14 @@ impl Azure {
                     group: stack.name.clone(),
                     kind: ChangeKind::Create,
                     changes: adds(&|_| true),
-                    note: None,
+                    note: match (stack.key == STORAGE, self.read_kept_account(&notes, &spec).await?) {
+                        (true, Some(account)) => Some(format!(
+                            "reuses the kept data account {account} (resource group {}) with your data: the new storage stack re-attaches it instead of making a second one",
+                            spec.storage_group
+                        )),
+                        _ => None,
+                    },
                 },
-                Some(found) if !ours(&found) => {
-                    return Err(CloudError::NotOurs { name: stack.name.clone() });
-                }
                 Some(found) => {
                     let state = found["properties"]["provisioningState"].as_str().unwrap_or_default().to_string();
                     let mut changes = Vec::new();
@@ -346,7 +392,7 @@ impl Azure {
 }
 
 fn update_note(stack: &StackSpec, state: &str) -> String {
-    let last = if state == "Succeeded" { String::new() } else { format!(" (its last run ended {state})") };
+    let last = if state_is(state, "succeeded") { String::new() } else { format!(" (its last run ended {state})") };
     let kind = if stack.key == STORAGE { "storage" } else { "main" };
     format!("the {kind} stack {} exists{last}: it is updated in place to the same template; resources that match are left as they are, nothing is duplicated", stack.name)
 }

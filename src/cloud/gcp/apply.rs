@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::errors::{self, GoogleError};
 use super::iam_policy::{Change, Outcome};
 use super::run::{planned, Run};
-use super::survey::{self, account_path, binding_name, binding_parts, marked, role_path, Survey};
+use super::survey::{self, account_path, binding_name, binding_parts, role_path, Survey};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
 use crate::cloud::CloudError;
@@ -200,7 +200,7 @@ impl Gcp {
                 }
             }
         };
-        if !marked(found["description"].as_str().unwrap_or_default(), &spec.install) {
+        if !survey::verdict(spec, &name, &found).is_ours() {
             return Err(CloudError::failed(
                 format!("custom role {name} exists but was not made by cloudgrant for install {}", spec.install),
                 format!("Choose another org name, or delete the role yourself if it is a leftover: `gcloud iam roles delete {} --project {}`.", r.role_id, spec.project),
@@ -291,7 +291,7 @@ impl Gcp {
             self.ok(&step, resp)?;
         }
         let got = self.wait_visible(&run.notes, &email).await?;
-        if existed && !marked(got["description"].as_str().unwrap_or_default(), &spec.install) {
+        if existed && !survey::verdict(spec, &email, &got).is_ours() {
             return Err(CloudError::failed(
                 format!("service account {email} exists but was not made by cloudgrant for install {}", spec.install),
                 format!("Choose another org name, or delete it yourself if it is a leftover: `gcloud iam service-accounts delete {email} --project {}`.", spec.project),
@@ -433,7 +433,7 @@ impl Gcp {
             run.unchanged(&b.id, TYPE_BUCKET, &name, "exists, unchanged").await;
             return Ok(());
         }
-        if !survey::labelled(&found["labels"], &spec.install) {
+        if !survey::verdict(spec, &name, &found).is_ours() {
             return Err(CloudError::failed(
                 format!("bucket {name} exists but was not made by cloudgrant for install {}", spec.install),
                 "Choose another org name, or remove the bucket yourself if it is a leftover.",

@@ -11,12 +11,15 @@ use serde_json::Value;
 use super::iam_policy::has_member;
 use super::manifest::Manifest;
 use super::run::planned;
-use super::survey::{binding_parts, install_in, labelled};
+use super::survey::{binding_parts, marks_of, stranger, verdict};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
+use crate::cloud::ownership::Verdict;
 use crate::cloud::CloudError;
-use crate::model::{Cloud, Installation, InstalledGroup, InstalledResource, Status};
-use crate::plan::gcp::{Spec, Target, LABEL_INSTALL, LABEL_MANAGED_BY};
+use crate::model::{Cloud, Health, HealthFacts, Installation, InstalledGroup, InstalledResource, Leftover, Status};
+use crate::plan::gcp::{
+    Spec, Target, LABEL_INSTALL, LABEL_MANAGED_BY, TYPE_BUCKET, TYPE_CRYPTO_KEY, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
+};
 
 fn time(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc))
@@ -83,6 +86,10 @@ impl Gcp {
                 parameters,
             }],
             outputs,
+            install_id: None,
+            health: Default::default(),
+            leftovers: Vec::new(),
+            strangers: Vec::new(),
         }
     }
 
@@ -112,8 +119,10 @@ impl Gcp {
         // Install id → location hint.
         let mut installs: BTreeMap<String, Option<String>> = BTreeMap::new();
         for x in roles.iter().chain(accounts.iter()) {
-            if let Some(id) = install_in(x["description"].as_str().unwrap_or_default()) {
-                installs.entry(id).or_default();
+            if let (m, Some(id)) = marks_of(x) {
+                if m.managed_by.as_deref() == Some(crate::plan::MANAGED_BY) {
+                    installs.entry(id).or_default();
+                }
             }
         }
         for b in &buckets {
@@ -165,6 +174,24 @@ impl Gcp {
         let mut found: BTreeMap<String, Status> = BTreeMap::new();
         let mut created: Vec<DateTime<Utc>> = Vec::new();
         let mut live = false;
+        let mut strangers = Vec::new();
+        let mut ids: BTreeMap<String, String> = BTreeMap::new();
+        let mut leftovers = Vec::new();
+        // Found under the name the definitions give it: this install's only if every mark says so.
+        let key_flags = Gcp::key_flags;
+        let mut ours = |type_: &str, name: &str, x: &Value, strangers: &mut Vec<_>| match verdict(spec, name, x) {
+            v if v.is_ours() => {
+                if let Some(id) = marks_of(x).0.install_id {
+                    ids.insert(name.to_string(), id);
+                }
+                true
+            }
+            Verdict::NotThisInstall(why) => {
+                strangers.push(stranger(spec, type_, name, why));
+                false
+            }
+            _ => false,
+        };
         for a in &spec.apis {
             if enabled.contains(&a.service) {
                 found.insert(a.id.clone(), Status::CreateComplete);
@@ -173,6 +200,9 @@ impl Gcp {
         for r in &spec.roles {
             let name = spec.role_name(r);
             if let Some(x) = roles.iter().find(|x| x["name"].as_str() == Some(name.as_str())) {
+                if !ours(TYPE_ROLE, &name, x, &mut strangers) {
+                    continue;
+                }
                 let deleted = x["deleted"].as_bool() == Some(true);
                 live |= !deleted;
                 found.insert(r.id.clone(), if deleted { Status::DeleteComplete } else { Status::CreateComplete });
@@ -180,7 +210,10 @@ impl Gcp {
         }
         for a in &spec.service_accounts {
             let email = spec.service_account_email(a);
-            if accounts.iter().any(|x| x["email"].as_str() == Some(email.as_str())) {
+            if let Some(x) = accounts.iter().find(|x| x["email"].as_str() == Some(email.as_str())) {
+                if !ours(TYPE_SERVICE_ACCOUNT, &email, x, &mut strangers) {
+                    continue;
+                }
                 live = true;
                 found.insert(a.id.clone(), Status::CreateComplete);
             }
@@ -198,8 +231,30 @@ impl Gcp {
             let name = spec.crypto_key_name(k);
             let req = ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}"));
             if let Some(v) = self.get_opt(notes, &format!("read key {name}"), req, "cloudkms.cryptoKeys.get").await? {
-                if labelled(&v["labels"], &spec.install) {
-                    let usable = v["primary"]["state"].as_str() == Some("ENABLED");
+                if ours(TYPE_CRYPTO_KEY, &name, &v, &mut strangers) {
+                    let state = v["primary"]["state"].as_str().unwrap_or_default();
+                    let usable = state.eq_ignore_ascii_case("ENABLED");
+                    if state.eq_ignore_ascii_case("DESTROY_SCHEDULED") {
+                        let date = time(&v["primary"]["destroyTime"]).map(|t| t.date_naive());
+                        let version = v["primary"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or("VERSION")
+                            .to_string();
+                        let flags = key_flags(spec, &k.id);
+                        leftovers.push(Leftover {
+                            type_: TYPE_CRYPTO_KEY.into(),
+                            physical_id: name.clone(),
+                            state: "pending_deletion".into(),
+                            date,
+                            origin: "its primary version was scheduled for destruction by a revoke".into(),
+                            group: None,
+                            way: format!("To keep it: `gcloud kms keys versions restore {version} {flags}`, then `gcloud kms keys versions enable {version} {flags}`"),
+                            by_revoke: true,
+                        });
+                    }
                     live |= usable;
                     created.extend(time(&v["createTime"]));
                     found.insert(k.id.clone(), if usable { Status::CreateComplete } else { Status::DeleteComplete });
@@ -208,7 +263,7 @@ impl Gcp {
         }
         for b in &spec.buckets {
             if let Some(x) = buckets.iter().find(|x| x["name"].as_str() == Some(b.name.as_str())) {
-                if labelled(&x["labels"], &spec.install) {
+                if ours(TYPE_BUCKET, &b.name, x, &mut strangers) {
                     created.extend(time(&x["timeCreated"]));
                     found.insert(b.id.clone(), Status::CreateComplete);
                 }
@@ -278,6 +333,33 @@ impl Gcp {
                 Some(format!("incomplete ({}): run init again to finish it, or revoke to remove it", why.join("; "))),
             )
         };
-        Ok(Some(self.installation_of(spec, org, resources, status, reason, created.into_iter().min())))
+        let gone: Vec<String> =
+            resources.iter().filter(|r| r.status == Status::DeleteComplete).map(|r| r.id.clone()).collect();
+        let health = Health::derive(&HealthFacts {
+            planned: planned(spec).into_iter().map(|i| i.id).collect(),
+            present: resources.iter().filter(|r| !gone.contains(&r.id)).map(|r| (r.id.clone(), r.status)).collect(),
+            deleted: gone,
+            doomed: Vec::new(),
+        });
+        let mut inst = self.installation_of(spec, org, resources, status, reason, created.into_iter().min());
+        inst.health = health;
+        inst.leftovers = leftovers;
+        inst.strangers = strangers;
+        let distinct: std::collections::BTreeSet<&String> = ids.values().collect();
+        if distinct.len() > 1 {
+            // Not provably one install: reported, and nothing of it is touched.
+            let list: Vec<String> = ids.iter().map(|(n, id)| format!("{n} has {id}")).collect();
+            inst.strangers.push(crate::cloud::ownership::stranger(
+                "resource set",
+                &spec.install,
+                vec![format!("its resources carry different install ids ({})", list.join(", "))],
+                format!("gcloud iam roles list --project {} --show-deleted", spec.project),
+                "remove the ones that are not yours by hand".into(),
+            ));
+            inst.groups.clear();
+            return Ok(Some(inst));
+        }
+        inst.install_id = distinct.into_iter().next().cloned();
+        Ok(Some(inst))
     }
 }

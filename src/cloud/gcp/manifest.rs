@@ -125,6 +125,9 @@ mod tests {
             project: "acme-prod-123".into(),
             location: "europe-west1".into(),
             install: "acmeml-acme".into(),
+            vendor_id: "acmeml".into(),
+            org: "acme".into(),
+            install_id: None,
         };
         let mut m = Manifest::new(&spec, "acme", "acmeml", vec![]);
         m.record("ManagerRole", "projects/p/roles/r", Status::CreateInProgress, None);

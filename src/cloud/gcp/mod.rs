@@ -283,6 +283,23 @@ impl Gcp {
         }
     }
 
+    /// `init --restore`: cloudgrant does not restore Google Cloud key versions itself; it says
+    /// which to restore, with the commands, and changes nothing.
+    pub async fn restore(&self, org: &str) -> Result<Vec<String>, CloudError> {
+        let mut doomed = Vec::new();
+        for inst in self.discover(Some(org)).await? {
+            doomed
+                .extend(inst.leftovers.iter().filter(|l| l.by_revoke).map(|l| format!("{}: {}", l.physical_id, l.way)));
+        }
+        if doomed.is_empty() {
+            return Ok(Vec::new());
+        }
+        Err(CloudError::failed(
+            format!("the install of org {org} has key versions scheduled for destruction: {}", doomed.join(" | ")),
+            format!("Restore and enable them with the gcloud commands above, then run `cloudgrant init --org {org} --cloud gcp --project {} --restore`.", self.project()),
+        ))
+    }
+
     pub fn identity(&self) -> Identity {
         Identity {
             cloud: Cloud::Gcp,

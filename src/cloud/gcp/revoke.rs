@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::iam_policy::{roles_of, Change, Outcome};
 use super::run::Run;
-use super::survey::{account_path, binding_parts, role_path};
+use super::survey::{self, account_path, binding_parts, role_path};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
 use crate::cloud::{common, CloudError};
@@ -135,7 +135,7 @@ impl Gcp {
         self.spec_of(&installation.org, &installation.region)
     }
 
-    fn key_flags(spec: &Spec, key_id: &str) -> String {
+    pub(crate) fn key_flags(spec: &Spec, key_id: &str) -> String {
         let Some(k) = spec.crypto_keys.iter().find(|k| k.id == key_id) else { return String::new() };
         let ring = spec.key_rings.iter().find(|r| r.id == k.key_ring);
         format!(
@@ -294,6 +294,7 @@ impl Gcp {
             installation: installation.clone(),
             groups: vec![RevokeGroup { key: g.key.clone(), name: g.name.clone(), id: g.id.clone(), resources: items }],
             warnings,
+            leftovers: Vec::new(),
         })
     }
 
@@ -306,7 +307,7 @@ impl Gcp {
         cancel: CancellationToken,
     ) -> Result<Residue, CloudError> {
         let inst = &plan.installation;
-        let spec = self.spec_of_install(inst)?;
+        let spec = self.spec_of_install(inst)?.with_install_id(inst.install_id.clone());
         let mut run = Run::new(self, &spec, &inst.org, &tx, cancel);
         run.group_event(Status::DeleteInProgress, Some("revoking: the vendor's bindings go first".into())).await;
         let mut root_cause: Option<String> = None;
@@ -364,6 +365,24 @@ impl Gcp {
         let name = item.physical_id.clone().unwrap_or_default();
         let (id, t) = (item.id.as_str(), item.type_.as_str());
         let p = spec.project.clone();
+        // Asked again right before deleting: what has this name must still be this install's.
+        let current = match t {
+            TYPE_SERVICE_ACCOUNT => {
+                Some((ApiRequest::new(Service::Iam, Method::Get, account_path(&p, &name)), "iam.serviceAccounts.get"))
+            }
+            TYPE_ROLE => Some((ApiRequest::new(Service::Iam, Method::Get, role_path(&name)), "iam.roles.get")),
+            TYPE_CRYPTO_KEY => {
+                Some((ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}")), "cloudkms.cryptoKeys.get"))
+            }
+            _ => None,
+        };
+        if let Some((req, permission)) = current {
+            if let Some(found) = self.get_opt(&run.notes, &format!("read {name}"), req, permission).await? {
+                if let crate::cloud::ownership::Verdict::NotThisInstall(why) = survey::verdict(spec, &name, &found) {
+                    return Err(CloudError::NotThisInstall(Box::new(survey::stranger(spec, t, &name, why))));
+                }
+            }
+        }
         match t {
             TYPE_BINDING => {
                 let Some(b) = spec.bindings.iter().find(|b| b.id == id) else {
@@ -630,6 +649,10 @@ mod tests {
             created: None,
             groups: Vec::new(),
             outputs: BTreeMap::new(),
+            install_id: None,
+            health: Default::default(),
+            leftovers: Vec::new(),
+            strangers: Vec::new(),
         };
         let item = |id: &str, type_: &str, outcome: RevokeOutcome| RevokeItem {
             id: id.into(),
@@ -655,6 +678,7 @@ mod tests {
                 "The data key k: anything encrypted with it, including what the vendor's machines wrote to the kept bucket, becomes unreadable.".into(),
                 "The data bucket data-name is kept (3 objects, 1.1 GiB).".into(),
             ],
+            leftovers: Vec::new(),
         };
         let mut aws = plan.clone();
         aws.installation.cloud = Cloud::Aws;

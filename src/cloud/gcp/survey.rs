@@ -9,30 +9,92 @@ use serde_json::{json, Value};
 use super::iam_policy::has_member;
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
+use crate::cloud::ownership::{self, InstallIdentity, Marks, Verdict};
 use crate::cloud::CloudError;
-use crate::model::{ChangeKind, Cloud, GroupChanges, Plan, ResourceChange};
+use crate::model::{ChangeKind, Cloud, GroupChanges, Plan, ResourceChange, Stranger};
 use crate::plan::gcp::{
-    spec_for, Binding, CryptoKey, CustomRole, Spec, Target, DESCRIPTION_MARK, LABEL_INSTALL, LABEL_MANAGED_BY,
-    TYPE_API, TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY, TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
+    spec_for, Binding, CryptoKey, CustomRole, Spec, Target, DESCRIPTION_MARK, LABEL_INSTALL, TYPE_API, TYPE_BINDING,
+    TYPE_BUCKET, TYPE_CRYPTO_KEY, TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
 };
 
-/// Role and service-account descriptions start with the mark and name the install.
-pub(crate) fn marked(description: &str, install: &str) -> bool {
-    let tag = format!("{LABEL_INSTALL}={install}");
-    description.starts_with(DESCRIPTION_MARK) && description.split_whitespace().any(|w| w == tag)
-}
-
-/// The install a description names, if it carries the mark.
-pub(crate) fn install_in(description: &str) -> Option<String> {
-    if !description.starts_with(DESCRIPTION_MARK) {
-        return None;
+/// The identity marks of a Google resource: its labels, or, for roles and service accounts
+/// (which have none), the `k=v` words of its description before ` | `; and the install-name mark
+/// `cloudgrant-install=<vendor>-<org>`, which stands for the vendor and org marks where those are
+/// not written out (vendor ids have no `-`).
+pub(crate) fn marks_of(found: &Value) -> (Marks, Option<String>) {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    match found["labels"].as_object() {
+        Some(labels) => pairs.extend(labels.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))),
+        None => {
+            let description = found["description"].as_str().unwrap_or_default();
+            if description.starts_with(DESCRIPTION_MARK) {
+                let head = description.split(" | ").next().unwrap_or_default();
+                pairs.extend(
+                    head.split_whitespace()
+                        .filter_map(|w| w.split_once('='))
+                        .map(|(k, v)| (k.to_string(), v.to_string())),
+                );
+            }
+        }
     }
-    description.split_whitespace().find_map(|w| w.strip_prefix(&format!("{LABEL_INSTALL}="))).map(String::from)
+    let install = pairs.iter().find(|(k, _)| k == LABEL_INSTALL).map(|(_, v)| v.clone());
+    let mut marks = Marks::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if let Some((vendor, org)) = install.as_deref().and_then(|i| i.split_once('-')) {
+        marks.vendor.get_or_insert_with(|| vendor.to_string());
+        marks.org.get_or_insert_with(|| org.to_string());
+    }
+    (marks, install)
 }
 
-/// Keys and buckets carry the labels.
-pub(crate) fn labelled(labels: &Value, install: &str) -> bool {
-    labels[LABEL_MANAGED_BY].as_str() == Some("cloudgrant") && labels[LABEL_INSTALL].as_str() == Some(install)
+/// Whether `found` (named `name`, the name the definitions give it) is this install's:
+/// [`ownership::judge`] on its marks, and its install-name mark, where it has one, is this
+/// install's.
+pub(crate) fn verdict(spec: &Spec, name: &str, found: &Value) -> Verdict {
+    let (marks, install) = marks_of(found);
+    let who = InstallIdentity {
+        vendor: spec.vendor_id.clone(),
+        org: spec.org.clone(),
+        names: vec![name.to_string()],
+        install_id: spec.install_id.clone(),
+        ignore_case: false,
+    };
+    match (ownership::judge(&who, name, &marks), install) {
+        (v, Some(i)) if v.is_ours() && i != spec.install => {
+            Verdict::NotThisInstall(vec![format!("{LABEL_INSTALL} is {i}, not {}", spec.install)])
+        }
+        (v, _) => v,
+    }
+}
+
+/// A look-alike, with the commands that show and remove it.
+pub(crate) fn stranger(spec: &Spec, type_: &str, name: &str, why: Vec<String>) -> Stranger {
+    let p = &spec.project;
+    let (kind, inspect, remove) = match type_ {
+        TYPE_ROLE => {
+            let id = name.rsplit('/').next().unwrap_or(name);
+            (
+                "custom role",
+                format!("gcloud iam roles describe {id} --project {p}"),
+                format!("gcloud iam roles delete {id} --project {p}"),
+            )
+        }
+        TYPE_SERVICE_ACCOUNT => (
+            "service account",
+            format!("gcloud iam service-accounts describe {name} --project {p}"),
+            format!("gcloud iam service-accounts delete {name} --project {p}"),
+        ),
+        TYPE_BUCKET => (
+            "bucket",
+            format!("gcloud storage buckets describe gs://{name}"),
+            format!("gcloud storage rm -r gs://{name}"),
+        ),
+        _ => (
+            "key",
+            format!("gcloud kms keys describe {name}"),
+            "keys cannot be deleted on Google Cloud: leave it, or disable its versions".into(),
+        ),
+    };
+    ownership::stranger(kind, name, why, inspect, remove)
 }
 
 pub(crate) fn labels_json(spec: &Spec) -> Value {
@@ -181,67 +243,54 @@ impl Survey {
             || spec.bindings.iter().any(|b| self.binding_present(spec, b))
     }
 
-    /// Refuse, before changing anything, resources of these names that cloudgrant did not make.
+    /// Refuse, before changing anything, resources of these names that are not this install's
+    /// ([`verdict`]: name and every mark).
     pub fn refuse_foreign(&self, spec: &Spec) -> Result<(), CloudError> {
         let p = &spec.project;
-        let refuse = |what: String, fix: String| {
-            Err(CloudError::failed(
-                format!("{what} exists but was not made by cloudgrant for install {}", spec.install),
-                format!("cloudgrant never changes resources it did not make. Choose another org name (the names are built from it), or {fix}"),
-            ))
-        };
+        let mut found: Vec<(&str, String, Value, String)> = Vec::new();
         for r in &spec.roles {
-            if let Some(found) = self.role(&r.id) {
-                if !marked(found["description"].as_str().unwrap_or_default(), &spec.install) {
-                    return refuse(
-                        format!(
-                            "custom role {} (its description lacks `{DESCRIPTION_MARK} {LABEL_INSTALL}={}`)",
-                            spec.role_name(r),
-                            spec.install
-                        ),
-                        format!(
-                            "delete it yourself if it is a leftover: `gcloud iam roles delete {} --project {p}`.",
-                            r.role_id
-                        ),
-                    );
-                }
+            if let Some(f) = self.role(&r.id) {
+                let fix = format!(
+                    "delete it yourself if it is a leftover: `gcloud iam roles delete {} --project {p}`.",
+                    r.role_id
+                );
+                found.push((TYPE_ROLE, spec.role_name(r), f, fix));
             }
         }
         for s in &spec.service_accounts {
-            if let Some(found) = self.account(&s.id) {
-                if !marked(found["description"].as_str().unwrap_or_default(), &spec.install) {
-                    let email = spec.service_account_email(s);
-                    return refuse(
-                        format!("service account {email} (its description lacks the cloudgrant mark)"),
-                        format!("delete it yourself if it is a leftover: `gcloud iam service-accounts delete {email} --project {p}`."),
-                    );
-                }
+            if let Some(f) = self.account(&s.id) {
+                let email = spec.service_account_email(s);
+                let fix = format!("delete it yourself if it is a leftover: `gcloud iam service-accounts delete {email} --project {p}`.");
+                found.push((TYPE_SERVICE_ACCOUNT, email, f, fix));
             }
         }
         for k in &spec.crypto_keys {
-            if let Some(found) = self.key(&k.id) {
-                if !labelled(&found["labels"], &spec.install) {
-                    return refuse(
-                        format!(
-                            "key {} (no {LABEL_MANAGED_BY}=cloudgrant, {LABEL_INSTALL}={} labels)",
-                            spec.crypto_key_name(k),
-                            spec.install
-                        ),
-                        "use another org name: Google never deletes keys' names.".into(),
-                    );
-                }
+            if let Some(f) = self.key(&k.id) {
+                found.push((
+                    TYPE_CRYPTO_KEY,
+                    spec.crypto_key_name(k),
+                    f,
+                    "use another org name: Google never deletes keys' names.".into(),
+                ));
             }
         }
         for b in &spec.buckets {
-            if let Some(found) = self.bucket(&b.id) {
-                if !labelled(&found["labels"], &spec.install) {
-                    return refuse(
-                        format!(
-                            "bucket {} (no {LABEL_MANAGED_BY}=cloudgrant, {LABEL_INSTALL}={} labels)",
-                            b.name, spec.install
-                        ),
-                        format!("remove it yourself if it is a leftover: `gcloud storage rm -r gs://{}`.", b.name),
-                    );
+            if let Some(f) = self.bucket(&b.id) {
+                let fix = format!("remove it yourself if it is a leftover: `gcloud storage rm -r gs://{}`.", b.name);
+                found.push((TYPE_BUCKET, b.name.clone(), f, fix));
+            }
+        }
+        for (type_, name, f, fix) in found {
+            match verdict(spec, &name, &f) {
+                Verdict::Ours | Verdict::OursWithoutId => {}
+                Verdict::NotThisInstall(why) => {
+                    return Err(CloudError::NotThisInstall(Box::new(stranger(spec, type_, &name, why))))
+                }
+                Verdict::Foreign | Verdict::Unrelated => {
+                    return Err(CloudError::failed(
+                        format!("{name} exists but was not made by cloudgrant for install {} (it carries no cloudgrant mark)", spec.install),
+                        format!("cloudgrant never changes resources it did not make. Choose another org name (the names are built from it), or {fix}"),
+                    ))
                 }
             }
         }
@@ -450,7 +499,15 @@ impl Gcp {
                 }
             }
         }
+        // A re-install after revoke: the roles and service accounts are gone, the bucket stayed.
+        let access_gone = spec.service_accounts.iter().all(|a| s.account(&a.id).is_none());
         for b in &spec.buckets {
+            if access_gone && s.bucket(&b.id).is_some() {
+                notes.push(format!(
+                    "{}: reuses the kept bucket {} with your data (an earlier revoke left it); it is not made again",
+                    b.id, b.name
+                ));
+            }
             match s.bucket(&b.id) {
                 None => change("Add", &b.id, TYPE_BUCKET),
                 Some(found) if !labels_cover(&found["labels"], &spec) => {
@@ -485,13 +542,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn marks_and_labels() {
-        let d = "managed-by=cloudgrant cloudgrant-install=acmeml-acme | why";
-        assert!(marked(d, "acmeml-acme"));
-        assert!(!marked(d, "acmeml-acm"));
-        assert!(!marked("cloudgrant-install=acmeml-acme", "acmeml-acme"));
-        assert_eq!(install_in(d).as_deref(), Some("acmeml-acme"));
-        assert!(labelled(&json!({"managed-by": "cloudgrant", "cloudgrant-install": "x"}), "x"));
-        assert!(!labelled(&json!({"cloudgrant-install": "x"}), "x"));
+    fn marks_from_labels_and_descriptions() {
+        let (m, install) = marks_of(
+            &json!({"description": "managed-by=cloudgrant cloudgrant-install=acmeml-acme cloudgrant-install-id=x1 | why"}),
+        );
+        assert_eq!(install.as_deref(), Some("acmeml-acme"));
+        assert_eq!(
+            (m.vendor.as_deref(), m.org.as_deref(), m.install_id.as_deref()),
+            (Some("acmeml"), Some("acme"), Some("x1"))
+        );
+        let (m, _) = marks_of(&json!({"description": "cloudgrant-install=acmeml-acme | no mark first"}));
+        assert_eq!(m, Marks::default());
+        let (m, _) = marks_of(
+            &json!({"labels": {"managed-by": "cloudgrant", "cloudgrant-install": "acmeml-acme-x", "cloudgrant-org": "acme-x", "cloudgrant-vendor": "acmeml"}}),
+        );
+        assert_eq!(m.org.as_deref(), Some("acme-x"), "written-out labels win over the install name");
     }
 }

@@ -223,6 +223,10 @@ impl Sandbox {
                     created,
                     outputs: group.outputs.clone(),
                     groups: vec![group],
+                    install_id: None,
+                    health: Default::default(),
+                    leftovers: Vec::new(),
+                    strangers: Vec::new(),
                 }),
             }
         }
@@ -230,6 +234,18 @@ impl Sandbox {
         let order = |k: &str| self.inner.blueprint.stacks.iter().position(|s| s.key == k).unwrap_or(usize::MAX);
         for inst in &mut out {
             inst.groups.sort_by_key(|g| order(&g.key));
+            // The same vocabulary as every provider; this simulator keeps no record of deletions.
+            inst.health = crate::model::Health::derive(&crate::model::HealthFacts {
+                planned: self
+                    .inner
+                    .blueprint
+                    .stacks
+                    .iter()
+                    .map(|s| crate::plan::aws::stack_name(&self.inner.vendor, &inst.org, &s.key))
+                    .collect(),
+                present: inst.groups.iter().map(|g| (g.name.clone(), g.status)).collect(),
+                ..Default::default()
+            });
         }
         out
     }

@@ -520,7 +520,7 @@ impl Sandbox {
             }
             groups.push(RevokeGroup { key: g.key.clone(), name: g.name.clone(), id: g.id.clone(), resources: items });
         }
-        Ok(RevokePlan { installation: installation.clone(), groups, warnings })
+        Ok(RevokePlan { installation: installation.clone(), groups, warnings, leftovers: Vec::new() })
     }
 
     pub async fn revoke(

@@ -91,6 +91,8 @@ pub struct Expanded {
     pub deployment: String,
     /// `metadata.description`: why the vendor needs it.
     pub why: String,
+    /// Scanner checks set aside on purpose (`metadata.checkov`).
+    pub exceptions: Vec<crate::model::Exception>,
     /// Where in the file it is (`resources[1].properties.template.resources[3]`).
     pub path: String,
 }
@@ -230,6 +232,8 @@ fn expand_at(
         let meta = raw.get("metadata");
         let id = meta.and_then(|m| m.pointer("/cloudgrant/id")).and_then(Value::as_str).map(str::to_string);
         let why = meta.and_then(|m| m.get("description")).and_then(Value::as_str).unwrap_or_default().to_string();
+        let exceptions = crate::plan::exceptions::read(meta, crate::plan::exceptions::Dialect::Arm)
+            .map_err(|m| err(&format!("{rpath}.metadata"), m))?;
         let is_deployment = type_.eq_ignore_ascii_case("Microsoft.Resources/deployments");
         let target_rg = match field("resourceGroup")? {
             Some(Value::String(rg)) => Some(rg),
@@ -293,6 +297,7 @@ fn expand_at(
             depends_on,
             deployment: scope.deployment.clone(),
             why,
+            exceptions,
             path: rpath.clone(),
         };
         drop(ctx);

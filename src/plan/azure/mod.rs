@@ -29,7 +29,11 @@ pub struct Spec {
     pub subscription: Option<String>,
     pub location: String,
     pub org: String,
+    /// The install's random name suffix (Key Vault, registry, images account).
     pub suffix: String,
+    /// The data account's suffix: the install's own, or that of the data account an earlier
+    /// install kept, when a re-install re-attaches it.
+    pub data_suffix: String,
     /// The vendor's multi-tenant application (client) id.
     pub app_id: String,
     /// `<vendor id>-<org>`: the vendor's resource group (deleted on revoke).
@@ -95,9 +99,9 @@ const NO_TENANT: &str = "<tenant>";
 pub const PRINCIPAL_PLACEHOLDER: &str = "<object id of the vendor's service principal>";
 pub const SUFFIX_LEN: usize = 8;
 
-pub const TAG_MANAGED_BY: &str = "managed-by";
-pub const TAG_VENDOR: &str = "cloudgrant-vendor";
-pub const TAG_ORG: &str = "cloudgrant-org";
+pub const TAG_MANAGED_BY: &str = crate::plan::MARK_MANAGED_BY;
+pub const TAG_VENDOR: &str = crate::plan::MARK_VENDOR;
+pub const TAG_ORG: &str = crate::plan::MARK_ORG;
 pub const TAG_STACK: &str = "cloudgrant-stack";
 
 pub const TYPE_ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
@@ -168,15 +172,31 @@ fn check_name(type_: &str, name: &str, id: &str, file: &str) -> Result<(), PlanE
 /// The plan for `choices` (`account` = the subscription id, `region` = the location) with the
 /// install's name `suffix`.
 pub fn build(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<Plan, PlanError> {
-    let spec = spec(vendor, choices, suffix)?;
+    build_reattaching(vendor, choices, suffix, suffix)
+}
+
+/// [`build`], with the data account named by `data_suffix`: the account an earlier install of
+/// this org kept, re-attached to the new install's storage stack instead of a second one.
+pub fn build_reattaching(
+    vendor: &VendorProfile,
+    choices: &Choices,
+    suffix: &str,
+    data_suffix: &str,
+) -> Result<Plan, PlanError> {
+    let spec = spec_with(vendor, choices, suffix, data_suffix)?;
     let mut plan = plan_of(vendor, choices, &spec)?;
     crate::permissions::annotate(&mut plan, vendor);
     Ok(plan)
 }
 
-/// The install's suffix, as the plan's stacks pass it.
+/// The suffix a group of the plan passes to its stack.
+fn group_suffix(plan: &Plan, key: &str) -> Option<String> {
+    plan.group(key)?.parameters.iter().find(|p| p.name == SUFFIX_PARAM).map(|p| p.value.clone())
+}
+
+/// The install's suffix, as the plan's main stack passes it.
 pub fn suffix_of(plan: &Plan) -> Option<String> {
-    plan.groups.iter().flat_map(|g| g.parameters.iter()).find(|p| p.name == SUFFIX_PARAM).map(|p| p.value.clone())
+    group_suffix(plan, MAIN).or_else(|| group_suffix(plan, STORAGE))
 }
 
 /// What the provider creates for a plan, after checking that the templates give exactly that plan.
@@ -185,20 +205,31 @@ pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> 
         return Err(PlanError::Invalid(format!("this is a plan for {}, not Azure", plan.cloud.title())));
     }
     let suffix = suffix_of(plan).ok_or_else(|| PlanError::Invalid("the plan has no `suffix` parameter".into()))?;
+    let data_suffix = group_suffix(plan, STORAGE).unwrap_or_else(|| suffix.clone());
     let choices = Choices {
         org: plan.org.clone(),
         region: plan.region.clone(),
         account: plan.account.clone(),
         external_id: None,
     };
-    let again = build(vendor, &choices, &suffix)?;
-    if again.groups != plan.groups || again.tags != plan.tags {
+    let again = build_reattaching(vendor, &choices, &suffix, &data_suffix)?;
+    // The install id is the one mark the templates cannot give: it is the plan's, put on every stack.
+    let install_id = plan.tags.iter().find(|(k, _)| k == crate::plan::MARK_INSTALL_ID).map(|(_, v)| v.clone());
+    let tags: Vec<(String, String)> =
+        plan.tags.iter().filter(|(k, _)| k != crate::plan::MARK_INSTALL_ID).cloned().collect();
+    if again.groups != plan.groups || again.tags != tags {
         return Err(PlanError::Invalid(
             "the plan differs from what the bundled Azure templates give for it (built by another version of cloudgrant?)"
                 .into(),
         ));
     }
-    spec(vendor, &choices, &suffix)
+    let mut spec = spec_with(vendor, &choices, &suffix, &data_suffix)?;
+    if let Some(id) = install_id {
+        for s in &mut spec.stacks {
+            s.tags.insert(crate::plan::MARK_INSTALL_ID.to_string(), id.clone());
+        }
+    }
+    Ok(spec)
 }
 
 fn parse(asset: &Asset) -> Result<Value, PlanError> {
@@ -211,15 +242,26 @@ fn value_params(pairs: &[(&str, &str)]) -> Map<String, Value> {
 
 /// The stacks for these choices, rendered from the templates.
 pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<Spec, PlanError> {
+    spec_with(vendor, choices, suffix, suffix)
+}
+
+/// [`spec`], with the data account named by `data_suffix` (see [`build_reattaching`]).
+pub fn spec_with(
+    vendor: &VendorProfile,
+    choices: &Choices,
+    suffix: &str,
+    data_suffix: &str,
+) -> Result<Spec, PlanError> {
     validate::org(&choices.org)?;
     validate::azure_location(&choices.region)?;
     check_suffix(suffix)?;
+    check_suffix(data_suffix)?;
     let vendor_id = vendor.vendor.id.as_str();
     let org = choices.org.as_str();
     let subscription = choices.account.clone();
     let main_group = format!("{vendor_id}-{org}");
     let storage_group = format!("{main_group}-storage");
-    let data_account = format!("{vendor_id}data{suffix}");
+    let data_account = format!("{vendor_id}data{data_suffix}");
     let mut stacks = Vec::new();
     for (key, asset, needs_principal) in stack_files() {
         let template = parse(&asset)?;
@@ -228,7 +270,7 @@ pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<S
                 ("vendorId", vendor_id),
                 ("org", org),
                 ("location", &choices.region),
-                ("suffix", suffix),
+                ("suffix", data_suffix),
             ]),
             _ => value_params(&[
                 ("vendorId", vendor_id),
@@ -295,6 +337,7 @@ pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<S
         location: choices.region.clone(),
         org: org.to_string(),
         suffix: suffix.to_string(),
+        data_suffix: data_suffix.to_string(),
         app_id: vendor.azure.app_id.clone(),
         vault: one(TYPE_VAULT, ""),
         registry: one("Microsoft.ContainerRegistry/registries", ""),
@@ -310,6 +353,11 @@ pub fn spec(vendor: &VendorProfile, choices: &Choices, suffix: &str) -> Result<S
 impl Spec {
     pub fn stack(&self, key: &str) -> Option<&StackSpec> {
         self.stacks.iter().find(|s| s.key == key)
+    }
+
+    /// The install id the stacks carry (the plan's), if the plan had one.
+    pub fn install_id(&self) -> Option<String> {
+        self.stacks.iter().find_map(|s| s.tags.get(crate::plan::MARK_INSTALL_ID).cloned())
     }
 }
 
@@ -490,6 +538,8 @@ fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Pla
                 on_revoke: OnRevoke::Keep,
                 pending_window_days: None,
                 depends_on: Vec::new(),
+                network: None,
+                exceptions: Vec::new(),
             });
             permissions.push(Permission {
                 principal: format!("app {} ({})", spec.app_id, vendor.vendor.name),
@@ -528,6 +578,8 @@ fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Pla
                 on_revoke,
                 pending_window_days,
                 depends_on,
+                network: crate::plan::network::reach(&r.type_, &r.properties),
+                exceptions: r.exceptions.clone(),
             });
             if !r.type_.eq_ignore_ascii_case(TYPE_ROLE_ASSIGNMENT) {
                 continue;
@@ -557,8 +609,13 @@ fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) -> Result<Pla
                 )));
             };
             let scope = r.scope.clone().unwrap_or_default();
-            let conditions =
+            let mut conditions =
                 serde_json::json!({ "principalType": p.get("principalType").cloned().unwrap_or(Value::Null) });
+            // An ABAC condition narrows the role's data actions (docs/hardening.md): shown as written.
+            if let Some(c) = p.get("condition").and_then(Value::as_str) {
+                conditions["condition"] = Value::String(c.to_string());
+                conditions["conditionVersion"] = p.get("conditionVersion").cloned().unwrap_or(Value::Null);
+            }
             let policy = if role.built_in { format!("{} (built-in)", role.name) } else { role.name.clone() };
             let allowed: Vec<String> = role.actions.iter().chain(&role.data_actions).cloned().collect();
             let refused: Vec<String> = role.not_actions.iter().chain(&role.not_data_actions).cloned().collect();

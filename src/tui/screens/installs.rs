@@ -59,18 +59,6 @@ impl App {
     }
 }
 
-/// "complete", or the first group status that is not.
-fn install_status(inst: &Installation) -> String {
-    if inst.is_complete() {
-        "complete".into()
-    } else {
-        inst.groups
-            .iter()
-            .find(|g| !matches!(g.status, crate::model::Status::CreateComplete | crate::model::Status::UpdateComplete))
-            .map_or_else(|| "empty".into(), |g| format!("incomplete ({} {})", g.key, g.status))
-    }
-}
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let s = &app.installs;
@@ -119,8 +107,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     for (i, inst) in s.list.iter().enumerate() {
         let chosen = i == s.selected;
         let style = if chosen { t.selected } else { t.text };
-        let status = install_status(inst);
-        let status_style = if inst.is_complete() { t.ok } else { t.warn };
+        // The health every output names the same way (status, init, revoke).
+        let status = inst.health.word().to_string();
+        let status_style = if inst.health == crate::model::Health::Complete { t.ok } else { t.warn };
         lines.push(Line::from(vec![
             Span::styled(if chosen { "  > " } else { "    " }, t.key),
             Span::styled(format!("{:<org_w$}", inst.org), style),
@@ -131,6 +120,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let created =
             inst.created.map(|c| format!("created {} · ", c.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
         lines.push(Line::styled(format!("      {created}{}", names.join(", ")), t.muted));
+        if inst.health != crate::model::Health::Complete {
+            lines.push(Line::styled(format!("      {}", inst.health.sentence()), t.warn));
+        }
+        for l in &inst.leftovers {
+            lines.push(Line::styled(format!("      left outside the {}s: {}", cloud.group_word(), l.line()), t.warn));
+        }
+        for x in &inst.strangers {
+            lines.push(Line::styled(format!("      ! {}", x.line()), t.warn));
+        }
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

@@ -275,21 +275,25 @@ pub fn review_lines(plan: &RevokePlan, width: usize, t: &Theme) -> Vec<Line<'sta
         }
         out.push(Line::raw(""));
     }
-    let fates: Vec<Fate> = plan.items().map(|i| i.fate()).collect();
+    let fates: Vec<Fate> = plan.items().chain(plan.leftovers.iter()).map(|i| i.fate()).collect();
     let summary = fate_counts(&fates);
     let failing = fates.contains(&Fate::WillFail);
     for part in wrap(&summary, width) {
         out.push(Line::styled(part, if failing { t.danger } else { t.heading }));
     }
     out.push(Line::raw(""));
-    let id_w = plan.items().map(|i| i.id.chars().count()).max().unwrap_or(10).min(24);
-    let phrase_w = plan.items().map(|i| i.fate().phrase().chars().count()).max().unwrap_or(8);
-    for (n, g) in plan.groups.iter().enumerate() {
+    let all = || plan.items().chain(plan.leftovers.iter());
+    let id_w = all().map(|i| i.id.chars().count()).max().unwrap_or(10).min(24);
+    let phrase_w = all().map(|i| i.fate().phrase().chars().count()).max().unwrap_or(8);
+    // What earlier attempts left outside the groups comes last, with its fate, like any item.
+    let leftovers = (!plan.leftovers.is_empty()).then(|| ("left by earlier attempts".to_string(), &plan.leftovers));
+    let groups = plan.groups.iter().map(|g| (g.name.clone(), &g.resources)).chain(leftovers);
+    for (n, (name, resources)) in groups.enumerate() {
         let order = if n == 0 { " · deleted first: the vendor's access ends here" } else { "" };
-        for part in wrap(&format!("{}. {}{order}", n + 1, g.name), width) {
+        for part in wrap(&format!("{}. {name}{order}", n + 1), width) {
             out.push(Line::styled(part, t.heading));
         }
-        for item in &g.resources {
+        for item in resources {
             let fate = item.fate();
             let style = fate_style(&fate, t);
             let head = format!("  {} {:<id_w$} ", fate_icon(&fate, false), item.id);
@@ -409,6 +413,10 @@ mod tests {
                 created: None,
                 groups: Vec::new(),
                 outputs: Default::default(),
+                install_id: None,
+                health: Default::default(),
+                leftovers: Vec::new(),
+                strangers: Vec::new(),
             },
             groups: vec![
                 RevokeGroup {
@@ -451,6 +459,7 @@ mod tests {
                 },
             ],
             warnings: Vec::new(),
+            leftovers: Vec::new(),
         }
     }
 

@@ -17,10 +17,17 @@ pub fn route(ctx: &mut Ctx, req: &ApiRequest, s: &[Seg]) -> Option<Answer> {
     Some(match (req.method, l.as_slice()) {
         (Method::Get, ["subscriptions"]) => list_subscriptions(ctx, req),
         (Method::Get, ["subscriptions", _]) => get_subscription(ctx, t(1)),
-        (Method::Get, ["subscriptions", _, "providers", "microsoft.authorization", "permissions"]) => {
-            permissions(ctx, t(1))
-        }
+        // Azure publishes the caller's permissions for a resource group (and a resource) only.
+        (
+            Method::Get,
+            ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.authorization", "permissions"],
+        ) => permissions(ctx, t(1), t(3)),
+        (Method::Get, ["subscriptions", _, "resourcegroups"]) => list_groups(ctx, req, t(1)),
         (Method::Get, ["subscriptions", _, "resourcegroups", _]) => get_group(ctx, t(1), t(3)),
+        (
+            Method::Get,
+            ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts"],
+        ) => list_in_group(ctx, t(1), t(3), STORAGE_TYPE),
         (Method::Post, ["subscriptions", _, "providers", ns, "checknameavailability"]) => {
             check_name(ctx, req, t(1), ns)
         }
@@ -87,9 +94,44 @@ fn get_subscription(ctx: &Ctx, sub: &str) -> Answer {
 }
 
 /// The signed-in user owns both subscriptions.
-fn permissions(ctx: &Ctx, sub: &str) -> Answer {
-    ctx.subscription(sub)?;
+fn permissions(ctx: &Ctx, sub: &str, group: &str) -> Answer {
+    let sub = ctx.subscription(sub)?;
+    ctx.world.resource(&group_id(sub, group)).filter(|r| r.is_group()).ok_or_else(|| reply::group_not_found(group))?;
     Ok(reply::ok(json!({"value": [{"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}]})))
+}
+
+/// `Resource Groups - List`: one page (`$top` honoured), in name order.
+fn list_groups(ctx: &Ctx, req: &ApiRequest, sub: &str) -> Answer {
+    let sub = ctx.subscription(sub)?.to_string();
+    let top =
+        req.query.iter().find(|(k, _)| k == "$top").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(usize::MAX);
+    let prefix = format!("/subscriptions/{sub}/resourcegroups/");
+    let mut groups: Vec<Value> = Vec::new();
+    for r in ctx.world.resources.values().filter(|r| r.is_group() && r.id.to_ascii_lowercase().starts_with(&prefix)) {
+        if groups.len() == top {
+            break;
+        }
+        if let Ok(g) = get_group(ctx, &sub, &r.name) {
+            groups.push(g.body);
+        }
+    }
+    Ok(reply::ok(json!({"value": groups})))
+}
+
+/// `… - List By Resource Group` for `type_`.
+fn list_in_group(ctx: &Ctx, sub: &str, group: &str, type_: &str) -> Answer {
+    let sub = ctx.subscription(sub)?;
+    let gid = group_id(sub, group);
+    ctx.world.resource(&gid).filter(|r| r.is_group()).ok_or_else(|| reply::group_not_found(group))?;
+    let prefix = format!("{}/providers/{}/", gid.to_ascii_lowercase(), type_.to_ascii_lowercase());
+    let items: Vec<Value> = ctx
+        .world
+        .resources
+        .values()
+        .filter(|r| r.id.to_ascii_lowercase().starts_with(&prefix) && !r.id[prefix.len()..].contains('/'))
+        .map(resource_json)
+        .collect();
+    Ok(reply::ok(json!({"value": items})))
 }
 
 fn group_id(sub: &str, group: &str) -> String {
@@ -285,7 +327,9 @@ fn role_assignments(ctx: &Ctx, req: &ApiRequest, sub: &str) -> Answer {
                     "principalType": r.properties["principalType"],
                     "scope": r.properties["scope"],
                     "description": r.properties.get("description").cloned().unwrap_or(Value::Null),
-                    "condition": null,
+                    // As deployed: the machines' data access carries its ABAC condition.
+                    "condition": r.properties.get("condition").cloned().unwrap_or(Value::Null),
+                    "conditionVersion": r.properties.get("conditionVersion").cloned().unwrap_or(Value::Null),
                     "createdOn": reply::time(r.created),
                     "updatedOn": reply::time(r.created),
                 }

@@ -120,13 +120,18 @@ fn active(stack: &Stack) -> Option<&Run> {
     stack.run.as_ref().filter(|r| !r.finished)
 }
 
-fn provisioning_state(stack: &Stack, now: DateTime<Utc>) -> &str {
+/// A deployment stack's state in the casing the 2025-07-01 API documents
+/// (`DeploymentStackProvisioningState`: lowercase, `deletingResources` in camel case). States
+/// stored by older sandbox files (capitalised) read the same.
+fn provisioning_state(stack: &Stack, now: DateTime<Utc>) -> &'static str {
     match active(stack) {
-        Some(r) if r.kind == RunKind::Deploy && now < r.steps_start => "Initializing",
-        Some(r) if r.kind == RunKind::Deploy => "Deploying",
-        Some(r) if r.steps.is_empty() => "Deleting",
-        Some(_) => "DeletingResources",
-        None => &stack.state,
+        Some(r) if r.kind == RunKind::Deploy && now < r.steps_start => "initializing",
+        Some(r) if r.kind == RunKind::Deploy => "deploying",
+        Some(r) if r.steps.is_empty() => "deleting",
+        Some(_) => "deletingResources",
+        None if stack.state.eq_ignore_ascii_case("failed") => "failed",
+        None if stack.state.eq_ignore_ascii_case("canceled") => "canceled",
+        None => "succeeded",
     }
 }
 
@@ -819,7 +824,7 @@ fn put(ctx: &mut Ctx, req: &ApiRequest, sub: &str, name: &str) -> Answer {
         deny_settings: deny,
         created: existing.as_ref().map_or(now, |s| s.created),
         modified: now,
-        state: existing.as_ref().map_or("Succeeded".into(), |s| s.state.clone()),
+        state: existing.as_ref().map_or("succeeded".into(), |s| s.state.clone()),
         managed: existing.as_ref().map(|s| s.managed.clone()).unwrap_or_default(),
         detached: Vec::new(),
         deleted: Vec::new(),
@@ -1037,7 +1042,7 @@ fn finish_deploy(ctx: &mut Ctx, stack: &mut Stack, run: &Run) -> (&'static str, 
             .filter(|s| s.child.is_none())
             .filter_map(|s| Some(json!({"id": s.target.as_ref()?.id, "error": s.error.as_ref()?.1})))
             .collect();
-        stack.state = "Failed".into();
+        stack.state = "failed".into();
         stack.outputs = None;
         stack.error = Some(error.clone());
         return ("Failed", Some(error.clone()));
@@ -1056,7 +1061,7 @@ fn finish_deploy(ctx: &mut Ctx, stack: &mut Stack, run: &Run) -> (&'static str, 
     }
     stack.managed = run.resources.clone();
     stack.failed.clear();
-    stack.state = "Succeeded".into();
+    stack.state = "succeeded".into();
     stack.outputs = run.outputs.clone();
     stack.error = None;
     ("Succeeded", None)

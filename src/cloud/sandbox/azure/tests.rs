@@ -146,13 +146,13 @@ fn install(az: &SimulatedAzure, clock: &Clock) -> String {
     assert_eq!(put_stack(az, "acmeml-demo-storage", storage_body(), clock.at(0.0)).status, 201);
     assert_eq!(
         get_stack(az, "acmeml-demo-storage", clock.at(500.0)).body["properties"]["provisioningState"],
-        "Succeeded"
+        "succeeded"
     );
     let principal = create_principal(az, clock.at(500.0));
     let r = put_stack(az, "acmeml-demo", main_body(&principal), clock.at(501.0));
     assert_eq!(r.status, 201, "{:?}", r.body);
     let done = get_stack(az, "acmeml-demo", clock.at(1000.0));
-    assert_eq!(done.body["properties"]["provisioningState"], "Succeeded", "{:?}", done.body);
+    assert_eq!(done.body["properties"]["provisioningState"], "succeeded", "{:?}", done.body);
     principal
 }
 
@@ -178,12 +178,22 @@ fn subscriptions_page_through_next_link() {
     );
     let missing = send(&az, arm(Method::Get, "/subscriptions/00000000-1111-2222-3333-444444444444", "2022-12-01"), now);
     assert_eq!((missing.status, code(&missing)), (404, "SubscriptionNotFound"));
-    let perms = send(
-        &az,
-        arm(Method::Get, &format!("/subscriptions/{DEV}/providers/Microsoft.Authorization/permissions"), "2022-04-01"),
-        now,
+    // The caller's permissions, as Azure publishes that call: at a resource group only.
+    let perms = |group: &str| {
+        let path = format!("/subscriptions/{DEV}/resourceGroups/{group}/providers/Microsoft.Authorization/permissions");
+        send(&az, arm(Method::Get, &path, "2022-04-01"), now)
+    };
+    assert_eq!((perms("nowhere").status, code(&perms("nowhere"))), (404, "ResourceGroupNotFound"));
+    let groups = send(&az, arm(Method::Get, &format!("/subscriptions/{DEV}/resourcegroups"), "2024-03-01"), now);
+    let names: Vec<&str> = groups.body["value"].as_array().unwrap().iter().filter_map(|g| g["name"].as_str()).collect();
+    assert_eq!(names, ["NetworkWatcherRG"], "the group Azure makes in a new subscription");
+    assert_eq!(perms("NetworkWatcherRG").body["value"][0]["actions"], json!(["*"]));
+    let sub_level = format!("/subscriptions/{DEV}/providers/Microsoft.Authorization/permissions");
+    assert_ne!(
+        send(&az, arm(Method::Get, &sub_level, "2022-04-01"), now).status,
+        200,
+        "no such call at a subscription"
     );
-    assert_eq!(perms.body["value"][0]["actions"], json!(["*"]));
     let no_version = send(&az, ApiRequest::new(Service::Arm, Method::Get, "/subscriptions"), now);
     assert_eq!((no_version.status, code(&no_version)), (400, "MissingApiVersionParameter"));
 }
@@ -230,7 +240,7 @@ fn a_stack_deploys_step_by_step_with_growing_operations() {
     let clock = Clock::new();
     let put = put_stack(&az, "acmeml-demo-storage", storage_body(), clock.at(0.0));
     assert_eq!(put.status, 201, "{:?}", put.body);
-    assert_eq!(put.body["properties"]["provisioningState"], "Initializing");
+    assert_eq!(put.body["properties"]["provisioningState"], "initializing");
     let status_url = put.async_operation.clone().unwrap();
     assert!(
         status_url.starts_with(&format!("{BASE}/subscriptions/{DEV}/providers/Microsoft.Resources/locations/westeurope/deploymentStackOperationStatus/")),
@@ -243,7 +253,7 @@ fn a_stack_deploys_step_by_step_with_growing_operations() {
     // Initializing, then Deploying with a deployment whose operations grow.
     assert!(get_stack(&az, "acmeml-demo-storage", clock.at(0.5)).body["properties"].get("deploymentId").is_none());
     let early = get_stack(&az, "acmeml-demo-storage", clock.at(2.5));
-    assert_eq!(early.body["properties"]["provisioningState"], "Deploying");
+    assert_eq!(early.body["properties"]["provisioningState"], "deploying");
     let deployment = early.body["properties"]["deploymentId"].as_str().unwrap().to_string();
     assert!(deployment
         .starts_with(&format!("/subscriptions/{DEV}/providers/Microsoft.Resources/deployments/acmeml-demo-storage-")));
@@ -271,7 +281,7 @@ fn a_stack_deploys_step_by_step_with_growing_operations() {
 
     let done = get_stack(&az, "acmeml-demo-storage", clock.at(100.0));
     let p = &done.body["properties"];
-    assert_eq!(p["provisioningState"], "Succeeded", "{:?}", done.body);
+    assert_eq!(p["provisioningState"], "succeeded", "{:?}", done.body);
     assert_eq!(p["outputs"]["dataAccountName"], json!({"type": "String", "value": "acmemldatak3x9q2ab"}));
     let managed: Vec<&str> = p["resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(managed.len(), 3, "group, account, container: {managed:?}");
@@ -334,14 +344,14 @@ fn main_stack_grants_then_rerun_updates_without_duplicates() {
     let rerun = put_stack(&az, "acmeml-demo", main_body(&principal), clock.at(1001.0));
     assert_eq!(rerun.status, 200, "{:?}", rerun.body);
     let deploying = get_stack(&az, "acmeml-demo", clock.at(1010.0));
-    assert_eq!(deploying.body["properties"]["provisioningState"], "Deploying");
+    assert_eq!(deploying.body["properties"]["provisioningState"], "deploying");
     let second = deploying.body["properties"]["deploymentId"].as_str().unwrap().to_string();
     assert_ne!(second, deployment, "a new deployment runs");
     let again = operations(&az, access, clock.at(1500.0));
     assert_eq!(again.len(), 10);
     assert!(again.iter().all(|o| o["properties"]["statusCode"] == "OK"), "updates, not creations: {again:?}");
     let after = get_stack(&az, "acmeml-demo", clock.at(1500.0)).body;
-    assert_eq!(after["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(after["properties"]["provisioningState"], "succeeded");
     assert_eq!(after["properties"]["resources"], resources_before);
     assert_eq!(assignments_of(&az, &principal, clock.at(1500.0)).len(), 1);
     assert_eq!(assignments_of(&az, &identity_principal, clock.at(1500.0)).len(), 4);
@@ -363,7 +373,7 @@ fn deleting_main_deletes_the_group_and_soft_deletes_the_vault_detaching_storage_
     assert_eq!(r.location.as_deref(), Some(url.as_str()));
     assert_eq!(
         get_stack(&az, "acmeml-demo", clock.at(1001.5)).body["properties"]["provisioningState"],
-        "DeletingResources"
+        "deletingResources"
     );
     assert_eq!(follow(&az, &url, clock.at(1001.5)).body["status"], "InProgress");
     // Role assignment (data), role definition, then the group: 2 + 2 + 10 seconds.
@@ -410,7 +420,7 @@ fn deleting_main_deletes_the_group_and_soft_deletes_the_vault_detaching_storage_
     assert_eq!(r.status, 202);
     assert_eq!(
         get_stack(&az, "acmeml-demo-storage", clock.at(1101.2)).body["properties"]["provisioningState"],
-        "Deleting"
+        "deleting"
     );
     let at = clock.at(1200.0);
     assert_eq!(get_stack(&az, "acmeml-demo-storage", at).status, 404);
@@ -434,7 +444,7 @@ fn faults_fail_the_step_with_azures_error_and_the_stack_can_still_be_deleted() {
     let at = clock.at(1000.0);
     let failed = get_stack(&az, "acmeml-demo", at).body;
     let p = &failed["properties"];
-    assert_eq!(p["provisioningState"], "Failed", "{failed}");
+    assert_eq!(p["provisioningState"], "failed", "{failed}");
     assert_eq!(p["error"]["code"], "DeploymentFailed");
     assert_eq!(p["error"]["details"][0]["code"], "VaultAlreadyExists");
     assert!(p["error"]["details"][0]["message"].as_str().unwrap().contains("--sandbox-fail Vault"));
@@ -486,7 +496,7 @@ fn other_faults_role_assignment_storage_and_the_service_principal() {
     assert_eq!(put_stack(&plain, "acmeml-demo-storage", storage_body(), clock.at(101.0)).status, 200);
     assert_eq!(
         get_stack(&plain, "acmeml-demo-storage", clock.at(200.0)).body["properties"]["provisioningState"],
-        "Succeeded"
+        "succeeded"
     );
     let principal = create_principal(&plain, clock.at(200.0));
     let role = open(&dir, &["VendorRoleAssignment"]);
@@ -608,7 +618,7 @@ fn state_persists_across_instances_on_one_directory() {
     drop(first);
     let second = open(&dir, &[]);
     let r = get_stack(&second, "acmeml-demo-storage", clock.at(100.0));
-    assert_eq!(r.body["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(r.body["properties"]["provisioningState"], "succeeded");
     assert_eq!(second.state_path(), dir.path().join(FILE_NAME));
     let third = open(&dir, &[]);
     assert_eq!(group(&third, "acmeml-demo-storage", clock.at(100.0)).status, 200);

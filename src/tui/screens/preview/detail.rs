@@ -1,5 +1,7 @@
 //! The detail of the selected line: every flag with its explanation, where the statement is
-//! written, the statement itself as JSON, and for a wildcard the actions it stands for.
+//! written, the statement itself as JSON, and for a wildcard the actions it stands for; for a
+//! resource, which networks may reach it and each scanner check its template sets aside on
+//! purpose, with the reason.
 
 use ratatui::text::{Line, Span};
 use serde_json::{json, Map, Value};
@@ -7,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::permissions::{action_text, level_words, service_title};
 use super::rows::{field, hanging, severity_style, Item};
 use super::trust::{kind_words, role_label};
-use crate::model::{Cloud, Effect, Permission, PermissionKind, Plan};
+use crate::model::{Cloud, Effect, Permission, PermissionKind, Plan, Resource};
 use crate::permissions::{describe_principal, is_wildcard, Context, PrincipalKind, Review, Risk, SourceLocation};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{count, wrap};
@@ -238,7 +240,52 @@ pub fn lines(plan: &Plan, review: &Review, item: Item, width: usize, t: &Theme) 
                 out.extend(statement_lines(plan.cloud, p, kind_of(p), width, t));
             }
         }
-        Item::Resource { .. } | Item::Parameter { .. } => {}
+        Item::Resource { group, index } => {
+            let Some(r) = plan.groups.get(group).and_then(|g| g.resources.get(index)) else { return out };
+            // No scanner reads cloudgrant's own Google Cloud format: nothing to say either way.
+            out.extend(resource_lines(r, plan.cloud != Cloud::Gcp, width, t));
+        }
+        Item::Parameter { .. } => {}
+    }
+    out
+}
+
+/// A resource: what it is, which networks may reach it, and what its template leaves undone on
+/// purpose (the checks a scanner would report, each with the template's reason).
+fn resource_lines(r: &Resource, scanned: bool, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let text = |s: &str| vec![(s.to_string(), t.text)];
+    let mut out = hanging(vec![], &[(r.id.clone(), t.heading), (format!(" · {}", r.type_), t.muted)], width);
+    if let Some(n) = &r.name {
+        out.extend(field(0, "name", &text(n), width, t));
+    }
+    out.extend(field(0, "why", &text(&r.why), width, t));
+    if let Some(n) = &r.network {
+        out.extend(field(0, "network", &text(n), width, t));
+    }
+    if !scanned {
+        return out;
+    }
+    out.push(Line::raw(""));
+    if r.exceptions.is_empty() {
+        out.extend(hanging(
+            vec![],
+            &[
+                ("Not done, on purpose: ".into(), t.heading),
+                ("nothing (no scanner check is set aside)".into(), t.muted),
+            ],
+            width,
+        ));
+    }
+    for e in &r.exceptions {
+        out.extend(hanging(
+            vec![],
+            &[
+                ("Not done, on purpose: ".into(), t.heading),
+                (e.reason.clone(), t.text),
+                (format!(" (checkov {})", e.check), t.muted),
+            ],
+            width,
+        ));
     }
     out
 }

@@ -2,9 +2,10 @@
 //! as which role, on what condition), then Permissions (principal → service → access level, one
 //! line per grant, flags by severity), Resources and Parameters.
 //!
-//! The Trust and Permissions tabs have a selection; its detail (flag explanations, the statement
-//! as JSON, where it is written, what a wildcard stands for) shows beside the list on wide
-//! terminals and on `d` on narrow ones. `/` filters by words and `risk:LEVEL`; `r` cycles the
+//! The Trust, Permissions and Resources tabs have a selection; its detail (flag explanations, the
+//! statement as JSON, where it is written, what a wildcard stands for; a resource's network and
+//! what its template leaves undone on purpose) shows beside the list on wide terminals and on `d`
+//! on narrow ones. `/` filters by words and `risk:LEVEL`; `r` cycles the
 //! risk level.
 //!
 //! Policy: nothing of the Plan is summarised away; long values wrap rather than being cut, so
@@ -50,9 +51,10 @@ impl Tab {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
 
-    /// Tabs with a selection and a detail pane.
+    /// Tabs with a selection and a detail pane (a resource's: its network and what its template
+    /// leaves undone on purpose).
     pub fn selectable(self) -> bool {
-        matches!(self, Tab::Trust | Tab::Permissions)
+        matches!(self, Tab::Trust | Tab::Permissions | Tab::Resources)
     }
 
     /// "Trust (2)", "Permissions (32 actions · 6 medium)": how many lines, and how many carry the
@@ -575,7 +577,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let title = filter_title(p, view.items.len(), view.total, t);
         let mut lines = view.lines;
         if lines.is_empty() {
-            let why = if p.tab.selectable() || Query::parse(&p.filter.text).min_risk.is_none() {
+            let flagged = matches!(p.tab, Tab::Trust | Tab::Permissions);
+            let why = if flagged || Query::parse(&p.filter.text).min_risk.is_none() {
                 "Nothing here matches the filter. Esc clears it."
             } else {
                 "Nothing here matches: risk flags are on the Trust and Permissions lines. Esc clears the filter."

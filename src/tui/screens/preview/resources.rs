@@ -3,7 +3,7 @@
 
 use ratatui::text::{Line, Span};
 
-use super::rows::{Entry, Item};
+use super::rows::{item_head, Entry, Item};
 use crate::model::{ParameterSource, Plan};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{fate_style, field_lines, wrap};
@@ -35,13 +35,17 @@ pub fn resource_entries(plan: &Plan, width: usize, t: &Theme) -> Vec<Entry> {
             let revoke = fate.phrase();
             let style = fate_style(&fate, t);
             let id_w = 22.min(width / 3);
-            let mut lines = if id_w + 3 + r.type_.chars().count() <= width {
-                vec![Line::from(vec![
-                    Span::styled(format!("  {:<id_w$} ", r.id), t.text),
+            // The marker slot first: a resource line can be selected (its detail pane).
+            let mut first = item_head(0);
+            let mut lines = if 2 + id_w + 1 + r.type_.chars().count() <= width {
+                first.extend([
+                    Span::styled(format!("{:<id_w$} ", r.id), t.text),
                     Span::styled(r.type_.clone(), t.muted),
-                ])]
+                ]);
+                vec![Line::from(first)]
             } else {
-                vec![Line::styled(format!("  {}", r.id), t.text), Line::styled(format!("    {}", r.type_), t.muted)]
+                first.push(Span::styled(r.id.clone(), t.text));
+                vec![Line::from(first), Line::styled(format!("    {}", r.type_), t.muted)]
             };
             if let Some(n) = &r.name {
                 lines.extend(field_lines("  name      ", 12, n, width, t.muted, t.text));
