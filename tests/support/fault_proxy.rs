@@ -3,9 +3,12 @@
 //! says so, fails the way networks and AWS fail: a connection reset before or after the request
 //! reached the double, a reply that never comes back (forwarded, then the connection closed), a
 //! delay or a stall, an HTTP 500 with or without a body, a throttling error in the protocol's own
-//! shape. Rules match an AWS action (the query protocol's `Action=` form field, or the JSON
-//! protocols' `X-Amz-Target` header) from its nth occurrence on, a given number of times. The
-//! proxy counts what it saw and what it did, so a test can assert that the fault really happened.
+//! shape, an answer cut short (the full `Content-Length` announced, half the body sent, then the
+//! connection closed). Rules match an AWS action (the query protocol's `Action=` form field, or
+//! the JSON protocols' `X-Amz-Target` header; `*` matches every request) from its nth occurrence
+//! on, a given number of times, or at a rate (each matching request faulted with a probability,
+//! drawn from a seeded generator so a run can be repeated). The proxy counts what it saw and what
+//! it did, so a test can assert that the fault really happened.
 //!
 //! It runs on its own thread and runtime, so a test may block on `Command::output()` meanwhile.
 
@@ -33,8 +36,14 @@ pub enum Fault {
     Stall,
     /// Answer 500 without forwarding; `body` adds an `InternalFailure` error body.
     Http500 { body: bool },
-    /// Answer 400 with a throttling error (XML for the query protocols, JSON for `X-Amz-Target`).
+    /// Answer with a throttling error in the protocol's shape: 400 `Throttling` (XML) for the
+    /// query protocols, 400 `ThrottlingException` (JSON) for `X-Amz-Target`, `RequestLimitExceeded`
+    /// in EC2's own shape, 503 `SlowDown` for S3's REST calls.
     Throttling,
+    /// Forward, then send the answer's head and only half its body, and close the connection.
+    Truncated,
+    /// One of these, chosen at random each time (with a rate rule).
+    OneOf(Vec<Fault>),
 }
 
 /// One rule: `fault` for the `from`th (1-based) request of `action` and the `times - 1` after it
@@ -45,17 +54,28 @@ pub struct Rule {
     pub from: u32,
     pub times: Option<u32>,
     pub fault: Fault,
+    /// Fire on a matching request with this probability only.
+    pub rate: Option<f64>,
 }
 
 impl Rule {
     /// `fault` once, on the `nth` request of `action`.
     pub fn nth(action: &str, nth: u32, fault: Fault) -> Rule {
-        Rule { action: action.into(), from: nth, times: Some(1), fault }
+        Rule { action: action.into(), from: nth, times: Some(1), fault, rate: None }
     }
 
     /// `fault` on every request of `action` from the `nth` on.
     pub fn from_nth(action: &str, nth: u32, fault: Fault) -> Rule {
-        Rule { action: action.into(), from: nth, times: None, fault }
+        Rule { action: action.into(), from: nth, times: None, fault, rate: None }
+    }
+
+    /// One of `faults` on each request of `action` (`*`: any) with probability `rate`.
+    pub fn rate(action: &str, rate: f64, faults: Vec<Fault>) -> Rule {
+        Rule { action: action.into(), from: 1, times: None, fault: Fault::OneOf(faults), rate: Some(rate) }
+    }
+
+    fn matches(&self, action: &str) -> bool {
+        self.action == "*" || self.action == action
     }
 
     fn applies(&self, occurrence: u32) -> bool {
@@ -74,6 +94,13 @@ struct State {
     forwarded: BTreeMap<String, u32>,
     /// The bodies of the requests seen, per action (as text), to check what was sent.
     bodies: BTreeMap<String, Vec<String>>,
+    /// Faults done, by kind (`Http500`, `Throttling`, …).
+    done: BTreeMap<String, u32>,
+    /// Longest time a request was held (delays and stalls).
+    longest_hold: Duration,
+    /// Each fault done: `action fault (amz-sdk-request header)`.
+    log: Vec<String>,
+    rng: Option<rand::rngs::StdRng>,
 }
 
 /// A running proxy; stops when dropped.
@@ -86,8 +113,15 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listen on a free loopback port and forward to `upstream` (`http://127.0.0.1:PORT`).
     pub fn start(upstream: &str, rules: Vec<Rule>) -> FaultProxy {
+        FaultProxy::start_seeded(upstream, rules, 13)
+    }
+
+    /// [`FaultProxy::start`], with the generator of the rate rules seeded with `seed`.
+    pub fn start_seeded(upstream: &str, rules: Vec<Rule>, seed: u64) -> FaultProxy {
+        use rand::SeedableRng;
         let fired = vec![0; rules.len()];
-        let state = Arc::new(Mutex::new(State { rules, fired, ..State::default() }));
+        let rng = Some(rand::rngs::StdRng::seed_from_u64(seed));
+        let state = Arc::new(Mutex::new(State { rules, fired, rng, ..State::default() }));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let upstream = upstream.trim_end_matches('/').to_string();
@@ -139,12 +173,38 @@ impl FaultProxy {
         self.state.lock().unwrap().fired.get(index).copied().unwrap_or(0)
     }
 
+    /// Faults done, by kind (`Http500`, `Throttling`, `Stall`, …).
+    pub fn done(&self) -> BTreeMap<String, u32> {
+        self.state.lock().unwrap().done.clone()
+    }
+
+    /// Every fault done.
+    pub fn faults(&self) -> u32 {
+        self.state.lock().unwrap().done.values().sum()
+    }
+
+    /// Requests seen, all actions.
+    pub fn seen_total(&self) -> u32 {
+        self.state.lock().unwrap().seen.values().sum()
+    }
+
+    /// The longest a delay or stall held a request.
+    pub fn longest_hold(&self) -> Duration {
+        self.state.lock().unwrap().longest_hold
+    }
+
     /// Everything the proxy counted, for failure messages.
     pub fn report(&self) -> String {
         let s = self.state.lock().unwrap();
         let rules: Vec<String> =
             s.rules.iter().zip(&s.fired).map(|(r, n)| format!("{} {:?}: fired {n}", r.action, r.fault)).collect();
-        format!("seen {:?}; forwarded {:?}; rules: {}", s.seen, s.forwarded, rules.join("; "))
+        format!(
+            "seen {:?}; forwarded {:?}; rules: {}; faults: {}",
+            s.seen,
+            s.forwarded,
+            rules.join("; "),
+            s.log.join(", ")
+        )
     }
 }
 
@@ -255,7 +315,7 @@ async fn read_exact(sock: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> Opti
 }
 
 /// The fault for this request, if a rule applies (counting the request either way).
-fn decide(state: &Mutex<State>, action: &str, body: &[u8]) -> Option<Fault> {
+fn decide(state: &Mutex<State>, action: &str, body: &[u8], attempt: &str) -> Option<Fault> {
     let mut s = state.lock().unwrap();
     s.bodies.entry(action.to_string()).or_default().push(String::from_utf8_lossy(body).into_owned());
     let n = {
@@ -263,9 +323,38 @@ fn decide(state: &Mutex<State>, action: &str, body: &[u8]) -> Option<Fault> {
         *e += 1;
         *e
     };
-    let hit = s.rules.iter().position(|r| r.action == action && r.applies(n))?;
+    let mut hit = None;
+    for i in 0..s.rules.len() {
+        let r = &s.rules[i];
+        if !(r.matches(action) && r.applies(n)) {
+            continue;
+        }
+        if let Some(rate) = r.rate {
+            let draw: f64 = s.rng.as_mut().map(|g| rand::Rng::random(g)).unwrap_or(1.0);
+            if draw >= rate {
+                continue;
+            }
+        }
+        hit = Some(i);
+        break;
+    }
+    let hit = hit?;
     s.fired[hit] += 1;
-    Some(s.rules[hit].fault.clone())
+    let mut fault = s.rules[hit].fault.clone();
+    if let Fault::OneOf(choices) = &fault {
+        let i = s.rng.as_mut().map(|g| rand::Rng::random_range(g, 0..choices.len().max(1))).unwrap_or(0);
+        fault = choices.get(i).cloned().unwrap_or(Fault::Throttling);
+    }
+    let kind = format!("{fault:?}");
+    let kind = kind.split(['(', ' ', '{']).next().unwrap_or("").to_string();
+    *s.done.entry(kind.clone()).or_insert(0) += 1;
+    s.log.push(format!("{action} {kind} ({attempt})"));
+    Some(fault)
+}
+
+fn held(state: &Mutex<State>, since: std::time::Instant) {
+    let mut s = state.lock().unwrap();
+    s.longest_hold = s.longest_hold.max(since.elapsed());
 }
 
 fn reset(sock: TcpStream) {
@@ -280,13 +369,16 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, client: reqwest::C
     let mut buf = Vec::new();
     while let Some(req) = read_request(&mut sock, &mut buf).await {
         let action = req.action();
-        let fault = decide(&state, &action, &req.body);
+        let attempt = req.header("amz-sdk-request").unwrap_or("").to_string();
+        let fault = decide(&state, &action, &req.body, &attempt);
         match &fault {
             Some(Fault::ResetBefore) => return reset(sock),
             Some(Fault::Stall) => {
                 // Hold on until the client closes its side.
+                let since = std::time::Instant::now();
                 let mut sink = [0u8; 1024];
                 while matches!(sock.read(&mut sink).await, Ok(n) if n > 0) {}
+                held(&state, since);
                 return;
             }
             Some(Fault::Http500 { body }) => {
@@ -301,17 +393,32 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, client: reqwest::C
                 continue;
             }
             Some(Fault::Throttling) => {
-                let (ctype, text) = if req.header("x-amz-target").is_some() {
-                    ("application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#)
+                // S3 (REST-XML, no `Action`) slows callers down with 503 SlowDown in its own shape.
+                let rest = req.header("x-amz-target").is_none() && action.contains(' ');
+                let (status, ctype, text) = if req.header("x-amz-target").is_some() {
+                    (
+                        "400 Bad Request",
+                        "application/x-amz-json-1.1",
+                        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+                    )
+                } else if req.header("authorization").is_some_and(|a| a.contains("/ec2/aws4_request")) {
+                    // EC2's query protocol has its own error shape and code.
+                    ("503 Service Unavailable", "text/xml", "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>")
+                } else if rest {
+                    ("503 Slow Down", "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>")
                 } else {
-                    ("text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>")
+                    ("400 Bad Request", "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>")
                 };
-                if sock.write_all(&answer("400 Bad Request", ctype, text)).await.is_err() {
+                if sock.write_all(&answer(status, ctype, text)).await.is_err() {
                     return;
                 }
                 continue;
             }
-            Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
+            Some(Fault::Delay(d)) => {
+                let since = std::time::Instant::now();
+                tokio::time::sleep(*d).await;
+                held(&state, since);
+            }
             _ => {}
         }
         let reply = forward(&client, &upstream, &req).await;
@@ -319,6 +426,13 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, client: reqwest::C
         match fault {
             Some(Fault::ResetAfter) => return reset(sock),
             Some(Fault::DropReply) => {
+                let _ = sock.shutdown().await;
+                return;
+            }
+            Some(Fault::Truncated) => {
+                let head_end = reply.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(reply.len());
+                let cut = head_end + (reply.len() - head_end) / 2;
+                let _ = sock.write_all(&reply[..cut]).await;
                 let _ = sock.shutdown().await;
                 return;
             }

@@ -29,8 +29,18 @@ fn binary() -> String {
 
 /// The binary against `url` (moto, or a fault proxy in front of it).
 pub fn cloudgrant_at(url: &str, args: &[&str]) -> Output {
-    Command::new(binary())
-        .args(args)
+    cloudgrant_env(url, args, &[])
+}
+
+/// [`cloudgrant_at`] with more environment variables (the AWS bounds, a profile file).
+pub fn cloudgrant_env(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(url, args, env).output().expect("run cloudgrant")
+}
+
+/// The command [`cloudgrant_env`] runs, to spawn it instead.
+pub fn command(url: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(binary());
+    c.args(args)
         .env("AWS_ENDPOINT_URL", url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -38,9 +48,11 @@ pub fn cloudgrant_at(url: &str, args: &[&str]) -> Output {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("CLOUDGRANT_POLL_MS", "100")
         .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cloudgrant")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
 }
 
 /// An org name no earlier run against the same moto used.

@@ -3,6 +3,7 @@
 //! `AWS_ENDPOINT_URL`), CloudFormation change sets and stacks, and IAM/KMS/S3/EC2 where revoke
 //! checks or verifies something.
 
+pub mod bounds;
 mod deploy;
 pub mod errors;
 pub mod poller;
@@ -10,7 +11,7 @@ pub mod profiles;
 mod revoke;
 mod standing;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use std::sync::Arc;
 
 use super::{CloudError, Identity};
@@ -54,7 +55,7 @@ impl Aws {
         region: Option<&str>,
         vendor: &VendorProfile,
     ) -> Result<Aws, CloudError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = bounds::defaults(profile)?;
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }

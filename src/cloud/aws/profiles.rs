@@ -30,6 +30,37 @@ pub fn list() -> Vec<Profile> {
     parse(&config, &credentials)
 }
 
+/// `Ok` when `name` is a profile of the AWS CLI's files; otherwise the error says so and lists
+/// the profiles found (or that there are none, and where they were looked for).
+pub fn require(name: &str) -> Result<(), crate::cloud::CloudError> {
+    let found = list();
+    if found.iter().any(|p| p.name == name) {
+        return Ok(());
+    }
+    Err(not_found(name, &found))
+}
+
+fn not_found(name: &str, found: &[Profile]) -> crate::cloud::CloudError {
+    let files = [config_path(), credentials_path()]
+        .into_iter()
+        .flatten()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let name = crate::redact::escape_controls(name);
+    if found.is_empty() {
+        return crate::cloud::CloudError::failed(
+            format!("AWS profile `{name}` not found: no profiles at all in {files}"),
+            "Create one with `aws configure --profile NAME` or `aws configure sso`, or leave out --profile to use the environment's credentials.",
+        );
+    }
+    let names: Vec<&str> = found.iter().map(|p| p.name.as_str()).collect();
+    crate::cloud::CloudError::failed(
+        format!("AWS profile `{name}` not found in {files}; profiles found: {}", names.join(", ")),
+        "Pass one of those with --profile (check the spelling), or add the profile with `aws configure --profile NAME`.",
+    )
+}
+
 pub fn parse(config: &str, credentials: &str) -> Vec<Profile> {
     let mut out: Vec<Profile> = Vec::new();
     for (text, is_config) in [(config, true), (credentials, false)] {
@@ -81,5 +112,10 @@ mod tests {
         assert_eq!(names, ["default", "prod", "ci"]);
         assert!(p[1].sso && !p[0].sso && !p[2].sso);
         assert_eq!(p[0].region.as_deref(), Some("eu-west-1"));
+        let e = super::not_found("pord", &p);
+        assert!(e.to_string().contains("AWS profile `pord` not found"), "{e}");
+        assert!(e.to_string().ends_with("profiles found: default, prod, ci"), "{e}");
+        let e = super::not_found("x", &[]);
+        assert!(e.to_string().contains("no profiles at all") && e.next_step().contains("aws configure"), "{e}");
     }
 }
