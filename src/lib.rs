@@ -14,6 +14,7 @@ pub mod plan;
 pub mod receipts;
 pub mod redact;
 pub mod scan;
+pub mod signals;
 pub mod tui;
 pub mod validate;
 pub mod vendor;

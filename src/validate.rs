@@ -14,8 +14,139 @@ pub struct FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} `{}`: {}; expected {}", self.field, self.value, self.problem, self.expected)
+        write!(f, "{} `{}`: {}; expected {}", self.field, shown(&self.value), self.problem, self.expected)
     }
+}
+
+/// Longest part of a bad value an error repeats.
+pub const SHOWN_MAX: usize = 80;
+
+/// A bad value as an error repeats it: control characters escaped, and cut after
+/// [`SHOWN_MAX`] characters (with the full length said), so an error never echoes megabytes.
+pub fn shown(value: &str) -> String {
+    let n = value.chars().count();
+    if n > SHOWN_MAX {
+        let head: String = value.chars().take(SHOWN_MAX).collect();
+        format!("{}… ({n} characters)", crate::redact::escape_controls(&head))
+    } else {
+        crate::redact::escape_controls(value).into_owned()
+    }
+}
+
+/// `text` cut to `max` characters, for messages that quote input (a parser's error).
+pub fn clip(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    let head: String = text.chars().take(max).collect();
+    let head = crate::redact::escape_controls(&head).into_owned();
+    if n > max {
+        format!("{head}… (cut: {n} characters)")
+    } else {
+        head
+    }
+}
+
+/// Largest vendor profile file read.
+pub const PROFILE_MAX_BYTES: u64 = 1024 * 1024;
+
+/// The text of `path`, refused without being read whole when it is over `limit` bytes (the
+/// error says the limit, never the content).
+pub fn read_text_limited(path: &std::path::Path, limit: u64) -> Result<String, std::io::Error> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is over {} KiB, the most a vendor profile may be; point --vendor at the profile itself",
+                limit / 1024
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
+/// A character that has no place in a name or a line of text shown to the user: control
+/// characters (newlines, tabs, the ESC of ANSI sequences) and bidirectional overrides.
+fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn describe(c: char) -> String {
+    match c {
+        '\n' => "a line break".into(),
+        '\r' => "a carriage return".into(),
+        '\t' => "a tab".into(),
+        '\u{1b}' => "an escape character (ANSI terminal sequence)".into(),
+        c => format!("the control character U+{:04X}", c as u32),
+    }
+}
+
+/// Text shown to the user as given (a vendor's name, its support line): `1..=max` characters
+/// on one line, no control characters or terminal escapes.
+pub fn display_text(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    let expected = format!("1-{max} characters of plain text on one line (no control characters or terminal escapes)");
+    if value.trim().is_empty() {
+        return Err(err(field, value, "it is empty", &expected));
+    }
+    if let Some(c) = value.chars().find(|c| unprintable(*c)) {
+        return Err(err(field, value, format!("it contains {}", describe(c)), &expected));
+    }
+    let n = value.chars().count();
+    if n > max {
+        return Err(err(field, value, format!("it is {n} characters long"), &expected));
+    }
+    Ok(())
+}
+
+/// The vendor profile's free text and its Google identity: the name (64 characters) and support
+/// line (300) as plain text, the service account in its one exact form.
+pub fn vendor_text(name: &str, support: Option<&str>, service_account: &str) -> Result<(), FieldError> {
+    display_text("vendor.name", name, 64)?;
+    if let Some(s) = support {
+        display_text("vendor.support", s, 300)?;
+    }
+    service_account_email("gcp.service_account", service_account)
+}
+
+/// A Google service-account e-mail: exactly `NAME@PROJECT.iam.gserviceaccount.com`, NAME 6-30
+/// lowercase letters, digits and hyphens, PROJECT a project id.
+pub fn service_account_email(field: &str, value: &str) -> Result<(), FieldError> {
+    const EXPECTED: &str =
+        "`NAME@PROJECT.iam.gserviceaccount.com` (NAME: 6-30 lowercase letters, digits, hyphens; PROJECT: the vendor's project id)";
+    const DOMAIN: &str = ".iam.gserviceaccount.com";
+    let e = |p: String| Err(err(field, value, p, EXPECTED));
+    if value.is_empty() {
+        return e("it is empty".into());
+    }
+    if let Some(c) = value.chars().find(|c| unprintable(*c) || c.is_whitespace()) {
+        return e(if unprintable(c) { format!("it contains {}", describe(c)) } else { "it contains a space".into() });
+    }
+    let ats = value.matches('@').count();
+    if ats != 1 {
+        return e(format!("it has {ats} `@` signs, not one"));
+    }
+    let (name, domain) = value.split_once('@').unwrap_or((value, ""));
+    if !(6..=30).contains(&name.len())
+        || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || !name.starts_with(|c: char| c.is_ascii_lowercase())
+    {
+        return e(format!("the name before `@` ({}) is not a service-account name", shown(name)));
+    }
+    let Some(project) = domain.strip_suffix(DOMAIN) else {
+        return e(format!("it does not end with `{DOMAIN}`"));
+    };
+    if project.is_empty() {
+        return e("the project part between `@` and `.iam.gserviceaccount.com` is empty".into());
+    }
+    gcp_project_id(project)
+        .map_err(|p| err(field, value, format!("the project part `{}`: {}", shown(project), p.problem), EXPECTED))
 }
 
 impl std::error::Error for FieldError {}

@@ -86,8 +86,8 @@ impl VendorProfile {
     }
 
     pub fn load(path: &Path) -> Result<Self, VendorError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| VendorError::Read { path: path.to_path_buf(), source })?;
+        let text = validate::read_text_limited(path, validate::PROFILE_MAX_BYTES)
+            .map_err(|source| VendorError::Read { path: path.to_path_buf(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -95,7 +95,7 @@ impl VendorProfile {
     pub fn parse(text: &str, origin: &str) -> Result<Self, VendorError> {
         let mut profile: VendorProfile = toml::from_str(text).map_err(|e| VendorError::Parse {
             path: origin.to_string(),
-            message: e.to_string().trim().replace('\n', " "),
+            message: validate::clip(&e.to_string().trim().replace('\n', " "), 400),
         })?;
         profile.digest = crate::receipts::sha256_hex(text.as_bytes());
         profile.validate().map_err(|error| VendorError::Field { path: origin.to_string(), error })?;
@@ -109,6 +109,7 @@ impl VendorProfile {
             problem: problem.into(),
             expected: expected.into(),
         };
+        validate::vendor_text(&self.vendor.name, self.vendor.support.as_deref(), &self.gcp.service_account)?;
         let name = self.vendor.name.trim();
         if name.is_empty() || name.len() > 64 {
             return Err(bad(

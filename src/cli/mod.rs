@@ -2,6 +2,7 @@
 //! `revoke` for support scripts, CI and tests. Without a terminal, `init` and `revoke` print one
 //! plain line per event and exit non-zero on failure.
 
+mod checks;
 mod extra;
 pub mod render;
 
@@ -81,7 +82,7 @@ pub struct Target {
     #[arg(long, default_value = "aws")]
     pub cloud: Cloud,
     /// Your organisation's name; part of every resource name.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub org: String,
 }
 
@@ -117,7 +118,7 @@ pub enum Command {
     /// Show installs found in the account.
     Status {
         /// Only this org.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         org: Option<String>,
         /// The cloud: aws, gcp or azure.
         #[arg(long, default_value = "aws")]
@@ -132,7 +133,7 @@ pub enum Command {
         #[arg(long, default_value = "aws")]
         cloud: Cloud,
         /// The org of the install to revoke (`cloudgrant status` lists them).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         org: String,
         /// Do not ask for confirmation.
         #[arg(long)]
@@ -324,22 +325,16 @@ fn keep_receipt(receipt: &receipts::Receipt) -> Option<PathBuf> {
     }
 }
 
-/// Cancel on Ctrl-C: the cloud carries on; we stop watching.
+/// Cancel on Ctrl-C, SIGTERM or SIGHUP: the cloud carries on; we stop watching.
 fn cancel_on_ctrl_c() -> CancellationToken {
-    let token = CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            t.cancel();
-        }
-    });
-    token
+    crate::signals::on_stop()
 }
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     if let Some(path) = &cli.global.log_file {
         extra::start_log(path)?;
     }
+    checks::flags(&cli)?;
     let command = match cli.command {
         Some(Command::Receipts { command }) => return extra::receipts(command),
         Some(Command::Completions { shell }) => {
@@ -399,8 +394,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     println!("Restored: {line}");
                 }
             }
+            let found = p.discover(Some(&choices.org)).await?;
+            checks::external_id(&found, choices.external_id.as_deref(), &choices.org, &p.cli_flags())?;
             let plan = p.plan_for(&vendor, &choices, restore).await?;
-            for i in p.discover(Some(&choices.org)).await? {
+            for i in &found {
                 for x in &i.strangers {
                     println!("  ! {}", x.line());
                 }
@@ -427,6 +424,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             if changes.iter().all(|c| c.kind == crate::model::ChangeKind::NoChanges) {
                 println!("Nothing to change: the install is up to date.");
+                if let Some(i) = found.iter().find(|i| !i.groups.is_empty()) {
+                    println!("Send the vendor:");
+                    checks::vendor_lines(i).iter().for_each(|l| println!("{l}"));
+                }
                 return Ok(());
             }
             if !yes && !confirm("Create them?", "--yes")? {
@@ -472,7 +473,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     code: 130,
                 });
             }
-            result?;
+            if let Err(e) = result {
+                return checks::complete_after_all(&p, &plan.org, e).await;
+            }
             match last {
                 Some(Update::Applied { installation, ok: true, .. }) => {
                     println!("\nDone. Send the vendor:");
@@ -658,10 +661,18 @@ async fn wizard(global: &Global) -> Result<(), Failure> {
     })?;
     // On the normal screen, after the wizard closed: what must not be lost (the vendor's values,
     // where the receipt is).
-    for line in report {
+    for line in &report.report {
         println!("{line}");
     }
-    Ok(())
+    match report.unfinished {
+        Some(why) => Err(Failure {
+            message: why.into(),
+            next_step: "Run `cloudgrant status` to see what exists, then run cloudgrant again to finish or revoke."
+                .into(),
+            code: 1,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {

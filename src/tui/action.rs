@@ -57,6 +57,8 @@ pub enum Action {
     /// Time since the program started (drives the spinner and elapsed clocks).
     Tick(Duration),
     Resize(u16, u16),
+    /// A cloud call that has been waiting long ("waiting for AWS (CreateStack) 45 s…"), or none.
+    Waiting(Option<String>),
 
     // Worker results.
     Targets(Vec<Target>),

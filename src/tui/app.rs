@@ -174,6 +174,23 @@ impl App {
         }
     }
 
+    /// Why leaving now is not a success: the last apply or revoke failed, or was left while it
+    /// ran. `None` when nothing ran or the last run succeeded.
+    pub fn unfinished_run(&self) -> Option<&'static str> {
+        let run = self.run()?;
+        let what = match self.flow {
+            Flow::Onboard => "install",
+            Flow::Revoke => "revoke",
+        };
+        match (run.running(), run.failed(), what) {
+            (true, _, "install") => Some("the install was still running when the wizard closed (the cloud carries on)"),
+            (true, _, _) => Some("the revoke was still running when the wizard closed (the cloud carries on)"),
+            (_, true, "install") => Some("the install did not complete"),
+            (_, true, _) => Some("the revoke did not complete"),
+            _ => None,
+        }
+    }
+
     /// Something is being applied or revoked right now.
     pub fn running(&self) -> bool {
         self.run().is_some_and(RunState::running)
@@ -297,6 +314,12 @@ impl App {
             }
             Action::Resize(w, h) => {
                 self.size = (w, h);
+                Vec::new()
+            }
+            Action::Waiting(w) => {
+                if let Some(run) = self.run_mut() {
+                    run.waiting = w.filter(|_| run.running());
+                }
                 Vec::new()
             }
             Action::Targets(_)

@@ -37,11 +37,20 @@ pub struct TuiOptions {
     pub mouse: bool,
 }
 
+/// What the wizard leaves for the normal screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exit {
+    /// Lines to print once the terminal is restored (the vendor's values, the receipt).
+    pub report: Vec<String>,
+    /// Set when the last apply or revoke failed or was left running: the exit is not a success.
+    pub unfinished: Option<&'static str>,
+}
+
 /// Run the wizard on the terminal until the user quits; returns the lines to print on the normal
 /// screen once it is restored (the vendor's values, the receipt). The terminal is restored on
 /// every exit path; on panic, by the hook `ratatui::try_init` installs (after
 /// `color_eyre::install`, which `main` calls first).
-pub async fn run(opts: TuiOptions) -> color_eyre::Result<Vec<String>> {
+pub async fn run(opts: TuiOptions) -> color_eyre::Result<Exit> {
     let mut terminal = ratatui::try_init()
         .map_err(|e| eyre!("cannot start the full-screen UI: {e}. Use the plain commands (`cloudgrant --help`)."))?;
     if opts.mouse {
@@ -56,5 +65,5 @@ pub async fn run(opts: TuiOptions) -> color_eyre::Result<Vec<String>> {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     }
     ratatui::restore();
-    result.map(|app| app.exit_report())
+    result.map(|app| Exit { report: app.exit_report(), unfinished: app.unfinished_run() })
 }

@@ -252,6 +252,9 @@ where
     let mut buf = Vec::with_capacity(BATCH);
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    // SIGINT, SIGTERM or SIGHUP from outside: leave as on quit, so the terminal is restored.
+    let stop = crate::signals::token();
+    let mut waiting: Option<String> = None;
     let result = loop {
         if dirty && last_draw.elapsed() >= FRAME {
             if let Err(e) = terminal.draw(|f| screens::render(&app, f)) {
@@ -289,8 +292,17 @@ where
                 dirty = true;
                 apply_batch(&mut app, &mut exec.provider, &mut buf)
             }
+            _ = stop.cancelled() => {
+                let by = crate::signals::received().map(crate::signals::name).unwrap_or("a signal");
+                break Err(eyre!("stopped by {by}"));
+            }
             _ = tick.tick() => {
                 app.update(Action::Tick(start.elapsed()));
+                let now_waiting = crate::cloud::aws::bounds::waiting_line();
+                if now_waiting != waiting {
+                    waiting = now_waiting;
+                    app.update(Action::Waiting(waiting.clone()));
+                }
                 dirty |= app.animating();
                 Vec::new()
             }

@@ -150,6 +150,8 @@ pub struct RunState {
     pub ended: Option<Duration>,
     /// 1 for the first run, +1 per retry.
     pub attempt: u32,
+    /// A cloud call that has been waiting long, said in the status line while the run goes on.
+    pub waiting: Option<String>,
 }
 
 fn is_failed_status(s: Status) -> bool {
@@ -178,6 +180,7 @@ impl RunState {
             started,
             ended: None,
             attempt: 1,
+            waiting: None,
         }
     }
 

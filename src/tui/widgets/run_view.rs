@@ -171,6 +171,10 @@ fn status_line<'a>(run: &RunState, clock: Duration, width: u16, theme: &Theme) -
     if run.attempt > 1 {
         parts.push((format!("   attempt {}", run.attempt), theme.muted));
     }
+    if let Some(w) = run.waiting.as_ref().filter(|_| run.finish.is_none()) {
+        // Said second, so a narrow terminal drops the counts before it.
+        parts.insert(1, (format!("   {w}"), theme.warn));
+    }
     // Narrow terminals drop the least needed parts (events, then elapsed) rather than cut one.
     while parts.len() > 2 && parts.iter().map(|(t, _)| t.chars().count()).sum::<usize>() > width as usize {
         let drop = if parts.len() > 4 { 4 } else { parts.len() - 1 };

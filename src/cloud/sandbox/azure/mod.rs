@@ -3,8 +3,10 @@
 //! the Azure provider's own code through the [`Transport`] trait.
 //!
 //! - State persists in `azure.json` in the sandbox directory; every call reads it and every call
-//!   that changes something writes it back atomically, so `init` then a later `revoke` works
-//!   across processes. A file that cannot be read is never overwritten.
+//!   that changes something writes it back atomically, under a lock shared with other processes
+//!   (`StateFile::update`), so `init` then a later `revoke` works across processes and two
+//!   processes at once never lose each other's changes. A file that cannot be read is never
+//!   overwritten.
 //! - Deployment stacks deploy the template they are sent with the same evaluator the preview
 //!   uses ([`crate::plan::azure::arm`]): resource groups and resources are created one after
 //!   another, each step's times divided by the sandbox speed and stored as timestamps; every call
@@ -104,23 +106,24 @@ impl SimulatedAzure {
         // poisoned lock is safe to take over.
         let _guard = inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         let as_transport = |e: CloudError| TransportError { message: e.to_string(), next_step: e.next_step() };
-        let mut world = inner.store.load().map_err(as_transport)?;
-        let mut ctx = Ctx {
-            world: &mut world,
-            now,
-            speed: inner.speed,
-            faults: &inner.faults,
-            apps: &inner.apps,
-            base: BASE,
-            dirty: false,
-        };
-        // Whatever has finished by now happens first, so every answer sees the present.
-        stacks::advance(&mut ctx);
-        let response = route(&mut ctx, request);
-        if ctx.dirty {
-            inner.store.save(&world).map_err(as_transport)?;
-        }
-        Ok(response)
+        inner
+            .store
+            .update(|world| {
+                let mut ctx = Ctx {
+                    world,
+                    now,
+                    speed: inner.speed,
+                    faults: &inner.faults,
+                    apps: &inner.apps,
+                    base: BASE,
+                    dirty: false,
+                };
+                // Whatever has finished by now happens first, so every answer sees the present.
+                stacks::advance(&mut ctx);
+                let response = route(&mut ctx, request);
+                (response, ctx.dirty)
+            })
+            .map_err(as_transport)
     }
 }
 

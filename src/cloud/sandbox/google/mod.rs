@@ -3,8 +3,10 @@
 //! [`Transport`] trait.
 //!
 //! - State persists in `google.json` in the sandbox directory; every call reads it and every call
-//!   that changes something writes it back atomically, so `init` then a later `revoke` works
-//!   across processes. A file that cannot be read is never overwritten.
+//!   that changes something writes it back atomically, under a lock shared with other processes
+//!   (`StateFile::update`), so `init` then a later `revoke` works across processes and two
+//!   processes at once never lose each other's changes. A file that cannot be read is never
+//!   overwritten.
 //! - Durations (an API being enabled, a service account becoming visible, the vendor's objects
 //!   appearing in the bucket) are divided by the sandbox speed and stored as timestamps.
 //! - `--sandbox-fail <logical id>` (ids of `assets/gcp/install.yaml`) makes the call that creates
@@ -91,14 +93,14 @@ impl SimulatedGoogle {
         // poisoned lock is safe to take over.
         let _guard = inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         let as_transport = |e: CloudError| TransportError { message: e.to_string(), next_step: e.next_step() };
-        let mut world = inner.store.load().map_err(as_transport)?;
-        let mut ctx =
-            Ctx { world: &mut world, now: Utc::now(), speed: inner.speed, faults: &inner.faults, dirty: false };
-        let response = route(&mut ctx, request);
-        if ctx.dirty {
-            inner.store.save(&world).map_err(as_transport)?;
-        }
-        Ok(response)
+        inner
+            .store
+            .update(|world| {
+                let mut ctx = Ctx { world, now: Utc::now(), speed: inner.speed, faults: &inner.faults, dirty: false };
+                let response = route(&mut ctx, request);
+                (response, ctx.dirty)
+            })
+            .map_err(as_transport)
     }
 }
 

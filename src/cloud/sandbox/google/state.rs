@@ -334,4 +334,12 @@ impl Store {
     pub fn save(&self, world: &World) -> Result<(), CloudError> {
         self.file.save(world)
     }
+
+    /// Load, change and save under the state file's lock (see [`StateFile::update`]): `change`
+    /// answers and says whether it changed the world.
+    ///
+    /// [`StateFile::update`]: crate::cloud::sandbox::file::StateFile::update
+    pub fn update<R>(&self, change: impl FnOnce(&mut World) -> (R, bool)) -> Result<R, CloudError> {
+        self.file.update(World::seed, change)
+    }
 }
