@@ -85,3 +85,33 @@ async fn each_fault_does_what_it_says_on_the_request_it_names() {
     assert_eq!(proxy.fired(8), 2);
     assert_eq!(proxy.forwarded("ListKeys"), 1);
 }
+
+#[tokio::test]
+async fn a_truncated_answer_fails_and_a_rate_rule_faults_its_share_the_same_way_each_run() {
+    let proxy = FaultProxy::start(&endpoint(), vec![Rule::nth("ListStacks", 1, Fault::Truncated)]);
+    let (cfn, _) = through(&proxy).await;
+    assert!(cfn.list_stacks().send().await.is_err(), "half an answer is no answer");
+    assert_eq!(proxy.forwarded("ListStacks"), 1, "it reached moto: {}", proxy.report());
+    assert!(cfn.list_stacks().send().await.is_ok(), "the rule is spent");
+
+    let faulted = |seed: u64| async move {
+        let proxy = FaultProxy::start_seeded(
+            &endpoint(),
+            vec![Rule::rate("*", 0.3, vec![Fault::Throttling, Fault::Http500 { body: false }])],
+            seed,
+        );
+        let (cfn, kms) = through(&proxy).await;
+        let mut outcomes = Vec::new();
+        for i in 0..40 {
+            let ok =
+                if i % 2 == 0 { cfn.list_stacks().send().await.is_ok() } else { kms.list_keys().send().await.is_ok() };
+            outcomes.push(ok);
+        }
+        assert_eq!(proxy.faults() as usize, outcomes.iter().filter(|ok| !**ok).count(), "{}", proxy.report());
+        outcomes
+    };
+    let a = faulted(7).await;
+    assert_eq!(a, faulted(7).await, "the same seed faults the same requests");
+    let failed = a.iter().filter(|ok| !**ok).count();
+    assert!((4..=20).contains(&failed), "about 30 % of 40: {failed}");
+}

@@ -330,7 +330,7 @@ fn decide(state: &Mutex<State>, action: &str, body: &[u8], attempt: &str) -> Opt
             continue;
         }
         if let Some(rate) = r.rate {
-            let draw: f64 = s.rng.as_mut().map(|g| rand::Rng::random(g)).unwrap_or(1.0);
+            let draw: f64 = s.rng.as_mut().map(rand::Rng::random).unwrap_or(1.0);
             if draw >= rate {
                 continue;
             }
