@@ -17,7 +17,7 @@ const UNDELETE_DAYS: i64 = 7;
 /// …and its id stays taken for this long.
 const PURGE_DAYS: i64 = 37;
 /// Seconds before a new service account can be read, at speed 1.
-const SA_VISIBLE_SECONDS: f64 = 0.3;
+pub(super) const SA_VISIBLE_SECONDS: f64 = 0.3;
 const SA_ETAG: &str = "MDEwMjE5MjA=";
 
 pub fn route(ctx: &mut Ctx, req: &ApiRequest, s: &[&str], verb: Option<&str>) -> Option<Answer> {

@@ -88,6 +88,11 @@ impl SimulatedGoogle {
 
     /// Answer one call now (what [`Transport::send`] does).
     pub fn answer(&self, request: &ApiRequest) -> Result<ApiResponse, TransportError> {
+        self.answer_at(request, Utc::now())
+    }
+
+    /// Answer one call as if it were `now` (tests step through time this way instead of sleeping).
+    pub fn answer_at(&self, request: &ApiRequest, now: DateTime<Utc>) -> Result<ApiResponse, TransportError> {
         let inner = &self.inner;
         // A panic elsewhere cannot leave the state half-written (saves are atomic), so a
         // poisoned lock is safe to take over.
@@ -96,7 +101,7 @@ impl SimulatedGoogle {
         inner
             .store
             .update(|world| {
-                let mut ctx = Ctx { world, now: Utc::now(), speed: inner.speed, faults: &inner.faults, dirty: false };
+                let mut ctx = Ctx { world, now, speed: inner.speed, faults: &inner.faults, dirty: false };
                 let response = route(&mut ctx, request);
                 (response, ctx.dirty)
             })

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::iam::SA_VISIBLE_SECONDS;
 use super::*;
 use crate::cloud::gcp::transport::Method;
 use crate::plan::gcp::Spec;
@@ -240,31 +241,38 @@ fn deleted_roles_stay_visible_and_block_their_id() {
 fn service_accounts_are_eventually_consistent_and_leave_deleted_members() {
     let dir = tempfile::tempdir().unwrap();
     let slow = SimulatedGoogle::open(&config(&dir, 1.0, &[])).unwrap();
+    // The clock is the test's: a loaded machine cannot move a call past the visibility window.
+    let t0 = chrono::Utc::now();
+    let at = |ms: i64, method: Method, service: Service, path: &str, body: Option<Value>| {
+        let mut req = ApiRequest::new(service, method, path);
+        req.body = body;
+        slow.answer_at(&req, t0 + chrono::Duration::milliseconds(ms)).unwrap()
+    };
     let body = json!({"accountId": "cg-prod-vm", "serviceAccount": {"displayName": "VMs", "description": "managed-by=cloudgrant"}});
-    let made = post(&slow, Service::Iam, "/v1/projects/cg-sandbox-dev/serviceAccounts", body.clone());
+    let accounts = "/v1/projects/cg-sandbox-dev/serviceAccounts";
+    let made = at(0, Method::Post, Service::Iam, accounts, Some(body.clone()));
     let email = "cg-prod-vm@cg-sandbox-dev.iam.gserviceaccount.com";
     assert_eq!(made.body["email"], email);
     assert_eq!(made.body["uniqueId"].as_str().unwrap().len(), 21);
     let path = format!("/v1/projects/cg-sandbox-dev/serviceAccounts/{email}");
-    let early = get(&slow, Service::Iam, &path);
+    let early = at(1, Method::Get, Service::Iam, &path, None);
     assert_eq!((early.status, message(&early)), (404, "Unknown service account"));
-    assert_eq!(post(&slow, Service::Iam, "/v1/projects/cg-sandbox-dev/serviceAccounts", body).status, 409);
-    std::thread::sleep(Duration::from_millis(350));
-    assert_eq!(get(&slow, Service::Iam, &path.replace('@', "%40")).body["displayName"], "VMs");
+    assert_eq!(at(2, Method::Post, Service::Iam, accounts, Some(body)).status, 409);
+    let visible = (SA_VISIBLE_SECONDS * 1000.0) as i64 + 50;
+    assert_eq!(at(visible, Method::Get, Service::Iam, &path.replace('@', "%40"), None).body["displayName"], "VMs");
 
-    let mut policy = post(&slow, Service::ResourceManager, "/v3/projects/cg-sandbox-dev:getIamPolicy", json!({})).body;
+    let later = visible + 10;
+    let rm = Service::ResourceManager;
+    let mut policy = at(later, Method::Post, rm, "/v3/projects/cg-sandbox-dev:getIamPolicy", Some(json!({}))).body;
     policy["bindings"]
         .as_array_mut()
         .unwrap()
         .push(json!({"role": "roles/viewer", "members": [format!("serviceAccount:{email}")]}));
-    assert_eq!(
-        post(&slow, Service::ResourceManager, "/v3/projects/cg-sandbox-dev:setIamPolicy", json!({"policy": policy}))
-            .status,
-        200
-    );
-    assert_eq!(call(&slow, Service::Iam, Method::Delete, &path, &[], None).body, json!({}));
-    assert_eq!(get(&slow, Service::Iam, &path).status, 404);
-    let after = post(&slow, Service::ResourceManager, "/v3/projects/cg-sandbox-dev:getIamPolicy", json!({})).body;
+    let set = at(later, Method::Post, rm, "/v3/projects/cg-sandbox-dev:setIamPolicy", Some(json!({"policy": policy})));
+    assert_eq!(set.status, 200);
+    assert_eq!(at(later, Method::Delete, Service::Iam, &path, None).body, json!({}));
+    assert_eq!(at(later, Method::Get, Service::Iam, &path, None).status, 404);
+    let after = at(later, Method::Post, rm, "/v3/projects/cg-sandbox-dev:getIamPolicy", Some(json!({}))).body;
     let text = after.to_string();
     assert!(text.contains(&format!("deleted:serviceAccount:{email}?uid=")), "{text}");
 }
