@@ -277,9 +277,43 @@ fn a_signal_in_plain_mode_stops_the_run_with_the_resume_hint_and_a_non_zero_stat
         let (out, stdout, took) = signal_during(dir.path(), &args, "CREATE_IN_PROGRESS", signal);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "signal {signal}: 128 + its number:\n{stdout}\n{err}");
-        assert!(err.contains("stopped watching"), "{err}");
+        assert!(err.contains("error: stopped"), "{err}");
         assert!(err.contains("run init again to finish"), "the resume hint: {err}");
         assert!(took < Duration::from_secs(10), "stopped promptly: {took:?}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+#[test]
+fn after_a_stop_the_simulated_clouds_go_on_only_with_what_was_asked_and_the_message_names_it() {
+    // Azure: stopped while the storage stack (the first) deploys. That stack carries on and is
+    // named; the main stack was never asked for and never appears.
+    let dir = tempfile::tempdir().unwrap();
+    let azure = ["--cloud", "azure", "--sandbox", "--subscription", "sandbox-dev"];
+    let mut args = vec!["init", "--org", "half", "--yes"];
+    args.extend(azure);
+    let (out, stdout, _) = signal_during(dir.path(), &args, "deployment stack acmeml-half-storage (", libc::SIGINT);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{err}");
+    let message = err.lines().find(|l| l.starts_with("error: ")).unwrap_or("");
+    assert!(message.contains("deployment stack acmeml-half-storage is still"), "names what carries on: {err}");
+    assert!(!message.contains("acmeml-half "), "and nothing else: {err}");
+    std::thread::sleep(Duration::from_secs(3));
+    let mut status = vec!["status", "--org", "half", "--output", "json"];
+    status.extend(azure);
+    let out = run(dir.path(), &status);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let installs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let groups: Vec<&str> =
+        installs[0]["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(groups, ["acmeml-half-storage"], "the storage stack goes on; the main one was never asked for");
+
+    // Google Cloud: stopped while the APIs are being enabled: that operation is named.
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["init", "--org", "half", "--yes", "--cloud", "gcp", "--sandbox", "--project", "cg-sandbox-dev"];
+    let (out, stdout, _) = signal_during(dir.path(), &args, "services:batchEnable", libc::SIGINT);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{err}");
+    let message = err.lines().find(|l| l.starts_with("error: ")).unwrap_or("");
+    assert!(message.contains("stopped watching: enabling ") && message.contains("carries on in Google Cloud"), "{err}");
 }

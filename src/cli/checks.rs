@@ -125,3 +125,17 @@ pub async fn complete_after_all(
     println!("Revoke later with: cloudgrant revoke --org {org}{}", p.cli_flags());
     Ok(())
 }
+
+/// How a provider's log line starts when it says what carries on in the cloud after a stop.
+pub const STILL_GOING: &str = "stopped watching: ";
+
+/// The message of a run stopped by Ctrl-C or a signal: what the provider said still goes on;
+/// on AWS, where every stack that was started goes on, `aws_default`; on the other clouds,
+/// when the provider named nothing, that every request sent was answered.
+pub fn stopped(cloud: Cloud, still: &[String], aws_default: &str) -> String {
+    match (still.is_empty(), cloud) {
+        (false, _) => format!("stopped watching: {}", still.join("; ")),
+        (true, Cloud::Aws) => format!("stopped watching: {aws_default}"),
+        (true, _) => "stopped: every request cloudgrant sent was answered, and nothing it asked for is still going on in the cloud".into(),
+    }
+}

@@ -279,9 +279,11 @@ async fn follow(
     mut rx: mpsc::Receiver<Update>,
     json: bool,
     fates: HashMap<String, Fate>,
-) -> (Option<Update>, receipts::EventSummary) {
+) -> (Option<Update>, receipts::EventSummary, Vec<String>) {
     let mut last = None;
     let mut events = receipts::EventSummary::default();
+    // What the provider says still goes on in the cloud after a stop ("stopped watching: …").
+    let mut still = Vec::new();
     while let Some(u) = rx.recv().await {
         let line = match &u {
             Update::Event(e) => {
@@ -292,7 +294,12 @@ async fn follow(
                 }
                 Some(line)
             }
-            Update::Log { text } => Some(format!("-- {text}")),
+            Update::Log { text } => {
+                if let Some(what) = text.strip_prefix(checks::STILL_GOING) {
+                    still.push(what.to_string());
+                }
+                Some(format!("-- {text}"))
+            }
             _ => None,
         };
         if let Some(line) = line {
@@ -307,7 +314,7 @@ async fn follow(
             last = Some(u);
         }
     }
-    (last, events)
+    (last, events, still)
 }
 
 /// Write a receipt and say where; a receipt that cannot be written is said, not fatal (the
@@ -442,7 +449,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let cancel = cancel_on_ctrl_c();
             let printer = tokio::spawn(follow(rx, false, HashMap::new()));
             let result = p.apply(&plan, tx, cancel).await;
-            let (last, events) = printer.await.unwrap_or_default();
+            let (last, events, still) = printer.await.unwrap_or_default();
             let (installation, ok, root_cause) = match &last {
                 Some(Update::Applied { installation, ok, root_cause }) => (Some(installation), *ok, root_cause.clone()),
                 _ => (None, false, result.as_ref().err().map(|e| e.to_string())),
@@ -464,9 +471,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             keep_receipt(&receipt);
             if let Err(CloudError::Cancelled) = result {
                 return Err(Failure {
-                    message: "stopped watching: the stacks keep going in the cloud".into(),
+                    message: checks::stopped(p.cloud(), &still, "the stacks keep going in the cloud"),
                     next_step: format!(
-                        "Follow them with `cloudgrant status --org {}{}`, then run init again to finish.",
+                        "See where it stands with `cloudgrant status --org {}{}`, then run init again to finish.",
                         plan.org,
                         p.cli_flags()
                     ),
@@ -578,7 +585,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let (tx, rx) = mpsc::channel(1024);
             let printer = tokio::spawn(follow(rx, json || output == Output::Markdown, fates));
             let result = p.revoke(&rplan, &retain, tx, cancel_on_ctrl_c()).await;
-            let (last, events) = printer.await.unwrap_or_default();
+            let (last, events, still) = printer.await.unwrap_or_default();
             let (residue, ok, root_cause) = match &last {
                 Some(Update::Revoked { residue, ok, root_cause }) => (Some(residue), *ok, root_cause.clone()),
                 _ => (None, false, result.as_ref().err().map(|e| e.to_string())),
@@ -600,7 +607,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             keep_receipt(&receipt);
             if let Err(CloudError::Cancelled) = result {
                 return Err(Failure {
-                    message: "stopped watching: the deletion keeps going in the cloud".into(),
+                    message: checks::stopped(p.cloud(), &still, "the deletion keeps going in the cloud"),
                     next_step: format!("Follow it with `cloudgrant status --org {org}{}`.", p.cli_flags()),
                     code: 130,
                 });

@@ -183,8 +183,12 @@ impl App {
             Flow::Revoke => "revoke",
         };
         match (run.running(), run.failed(), what) {
-            (true, _, "install") => Some("the install was still running when the wizard closed (the cloud carries on)"),
-            (true, _, _) => Some("the revoke was still running when the wizard closed (the cloud carries on)"),
+            (true, _, "install") => Some(
+                "the install was still running when the wizard closed (what was already asked of the cloud carries on)",
+            ),
+            (true, _, _) => Some(
+                "the revoke was still running when the wizard closed (what was already asked of the cloud carries on)",
+            ),
             (_, true, "install") => Some("the install did not complete"),
             (_, true, _) => Some("the revoke did not complete"),
             _ => None,

@@ -154,7 +154,14 @@ impl Gcp {
             let Some(name) = op["name"].as_str().map(String::from) else {
                 return Err(errors::unexpected(&step, "`done` or an operation `name`", &op));
             };
-            run.cancelled()?;
+            if run.cancelled().is_err() {
+                let text = format!(
+                    "stopped watching: enabling {} carries on in Google Cloud (operation {name}); run init again to finish",
+                    ids.join(", ")
+                );
+                run.notes.log(text).await;
+                return Err(CloudError::Cancelled);
+            }
             tokio::time::sleep(self.inner.options.poll_interval).await;
             let req = ApiRequest::new(Service::ServiceUsage, Method::Get, format!("/v1/{name}"));
             let poll = self.step(&format!("wait for {}", ids.join(", ")), &req, "serviceusage.services.enable");
