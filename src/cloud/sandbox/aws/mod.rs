@@ -28,6 +28,7 @@ mod wire;
 mod tests;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::client::http::{
@@ -77,6 +78,8 @@ struct Inner {
     accounts: Vec<String>,
     /// One request at a time in this process: load, change, save.
     lock: Mutex<()>,
+    /// Requests answered with a throttling error so far (for tests and the debug log).
+    throttled: AtomicU64,
 }
 
 /// The knobs besides the sandbox config, read from the environment.
@@ -139,12 +142,18 @@ impl SimulatedAws {
                 page_size: knobs.page_size,
                 accounts: accounts.iter().map(|a| a.to_string()).collect(),
                 lock: Mutex::new(()),
+                throttled: AtomicU64::new(0),
             }),
         })
     }
 
     pub fn state_path(&self) -> &Path {
         self.inner.store.path()
+    }
+
+    /// How many requests this process answered with a throttling error.
+    pub fn throttled(&self) -> u64 {
+        self.inner.throttled.load(Ordering::Relaxed)
     }
 
     /// Every access to the state: load, let `f` read or change one account, save if it changed.
@@ -180,6 +189,8 @@ impl SimulatedAws {
             return services::invalid_key(&scope.service);
         }
         if self.inner.throttle > 0.0 && rand::rng().random_bool(self.inner.throttle) {
+            self.inner.throttled.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(service = %scope.service, "sandbox: throttled");
             return services::throttled(&scope.service);
         }
         let answered = self.with_world(&scope.account, |ctx| match scope.service.as_str() {
