@@ -159,7 +159,9 @@ async fn delete_failed_then_the_retry_retains_what_failed() {
     let faulty = {
         let config = SandboxConfig { dir: c.dir.path().to_path_buf(), speed: SPEED, fail: vec!["SubnetA".into()] };
         let vendor = VendorProfile::bundled().expect("vendor");
-        Provider::Aws(cloudgrant::cloud::sandbox::connect_aws(&config, "sandbox-dev", None, &vendor).await.expect("connect"))
+        Provider::Aws(
+            cloudgrant::cloud::sandbox::connect_aws(&config, "sandbox-dev", None, &vendor).await.expect("connect"),
+        )
     };
     let (residue, updates) = revoke(&faulty, "stuck", &[]).await;
     let residue = residue.expect("revoke runs");
@@ -168,7 +170,9 @@ async fn delete_failed_then_the_retry_retains_what_failed() {
     assert!(failed.reason.as_deref().is_some_and(|r| r.contains("DependencyViolation")));
     assert!(residue.items.iter().any(|i| i.state == "delete_failed" && i.note.contains("SubnetA")), "{residue:?}");
     match updates.last() {
-        Some(Update::Revoked { ok: false, root_cause: Some(rc), .. }) => assert!(rc.contains("DependencyViolation"), "{rc}"),
+        Some(Update::Revoked { ok: false, root_cause: Some(rc), .. }) => {
+            assert!(rc.contains("DependencyViolation"), "{rc}")
+        }
         other => panic!("last update: {other:?}"),
     }
     let (residue, updates) = revoke(&faulty, "stuck", &["SubnetA".to_string()]).await;
@@ -182,7 +186,12 @@ async fn delete_failed_then_the_retry_retains_what_failed() {
         .send()
         .await
         .expect("list");
-    let id = deleted.stack_summaries().iter().find(|s| s.stack_name() == Some(vpc.as_str())).and_then(|s| s.stack_id()).expect("vpc deleted");
+    let id = deleted
+        .stack_summaries()
+        .iter()
+        .find(|s| s.stack_name() == Some(vpc.as_str()))
+        .and_then(|s| s.stack_id())
+        .expect("vpc deleted");
     let res = cfn.describe_stack_resources().stack_name(id).send().await.expect("resources");
     let subnet = res.stack_resources().iter().find(|r| r.logical_resource_id() == Some("SubnetA")).expect("subnet");
     assert_eq!(subnet.resource_status().map(|s| s.as_str()), Some("DELETE_SKIPPED"), "RetainResources was honoured");
@@ -223,11 +232,21 @@ async fn ctrl_c_mid_create_leaves_only_what_was_requested_and_init_resumes() {
         .expect("list")
         .stack_summaries()
         .iter()
-        .map(|s| format!("{} {}", s.stack_name().unwrap_or_default(), s.stack_status().map(|s| s.as_str()).unwrap_or_default()))
+        .map(|s| {
+            format!(
+                "{} {}",
+                s.stack_name().unwrap_or_default(),
+                s.stack_status().map(|s| s.as_str()).unwrap_or_default()
+            )
+        })
         .collect();
     let mut sorted = names.clone();
     sorted.sort();
-    assert_eq!(sorted, ["acmeml-halt-s3 CREATE_COMPLETE", "acmeml-halt-vpc CREATE_COMPLETE"], "no AUTH stack was ever asked for");
+    assert_eq!(
+        sorted,
+        ["acmeml-halt-s3 CREATE_COMPLETE", "acmeml-halt-vpc CREATE_COMPLETE"],
+        "no AUTH stack was ever asked for"
+    );
     let (result, updates) = apply(&c.provider, "halt").await;
     assert!(result.expect("resume").is_complete());
     assert!(events(&updates).iter().all(|e| e.group == "acmeml-halt-auth"), "only AUTH is created on resume");

@@ -111,7 +111,11 @@ impl Aws {
 
     /// The provider over a given SDK config (its HTTP client, credentials and region): the
     /// sandbox's simulated AWS, or any endpoint a caller has set up. Asks STS who we are.
-    pub async fn with_config(config: SdkConfig, vendor: &VendorProfile, options: AwsOptions) -> Result<Aws, CloudError> {
+    pub async fn with_config(
+        config: SdkConfig,
+        vendor: &VendorProfile,
+        options: AwsOptions,
+    ) -> Result<Aws, CloudError> {
         let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| vendor.aws.default_region.clone());
         let config = config.into_builder().region(Region::new(region.clone())).build();
         let who = aws_sdk_sts::Client::new(&config)

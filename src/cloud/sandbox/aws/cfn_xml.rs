@@ -81,10 +81,7 @@ pub fn summary(s: &Stack, now: DateTime<Utc>) -> String {
 /// One `StackResource` of DescribeStackResources; `None` before CloudFormation has started it.
 pub fn resource(s: &Stack, r: &Resource, now: DateTime<Utc>) -> Option<String> {
     let last = s.resource_event(&r.id, now)?;
-    let physical = s
-        .events_until(now)
-        .filter(|e| e.logical_id == r.id)
-        .find_map(|e| e.physical_id.clone());
+    let physical = s.events_until(now).filter(|e| e.logical_id == r.id).find_map(|e| e.physical_id.clone());
     let mut x = String::new();
     x.push_str(&el("StackName", &s.name));
     x.push_str(&el("StackId", &s.id));

@@ -57,7 +57,10 @@ fn find_or_fail(ctx: &Ctx, name_or_id: &str, region: &str) -> Result<usize, Repl
 
 fn required<'a>(req: &'a Request, name: &str) -> Result<&'a str, Reply> {
     req.param(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-        invalid(&format!("1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null", lower_first(name)))
+        invalid(&format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            lower_first(name)
+        ))
     })
 }
 
@@ -104,7 +107,8 @@ fn check_capabilities(req: &Request, rendered: &Rendered) -> Result<(), Reply> {
 fn rendered(ctx: &Ctx, req: &Request, name: &str, region: &str, existing: &[Resource]) -> Result<Rendered, Reply> {
     let body = required(req, "TemplateBody")?;
     let template = render::parse(body).map_err(|m| invalid(&m))?;
-    let r = render::render(&template, name, &parameters(req), &ctx.account, region, existing).map_err(|m| invalid(&m))?;
+    let r =
+        render::render(&template, name, &parameters(req), &ctx.account, region, existing).map_err(|m| invalid(&m))?;
     check_capabilities(req, &r)?;
     Ok(r)
 }
@@ -165,7 +169,9 @@ fn diff(old: &[Resource], new: &[Resource]) -> Vec<(String, String, String, Opti
     for r in new {
         match old.iter().find(|o| o.id == r.id) {
             None => out.push(("Add".into(), r.id.clone(), r.type_.clone(), None)),
-            Some(o) if o.type_ != r.type_ => out.push(("Modify".into(), r.id.clone(), r.type_.clone(), Some("True".into()))),
+            Some(o) if o.type_ != r.type_ => {
+                out.push(("Modify".into(), r.id.clone(), r.type_.clone(), Some("True".into())))
+            }
             Some(o) if o.properties != r.properties => {
                 out.push(("Modify".into(), r.id.clone(), r.type_.clone(), Some("False".into())))
             }
@@ -200,7 +206,8 @@ fn run_update(ctx: &mut Ctx, i: usize, r: Rendered, tags: Vec<(String, String)>)
         .filter_map(|res| changes.iter().find(|c| c.1 == res.id).map(|c| (res, c.0 == "Add")))
         .collect();
     let mut t = timeline::update(&stack.name, &stack.id, &changed, now, clock);
-    let removed: Vec<&Resource> = stack.resources.iter().filter(|o| !r.resources.iter().any(|n| n.id == o.id)).collect();
+    let removed: Vec<&Resource> =
+        stack.resources.iter().filter(|o| !r.resources.iter().any(|n| n.id == o.id)).collect();
     if !removed.is_empty() {
         let removal = timeline::delete(&stack.name, &stack.id, &removed, t.end, clock, &BTreeMap::new(), &[]);
         // Only the resources' events: the stack itself is in its cleanup, not deleted.
@@ -245,7 +252,10 @@ fn delete_stack(ctx: &mut Ctx, req: &Request, region: &str) -> Answer {
     let token = req.param("ClientRequestToken").map(String::from);
     let stack = ctx.acct().stacks[i].clone();
     let status = stack.status_at(now);
-    if token.as_ref().is_some_and(|t| stack.tokens.contains(t)) || status == "DELETE_COMPLETE" || status == "DELETE_IN_PROGRESS" {
+    if token.as_ref().is_some_and(|t| stack.tokens.contains(t))
+        || status == "DELETE_COMPLETE"
+        || status == "DELETE_IN_PROGRESS"
+    {
         return Ok(query_ok("DeleteStack", XMLNS, None));
     }
     if status.ends_with("_IN_PROGRESS") {
@@ -263,7 +273,9 @@ fn delete_stack(ctx: &mut Ctx, req: &Request, region: &str) -> Answer {
         .iter()
         .filter(|r| {
             stack.resource_created(&r.id, now).is_some()
-                && stack.resource_event(&r.id, now).is_some_and(|e| !matches!(e.status.as_str(), "DELETE_COMPLETE" | "DELETE_SKIPPED"))
+                && stack
+                    .resource_event(&r.id, now)
+                    .is_some_and(|e| !matches!(e.status.as_str(), "DELETE_COMPLETE" | "DELETE_SKIPPED"))
         })
         .collect();
     let mut faults = BTreeMap::new();
@@ -352,9 +364,10 @@ fn describe_stack_events(ctx: &mut Ctx, req: &Request, region: &str) -> Answer {
 
 /// The change set `name` (or its ARN) names for `stack`.
 fn find_change_set(ctx: &Ctx, name: &str, stack: Option<&str>) -> Option<usize> {
-    ctx.acct_ref()?.change_sets.iter().position(|c| {
-        c.id == name || (c.name == name && stack.is_some_and(|s| s == c.stack_name || s == c.stack_id))
-    })
+    ctx.acct_ref()?
+        .change_sets
+        .iter()
+        .position(|c| c.id == name || (c.name == name && stack.is_some_and(|s| s == c.stack_name || s == c.stack_id)))
 }
 
 fn change_set_missing(name: &str) -> Reply {
@@ -369,7 +382,14 @@ fn create_change_set(ctx: &mut Ctx, req: &Request, region: &str) -> Answer {
     let (i, old) = match kind.as_str() {
         "CREATE" => {
             if find(ctx, &stack_name, region).is_some() {
-                return Err(query_error(400, "AlreadyExistsException", &format!("Stack [{stack_name}] already exists and cannot be created again with the changeSet [{name}]."), XMLNS));
+                return Err(query_error(
+                    400,
+                    "AlreadyExistsException",
+                    &format!(
+                        "Stack [{stack_name}] already exists and cannot be created again with the changeSet [{name}]."
+                    ),
+                    XMLNS,
+                ));
             }
             let id = format!("arn:aws:cloudformation:{region}:{}:stack/{stack_name}/{}", ctx.account, uuid());
             let ev = super::state::Event {

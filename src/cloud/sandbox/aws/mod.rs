@@ -22,10 +22,10 @@ mod cloudformation;
 mod render;
 mod services;
 pub mod state;
-pub mod timeline;
-mod wire;
 #[cfg(test)]
 mod tests;
+pub mod timeline;
+mod wire;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -200,7 +200,12 @@ impl SimulatedAws {
             "kms" => services::kms(ctx, req, &scope.region),
             "ec2" => services::ec2(ctx, req),
             "s3" => services::s3(ctx, req),
-            other => wire::query_error(400, "UnknownService", &format!("sandbox: the simulated AWS has no service `{other}`"), ""),
+            other => wire::query_error(
+                400,
+                "UnknownService",
+                &format!("sandbox: the simulated AWS has no service `{other}`"),
+                "",
+            ),
         });
         answered.unwrap_or_else(|e| {
             wire::query_error(500, "InternalFailure", &format!("sandbox: {e}. {}", e.next_step()), "")

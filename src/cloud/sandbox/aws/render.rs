@@ -104,7 +104,8 @@ pub fn render(
             };
             ids.reference = Some(physical.clone());
             if r.type_ == "AWS::KMS::Key" {
-                ids.attrs.insert("Arn".into(), format!("arn:{}:kms:{region}:{account}:key/{physical}", partition(region)));
+                ids.attrs
+                    .insert("Arn".into(), format!("arn:{}:kms:{region}:{account}:key/{physical}", partition(region)));
                 ids.attrs.insert("KeyId".into(), physical.clone());
             }
             ctx.resources.insert(r.id.clone(), ids);

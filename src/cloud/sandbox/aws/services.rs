@@ -24,7 +24,13 @@ pub fn invalid_key(service: &str) -> Reply {
     let msg = "The security token included in the request is invalid.";
     match service {
         "kms" => wire::json_error(400, "UnrecognizedClientException", msg),
-        "s3" => wire::s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", "/", false),
+        "s3" => wire::s3_error(
+            403,
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+            "/",
+            false,
+        ),
         "ec2" => wire::ec2_error(401, "AuthFailure", "AWS was not able to validate the provided access credentials"),
         _ => wire::query_error(403, "InvalidClientTokenId", msg, ""),
     }
@@ -60,7 +66,12 @@ pub fn sts(ctx: &mut Ctx, req: &Request) -> Reply {
 
 fn unknown_query(service: &str, action: Option<&str>, xmlns: &str) -> Reply {
     let action = action.unwrap_or("(no Action)");
-    wire::query_error(400, "InvalidAction", &format!("sandbox: the simulated {service} does not answer {action}"), xmlns)
+    wire::query_error(
+        400,
+        "InvalidAction",
+        &format!("sandbox: the simulated {service} does not answer {action}"),
+        xmlns,
+    )
 }
 
 pub fn iam(ctx: &mut Ctx, req: &Request) -> Reply {
@@ -68,14 +79,25 @@ pub fn iam(ctx: &mut Ctx, req: &Request) -> Reply {
         Some("GetRole") => {
             let name = req.param("RoleName").unwrap_or_default();
             let now = ctx.now;
-            let found = ctx.acct_ref().and_then(|a| a.alive("AWS::IAM::Role", now).find(|(_, r)| r.physical_id == name).map(|(s, r)| (s.clone(), r.clone())));
+            let found = ctx.acct_ref().and_then(|a| {
+                a.alive("AWS::IAM::Role", now).find(|(_, r)| r.physical_id == name).map(|(s, r)| (s.clone(), r.clone()))
+            });
             let Some((stack, r)) = found else {
-                return wire::query_error(404, "NoSuchEntity", &format!("The role with name {name} cannot be found."), IAM_XMLNS);
+                return wire::query_error(
+                    404,
+                    "NoSuchEntity",
+                    &format!("The role with name {name} cannot be found."),
+                    IAM_XMLNS,
+                );
             };
             let created = stack.resource_created(&r.id, now).unwrap_or(stack.created);
             let trust = r.properties.get("AssumeRolePolicyDocument").map(Value::to_string).unwrap_or_default();
             let path = r.properties.get("Path").and_then(Value::as_str).unwrap_or("/");
-            let tags: String = stack.tags.iter().map(|(k, v)| format!("<member>{}{}</member>", el("Key", k), el("Value", v))).collect();
+            let tags: String = stack
+                .tags
+                .iter()
+                .map(|(k, v)| format!("<member>{}{}</member>", el("Key", k), el("Value", v)))
+                .collect();
             let body = format!(
                 "<Role>{}{}{}{}{}{}<MaxSessionDuration>3600</MaxSessionDuration><Tags>{tags}</Tags></Role>",
                 el("Path", path),
@@ -111,9 +133,10 @@ struct KeyView {
 
 fn key_view(acct: &Account, wanted: &str, now: DateTime<Utc>) -> Option<KeyView> {
     let id = wanted.rsplit('/').next().unwrap_or(wanted);
-    let (stack, r): (&Stack, _) = acct.stacks.iter().find_map(|s| {
-        s.resources.iter().find(|r| r.type_ == "AWS::KMS::Key" && r.physical_id == id).map(|r| (s, r))
-    })?;
+    let (stack, r): (&Stack, _) = acct
+        .stacks
+        .iter()
+        .find_map(|s| s.resources.iter().find(|r| r.type_ == "AWS::KMS::Key" && r.physical_id == id).map(|r| (s, r)))?;
     let created = stack.resource_created(&r.id, now)?;
     let window = r.properties.get("PendingWindowInDays").and_then(Value::as_u64).map(|d| d as u32);
     let (state, deletion) = match acct.keys.get(id) {
@@ -179,13 +202,22 @@ pub fn kms(ctx: &mut Ctx, req: &Request, _region: &str) -> Reply {
     let account = ctx.account.clone();
     let Some(key) = ctx.acct_ref().and_then(|a| key_view(a, &wanted, now)) else {
         if !matches!(action.as_str(), "DescribeKey" | "ScheduleKeyDeletion" | "CancelKeyDeletion" | "EnableKey") {
-            return wire::json_error(400, "UnknownOperationException", &format!("sandbox: the simulated KMS does not answer {action}"));
+            return wire::json_error(
+                400,
+                "UnknownOperationException",
+                &format!("sandbox: the simulated KMS does not answer {action}"),
+            );
         }
-        let arn = if wanted.starts_with("arn:") { wanted.clone() } else { format!("arn:aws:kms:{_region}:{account}:key/{wanted}") };
+        let arn = if wanted.starts_with("arn:") {
+            wanted.clone()
+        } else {
+            format!("arn:aws:kms:{_region}:{account}:key/{wanted}")
+        };
         return wire::json_error(400, "NotFoundException", &format!("Key '{arn}' does not exist"));
     };
     let pending = key.state == "PendingDeletion";
-    let invalid_state = |what: &str| wire::json_error(400, "KMSInvalidStateException", &format!("{} is {what}.", key.arn));
+    let invalid_state =
+        |what: &str| wire::json_error(400, "KMSInvalidStateException", &format!("{} is {what}.", key.arn));
     match action.as_str() {
         "DescribeKey" => wire::json_ok(json!({ "KeyMetadata": key_metadata(&key, &account) })),
         "ScheduleKeyDeletion" => {
@@ -199,7 +231,11 @@ pub fn kms(ctx: &mut Ctx, req: &Request, _region: &str) -> Reply {
             let date = now + Duration::days(days as i64);
             ctx.acct().keys.insert(
                 key.id.clone(),
-                KeyChange { state: "PendingDeletion".into(), deletion_date: Some(date), window_days: Some(days as u32) },
+                KeyChange {
+                    state: "PendingDeletion".into(),
+                    deletion_date: Some(date),
+                    window_days: Some(days as u32),
+                },
             );
             wire::json_ok(json!({
                 "KeyId": key.arn,
@@ -212,17 +248,25 @@ pub fn kms(ctx: &mut Ctx, req: &Request, _region: &str) -> Reply {
             if !pending {
                 return invalid_state(&format!("{} (not pending deletion)", key.state.to_lowercase()));
             }
-            ctx.acct().keys.insert(key.id.clone(), KeyChange { state: "Disabled".into(), deletion_date: None, window_days: None });
+            ctx.acct()
+                .keys
+                .insert(key.id.clone(), KeyChange { state: "Disabled".into(), deletion_date: None, window_days: None });
             wire::json_ok(json!({ "KeyId": key.arn }))
         }
         "EnableKey" => {
             if pending {
                 return invalid_state("pending deletion");
             }
-            ctx.acct().keys.insert(key.id.clone(), KeyChange { state: "Enabled".into(), deletion_date: None, window_days: None });
+            ctx.acct()
+                .keys
+                .insert(key.id.clone(), KeyChange { state: "Enabled".into(), deletion_date: None, window_days: None });
             wire::json_ok(json!({}))
         }
-        other => wire::json_error(400, "UnknownOperationException", &format!("sandbox: the simulated KMS does not answer {other}")),
+        other => wire::json_error(
+            400,
+            "UnknownOperationException",
+            &format!("sandbox: the simulated KMS does not answer {other}"),
+        ),
     }
 }
 
@@ -267,7 +311,9 @@ pub fn s3(ctx: &mut Ctx, req: &Request) -> Reply {
     }
     let region = ctx
         .acct_ref()
-        .and_then(|a| a.stacks.iter().find(|s| s.resources.iter().any(|r| r.physical_id == bucket)).map(|s| s.region.clone()))
+        .and_then(|a| {
+            a.stacks.iter().find(|s| s.resources.iter().any(|r| r.physical_id == bucket)).map(|s| s.region.clone())
+        })
         .unwrap_or_default();
     match (req.method.as_str(), key.as_str()) {
         ("HEAD", "") => {
@@ -283,9 +329,19 @@ pub fn s3(ctx: &mut Ctx, req: &Request) -> Reply {
             let objects = ctx.acct().objects.entry(bucket).or_default();
             objects.retain(|o| o.key != k);
             objects.push(Object { key: k.to_string(), size, modified: now });
-            wire::Reply { status: 200, headers: vec![("etag".into(), format!("\"{}\"", super::timeline::uuid().replace('-', "")))], body: String::new() }
+            wire::Reply {
+                status: 200,
+                headers: vec![("etag".into(), format!("\"{}\"", super::timeline::uuid().replace('-', "")))],
+                body: String::new(),
+            }
         }
-        (m, _) => wire::s3_error(405, "MethodNotAllowed", &format!("sandbox: the simulated S3 does not answer {m} {}", req.path), &req.path, head),
+        (m, _) => wire::s3_error(
+            405,
+            "MethodNotAllowed",
+            &format!("sandbox: the simulated S3 does not answer {m} {}", req.path),
+            &req.path,
+            head,
+        ),
     }
 }
 

@@ -65,7 +65,9 @@ async fn create(w: &World, name: &str) -> String {
         .create_stack()
         .stack_name(name)
         .template_body(TEMPLATE)
-        .parameters(aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Name").parameter_value(name).build())
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Name").parameter_value(name).build(),
+        )
         .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
         .tags(aws_sdk_cloudformation::types::Tag::builder().key("managed-by").value("test").build())
         .send()
@@ -127,13 +129,7 @@ async fn a_stack_is_created_described_and_its_resources_answer_in_their_services
     let gone = aws_sdk_iam::Client::new(&w.config).get_role().role_name("nobody").send().await.expect_err("missing");
     assert!(gone.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()), "{gone:?}");
     // A second stack by the same name is refused as CloudFormation does.
-    let again = cfn(&w)
-        .create_stack()
-        .stack_name("one")
-        .template_body(TEMPLATE)
-        .send()
-        .await
-        .expect_err("exists");
+    let again = cfn(&w).create_stack().stack_name("one").template_body(TEMPLATE).send().await.expect_err("exists");
     assert!(again.as_service_error().is_some_and(|e| e.is_already_exists_exception()), "{again:?}");
 }
 
@@ -195,7 +191,9 @@ async fn an_empty_change_set_fails_with_cloudformations_reason() {
         .stack_name("same")
         .change_set_name("cs1")
         .template_body(TEMPLATE)
-        .parameters(aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Name").parameter_value("same").build())
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Name").parameter_value("same").build(),
+        )
         .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
         .send()
         .await
@@ -212,7 +210,9 @@ async fn an_empty_change_set_fails_with_cloudformations_reason() {
         .stack_name("same")
         .change_set_name("cs2")
         .template_body(TEMPLATE)
-        .parameters(aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Name").parameter_value("other").build())
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Name").parameter_value("other").build(),
+        )
         .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
         .send()
         .await
@@ -237,7 +237,13 @@ async fn a_non_empty_bucket_fails_to_delete_and_the_retry_retains_it() {
     let id = create(&w, "full").await;
     settle(&w, &id).await;
     let s3 = aws_sdk_s3::Client::new(&w.config);
-    s3.put_object().bucket("full-bucket").key("data.csv").body(b"a,b\n1,2\n".to_vec().into()).send().await.expect("put");
+    s3.put_object()
+        .bucket("full-bucket")
+        .key("data.csv")
+        .body(b"a,b\n1,2\n".to_vec().into())
+        .send()
+        .await
+        .expect("put");
     let listed = s3.list_objects_v2().bucket("full-bucket").send().await.expect("list");
     assert_eq!(listed.key_count(), Some(1));
     assert_eq!(listed.contents()[0].size(), Some(8));

@@ -181,14 +181,24 @@ pub fn create(
             continue; // never started
         }
         events.push(ev.res(start, r, "CREATE_IN_PROGRESS", None));
-        events.push(ev.res(start + Duration::milliseconds(1), r, "CREATE_IN_PROGRESS", Some("Resource creation Initiated")));
+        events.push(ev.res(
+            start + Duration::milliseconds(1),
+            r,
+            "CREATE_IN_PROGRESS",
+            Some("Resource creation Initiated"),
+        ));
         match failure {
             Some((tf, f)) if f.id == r.id => {
                 events.push(ev.res(tf, r, "CREATE_FAILED", failing.get(&r.id).map(String::as_str)));
                 cancelled.push(r);
             }
             Some((tf, _)) if end > tf => {
-                events.push(ev.res(tf + Duration::milliseconds(2), r, "CREATE_FAILED", Some("Resource creation cancelled")));
+                events.push(ev.res(
+                    tf + Duration::milliseconds(2),
+                    r,
+                    "CREATE_FAILED",
+                    Some("Resource creation cancelled"),
+                ));
                 cancelled.push(r);
             }
             _ => {
@@ -262,7 +272,8 @@ pub fn update(stack: &str, stack_id: &str, changed: &[(&Resource, bool)], t0: Da
     let mut t = t0;
     for (r, new) in changed {
         let start = clock.gap(t);
-        let (doing, done) = if *new { ("CREATE_IN_PROGRESS", "CREATE_COMPLETE") } else { ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE") };
+        let (doing, done) =
+            if *new { ("CREATE_IN_PROGRESS", "CREATE_COMPLETE") } else { ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE") };
         events.push(ev.res(start, r, doing, None));
         let seconds = if *new { create_seconds(&r.type_) } else { create_seconds(&r.type_) / 2.0 };
         t = clock.after(start, seconds);

@@ -27,9 +27,7 @@ impl Request {
             None => (rest, "/"),
         };
         let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-        let is_form = headers
-            .get("content-type")
-            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        let is_form = headers.get("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
         let form = if is_form { pairs(&String::from_utf8_lossy(&body)).into_iter().collect() } else { BTreeMap::new() };
         Request {
             method: method.to_string(),
