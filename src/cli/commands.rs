@@ -26,13 +26,13 @@ pub(super) fn plan(
 ) -> Result<(), Failure> {
     let choices = Choices {
         org: target.org.clone(),
-        region: global.region.clone().unwrap_or_else(|| plan::default_region(target.cloud, &vendor)),
+        region: global.region.clone().unwrap_or_else(|| plan::default_region(target.cloud, vendor)),
         account: account_id
             .or_else(|| global.project.clone().filter(|_| target.cloud == Cloud::Gcp))
             .or_else(|| global.subscription.clone().filter(|_| target.cloud == Cloud::Azure)),
         external_id: None,
     };
-    let plan = plan::build(target.cloud, &vendor, &choices)
+    let plan = plan::build(target.cloud, vendor, &choices)
         .map_err(|e| bad_input(e.to_string(), "Fix the value named above and run again."))?;
     match output {
         Output::Text => print!("{}", render::plan_text(&plan)),
@@ -50,7 +50,7 @@ pub(super) async fn status(
     cloud: Cloud,
     output: Output,
 ) -> Result<(), Failure> {
-    let p = provider(&global, cloud, &vendor).await?;
+    let p = provider(global, cloud, vendor).await?;
     let installs = p.discover(org.as_deref()).await?;
     match output {
         Output::Json => println!("{}", to_json(&installs)?),
@@ -70,11 +70,11 @@ pub(super) async fn init(
     external_id: Option<String>,
     restore: bool,
 ) -> Result<(), Failure> {
-    let p = provider(&global, target.cloud, &vendor).await?;
+    let p = provider(global, target.cloud, vendor).await?;
     let region = match (&global.region, &p) {
         (Some(r), _) => r.clone(),
         (None, Provider::Aws(a)) => a.region().to_string(),
-        (None, p) => plan::default_region(p.cloud(), &vendor),
+        (None, p) => plan::default_region(p.cloud(), vendor),
     };
     let choices = Choices { org: target.org.clone(), region, account: None, external_id };
     crate::validate::org(&choices.org).map_err(|e| bad_input(e.to_string(), "Choose an org name of that form."))?;
@@ -93,7 +93,7 @@ pub(super) async fn init(
             println!("Restored: {line}");
         }
     }
-    let plan = p.plan_for(&vendor, &choices, restore).await?;
+    let plan = p.plan_for(vendor, &choices, restore).await?;
     if !preview_init(&p, &plan).await? {
         return Ok(());
     }
@@ -122,7 +122,7 @@ async fn preview_init(p: &Provider, plan: &Plan) -> Result<bool, Failure> {
         plan.region,
         plan.org
     );
-    let changes = p.preview_changes(&plan).await?;
+    let changes = p.preview_changes(plan).await?;
     for c in &changes {
         let planned = plan.groups.iter().find(|g| g.name == c.group).map(|g| g.resources.len());
         println!("  {}", c.summary_with(plan.cloud, planned));
@@ -147,7 +147,7 @@ async fn apply_init(p: &Provider, vendor: &VendorProfile, plan: &Plan) -> Result
     let (tx, rx) = mpsc::channel(1024);
     let cancel = cancel_on_ctrl_c();
     let printer = tokio::spawn(follow(rx, false, HashMap::new()));
-    let result = p.apply(&plan, tx, cancel).await;
+    let result = p.apply(plan, tx, cancel).await;
     let (last, events) = printer.await.unwrap_or_default();
     let (installation, ok, root_cause) = match &last {
         Some(Update::Applied { installation, ok, root_cause }) => (Some(installation), *ok, root_cause.clone()),
@@ -159,8 +159,8 @@ async fn apply_init(p: &Provider, vendor: &VendorProfile, plan: &Plan) -> Result
         (false, _) => "the install did not complete".to_string(),
     };
     let receipt = receipts::for_init(
-        &plan,
-        &vendor,
+        plan,
+        vendor,
         who,
         installation,
         events,
@@ -247,7 +247,7 @@ pub(super) async fn revoke(global: &Global, vendor: &VendorProfile, args: Revoke
     let RevokeArgs { cloud, org, yes, retain, delete_data, delete_service_principal, output } = args;
     check_revoke_flags(cloud, yes, delete_data, delete_service_principal)?;
     let json = output == Output::Json;
-    let p = provider(&global, cloud, &vendor).await?;
+    let p = provider(global, cloud, vendor).await?;
     let installs = p.discover(Some(&org)).await?;
     let Some(inst) = installs.into_iter().next() else {
         return Err(Failure {
@@ -312,7 +312,7 @@ async fn run_revoke(
     let fates = rplan.items().map(|i| (i.id.clone(), i.fate())).collect();
     let (tx, rx) = mpsc::channel(1024);
     let printer = tokio::spawn(follow(rx, json || output == Output::Markdown, fates));
-    let result = p.revoke(&rplan, &retain, tx, cancel_on_ctrl_c()).await;
+    let result = p.revoke(rplan, retain, tx, cancel_on_ctrl_c()).await;
     let (last, events) = printer.await.unwrap_or_default();
     let (residue, ok, root_cause) = match &last {
         Some(Update::Revoked { residue, ok, root_cause }) => (Some(residue), *ok, root_cause.clone()),
@@ -324,8 +324,8 @@ async fn run_revoke(
         (false, _) => "revoke did not complete".to_string(),
     };
     let receipt = receipts::for_revoke(
-        &rplan,
-        &vendor,
+        rplan,
+        vendor,
         who,
         residue,
         events,
@@ -343,8 +343,8 @@ async fn run_revoke(
     let residue = result?;
     match output {
         Output::Json => println!("{}", to_json(&residue)?),
-        Output::Markdown => print!("\n{}", render::residue_markdown(&residue, Some(&rplan))),
-        Output::Text => print!("\n{}", render::residue_text(&residue, Some(&rplan))),
+        Output::Markdown => print!("\n{}", render::residue_markdown(&residue, Some(rplan))),
+        Output::Text => print!("\n{}", render::residue_text(&residue, Some(rplan))),
     }
     match last {
         Some(Update::Revoked { ok: true, .. }) => Ok(()),

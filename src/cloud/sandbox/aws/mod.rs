@@ -185,7 +185,7 @@ impl SimulatedAws {
         let Some(scope) = Scope::of(req) else {
             return wire::query_error(403, "MissingAuthenticationToken", "Request is missing Authentication Token", "");
         };
-        if !self.inner.accounts.iter().any(|a| *a == scope.account) {
+        if !self.inner.accounts.contains(&scope.account) {
             return services::invalid_key(&scope.service);
         }
         if self.inner.throttle > 0.0 && rand::rng().random_bool(self.inner.throttle) {

@@ -143,7 +143,7 @@ impl Stack {
 
     /// The last event of resource `id` by `now`.
     pub fn resource_event(&self, id: &str, now: DateTime<Utc>) -> Option<&Event> {
-        self.events_until(now).filter(|e| e.logical_id == id && e.type_ != super::timeline::STACK_TYPE).last()
+        self.events_until(now).rfind(|e| e.logical_id == id && e.type_ != super::timeline::STACK_TYPE)
     }
 
     /// The resource exists at `now`: created, and not deleted since (DELETE_SKIPPED leaves it).
