@@ -165,10 +165,15 @@ impl SimulatedAws {
         let _guard = inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut world: World = inner.store.load()?;
         let before = world.clone();
+        let now = Utc::now();
+        // CloudFormation describes a deleted stack for 90 days, then forgets it.
+        for acct in world.accounts.values_mut() {
+            acct.stacks.retain(|s| s.deleted_at(now).is_none_or(|d| now - d < chrono::Duration::days(90)));
+        }
         let mut ctx = Ctx {
             account: account.to_string(),
             world: &mut world,
-            now: Utc::now(),
+            now,
             clock: Clock { speed: inner.speed },
             fail: &inner.fail,
             page_size: inner.page_size,

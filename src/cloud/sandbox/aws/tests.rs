@@ -161,7 +161,7 @@ async fn events_page_newest_first_and_none_is_lost_or_repeated() {
 }
 
 #[tokio::test]
-async fn a_failed_create_rolls_back_with_its_root_cause_and_keeps_the_retained_key() {
+async fn a_failed_create_rolls_back_naming_the_failed_resource() {
     let w = world(Knobs::default(), &["Role"]);
     let id = create(&w, "boom").await;
     assert_eq!(settle(&w, &id).await, "ROLLBACK_COMPLETE");
@@ -328,4 +328,25 @@ async fn ec2_answers_in_its_own_xml() {
         .await
         .expect("ec2");
     assert!(out.reservations().is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_stack_is_described_for_90_days_then_forgotten() {
+    let w = world(Knobs::default(), &[]);
+    let id = create(&w, "old").await;
+    settle(&w, &id).await;
+    cfn(&w).delete_stack().stack_name(&id).send().await.expect("delete");
+    assert_eq!(settle(&w, &id).await, "DELETE_COMPLETE");
+    // Age the stack: every event 89 days earlier, still described; then 91, forgotten.
+    let store = state::Store::new(w._dir.path());
+    for (days, listed) in [(89, 1), (2, 0)] {
+        let mut world = store.load().expect("load");
+        for e in world.accounts.get_mut(ACCOUNT).expect("account").stacks.iter_mut().flat_map(|s| s.events.iter_mut()) {
+            e.time -= chrono::Duration::days(days);
+        }
+        store.save(&world).expect("save");
+        let out = cfn(&w).list_stacks().send().await.expect("list");
+        assert_eq!(out.stack_summaries().len(), listed, "{days}");
+    }
+    assert!(cfn(&w).describe_stacks().stack_name(&id).send().await.is_err(), "no longer described by id");
 }
