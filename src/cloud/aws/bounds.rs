@@ -155,6 +155,13 @@ pub fn defaults(profile: Option<&str>) -> Result<ConfigLoader, CloudError> {
         .region(region))
 }
 
+/// `config` as given (its own timeouts and retries: the sandbox scales them to its speed), its
+/// HTTP client watched: retries counted and slow calls reported, as on AWS.
+pub fn watch(config: SdkConfig) -> SdkConfig {
+    let inner = config.http_client();
+    config.into_builder().http_client(Watched::new(inner)).build()
+}
+
 /// `config` with the bounds applied and its HTTP client watched (for configs built elsewhere,
 /// e.g. over another HTTP client).
 pub fn bound(config: SdkConfig) -> Result<SdkConfig, CloudError> {
