@@ -171,3 +171,20 @@ fn the_hardening_guide_lists_every_exception_with_its_reason() {
     }
     assert!(guide.contains(&format!("## The {count} exceptions")), "docs/hardening.md counts {count} exceptions");
 }
+
+#[test]
+fn every_example_pack_passes_with_no_finding() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    for dir in dirs {
+        let pack = cloudgrant::pack::Pack::load(&dir).unwrap();
+        let files: Vec<PathBuf> = pack.scanned().iter().map(|f| dir.join(f.path)).collect();
+        assert!(!files.is_empty(), "{}", dir.display());
+        let report = scan(&files);
+        let failed: Vec<String> = report.failed.iter().map(|f| format!("{} on {}", f.check, f.resource)).collect();
+        assert!(failed.is_empty(), "{}: {failed:?}", dir.display());
+        assert!(report.passed > 0);
+    }
+}

@@ -90,7 +90,7 @@ impl Aws {
                 region,
                 identity,
                 vendor: vendor.clone(),
-                blueprint: Blueprint::bundled()?,
+                blueprint: Blueprint::of(&vendor.pack)?,
                 cadence: Cadence::from_env(),
             }),
         })
