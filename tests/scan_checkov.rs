@@ -188,3 +188,22 @@ fn every_example_pack_passes_with_no_finding() {
         assert!(report.passed > 0);
     }
 }
+
+#[test]
+fn vendor_check_scans_a_pack_named_by_a_relative_path() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
+        .args(["vendor", "check", "examples/fleet-manager", "--output", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["scan"]["state"], "ran", "{}", v["scan"]);
+    assert_eq!(v["scan"]["version"], scan::CHECKOV_VERSION);
+    assert!(v["scan"]["passed"].as_u64().unwrap() > 0, "{}", v["scan"]);
+    assert_eq!(v["scan"]["failed"], 0);
+    let checkov: Vec<&serde_json::Value> =
+        v["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "checkov").collect();
+    assert!(checkov.is_empty(), "{checkov:?}");
+}

@@ -305,6 +305,8 @@ fn has_condition_key(conditions: &Value, key: &str) -> bool {
 }
 
 fn checkov(pack: &Pack, dir: &Path, f: &mut Findings) -> Scan {
+    // checkov runs in an empty directory of its own (src/scan.rs): it needs absolute paths.
+    let dir = &dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let files: Vec<PathBuf> = pack.scanned().iter().map(|x| dir.join(x.path)).collect();
     if files.is_empty() {
         return Scan::NothingToScan;
