@@ -131,7 +131,10 @@ fn init_status_revoke_with_plain_lines() {
     assert!(stderr.contains("aws kms cancel-key-deletion --key-id"));
     let out = sb.run(&["revoke", "--org", "demo", "--sandbox", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("no install for org demo"));
+    // Nothing of it stands; what it left (the kept bucket, the key pending deletion) is named.
+    let err = text(&out.stderr);
+    assert!(err.contains("no install of org demo found") && err.contains("left alone"), "{err}");
+    assert!(err.contains("acmeml-demo-data-210987654321"), "{err}");
 }
 
 #[test]

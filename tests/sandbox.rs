@@ -1,11 +1,12 @@
-//! The sandbox cloud through the same Provider API the wizard and CLI use: parallel stacks,
-//! dependent ones waiting, rollback on an injected fault, retained bucket, key deletion date,
-//! state that persists across "processes", and a corrupt state file left untouched.
+//! The AWS sandbox through the same Provider API the wizard and CLI use (the real AWS provider
+//! over the simulated AWS): parallel stacks, dependent ones waiting, rollback on an injected
+//! fault, retained bucket, key deletion date, state that persists across "processes", and a
+//! corrupt state file left untouched.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use chrono::{Duration, Utc};
-use cloudgrant::cloud::sandbox::{Sandbox, SandboxConfig};
+use cloudgrant::cloud::sandbox::{self, SandboxConfig};
 use cloudgrant::cloud::{CloudError, Provider};
 use cloudgrant::model::{Event, Installation, Residue, Status, Update};
 use cloudgrant::plan::Choices;
@@ -13,11 +14,11 @@ use cloudgrant::vendor::VendorProfile;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-fn provider(dir: &std::path::Path, fail: &[&str]) -> Provider {
+async fn provider(dir: &std::path::Path, fail: &[&str]) -> Provider {
     let config =
         SandboxConfig { dir: dir.to_path_buf(), speed: 50.0, fail: fail.iter().map(|s| s.to_string()).collect() };
     let vendor = VendorProfile::bundled().expect("vendor");
-    Provider::Sandbox(Sandbox::connect(config, "sandbox-dev", &vendor).expect("connect"))
+    Provider::Aws(sandbox::connect_aws(&config, "sandbox-dev", None, &vendor).await.expect("connect"))
 }
 
 fn choices(org: &str) -> Choices {
@@ -70,7 +71,7 @@ fn find<'a>(ev: &[&'a Event], group_suffix: &str, resource: &str, status: Status
 #[tokio::test]
 async fn independent_stacks_run_in_parallel_and_auth_waits_for_both() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = provider(dir.path(), &[]);
+    let p = provider(dir.path(), &[]).await;
     let (result, updates) = apply(&p, "par").await;
     let inst = result.expect("apply");
     assert!(inst.is_complete(), "{inst:?}");
@@ -81,8 +82,11 @@ async fn independent_stacks_run_in_parallel_and_auth_waits_for_both() {
     assert!(t("-vpc", Status::CreateInProgress) < t("-s3", Status::CreateComplete));
     assert!(t("-auth", Status::CreateInProgress) >= t("-vpc", Status::CreateComplete));
     assert!(t("-auth", Status::CreateInProgress) >= t("-s3", Status::CreateComplete));
-    // Events arrive in time order, and every resource of the plan completes.
-    assert!(ev.windows(2).all(|w| w[0].time <= w[1].time));
+    // Each stack's events arrive in time order, and every resource of the plan completes.
+    for g in ["-vpc", "-s3", "-auth"] {
+        let mine: Vec<&&Event> = ev.iter().filter(|e| e.group.ends_with(g)).collect();
+        assert!(mine.windows(2).all(|w| w[0].time <= w[1].time), "{g}");
+    }
     assert_eq!(ev.iter().filter(|e| e.status == Status::CreateComplete && !e.is_group_event()).count(), 20);
     // The AUTH stack received the real ids of the others as parameters.
     let auth = inst.group("auth").expect("auth");
@@ -100,7 +104,7 @@ async fn independent_stacks_run_in_parallel_and_auth_waits_for_both() {
 #[tokio::test]
 async fn injected_fault_rolls_back_and_dependents_never_start() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = provider(dir.path(), &["SubnetB"]);
+    let p = provider(dir.path(), &["SubnetB"]).await;
     let (result, updates) = apply(&p, "boom").await;
     let inst = result.expect("apply returns the installation as it stands");
     let ev = events(&updates);
@@ -122,7 +126,7 @@ async fn injected_fault_rolls_back_and_dependents_never_start() {
         other => panic!("last update: {other:?}"),
     }
     // The preview says so before anything is done.
-    let p = provider(dir.path(), &[]);
+    let p = provider(dir.path(), &[]).await;
     let vendor = VendorProfile::bundled().expect("vendor");
     let plan = p.plan(&vendor, &choices("boom")).await.expect("plan");
     let changes = p.preview_changes(&plan).await.expect("changes");
@@ -144,7 +148,7 @@ async fn injected_fault_rolls_back_and_dependents_never_start() {
 #[tokio::test]
 async fn second_apply_changes_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = provider(dir.path(), &[]);
+    let p = provider(dir.path(), &[]).await;
     let (first, _) = apply(&p, "again").await;
     let first = first.expect("first");
     let (second, updates) = apply(&p, "again").await;
@@ -163,9 +167,9 @@ async fn second_apply_changes_nothing() {
 #[tokio::test]
 async fn revoke_keeps_the_bucket_and_schedules_the_key_across_processes() {
     let dir = tempfile::tempdir().expect("tmp");
-    apply(&provider(dir.path(), &[]), "keep").await.0.expect("apply");
+    apply(&provider(dir.path(), &[]).await, "keep").await.0.expect("apply");
     // A new connection reads the persisted state, as a later process would.
-    let p = provider(dir.path(), &[]);
+    let p = provider(dir.path(), &[]).await;
     let inst = p.discover(Some("keep")).await.expect("discover").pop().expect("found");
     let rplan = p.revoke_plan(&inst).await.expect("revoke plan");
     let order: Vec<&str> = rplan.groups.iter().map(|g| g.key.as_str()).collect();
@@ -193,21 +197,26 @@ async fn revoke_keeps_the_bucket_and_schedules_the_key_across_processes() {
     assert!(kept.contains(&"kept") && kept.contains(&"pending_deletion"), "{kept:?}");
     assert!(residue.checks.iter().all(|c| c.ok), "{:?}", residue.checks);
     assert!(residue.checks.iter().any(|c| c.what.contains("acmeml-keep-vendor no longer exists")));
-    assert!(p.discover(Some("keep")).await.expect("discover").is_empty());
+    // No stack is left; what stays is named: the kept bucket and the key pending deletion.
+    let left = p.discover(Some("keep")).await.expect("discover").pop().expect("what remains");
+    assert!(left.groups.is_empty(), "{:?}", left.groups);
+    let states: Vec<&str> = left.leftovers.iter().map(|l| l.state.as_str()).collect();
+    assert!(states.contains(&"kept") && states.contains(&"pending_deletion"), "{states:?}");
     // The kept bucket holds its name: a new install of the same org says so before creating anything.
     let vendor = VendorProfile::bundled().expect("vendor");
     let plan = p.plan(&vendor, &choices("keep")).await.expect("plan");
     let (tx, _rx) = mpsc::channel(64);
     let err = p.apply(&plan, tx, CancellationToken::new()).await.expect_err("bucket exists");
-    assert!(err.to_string().contains("already exists"), "{err}");
-    assert!(p.discover(Some("keep")).await.expect("discover").is_empty(), "nothing half-created");
+    assert!(err.to_string().contains("is still in the account"), "{err}");
+    let left = p.discover(Some("keep")).await.expect("discover").pop().expect("what remains");
+    assert!(left.groups.is_empty(), "nothing half-created: {:?}", left.groups);
 }
 
 #[tokio::test]
 async fn delete_failure_stops_and_retry_with_retain_finishes() {
     let dir = tempfile::tempdir().expect("tmp");
-    apply(&provider(dir.path(), &[]), "stuck").await.0.expect("apply");
-    let p = provider(dir.path(), &["MachineSecurityGroup"]);
+    apply(&provider(dir.path(), &[]).await, "stuck").await.0.expect("apply");
+    let p = provider(dir.path(), &["MachineSecurityGroup"]).await;
     let (residue, updates) = revoke(&p, "stuck", &[]).await;
     let residue = residue.expect("revoke runs");
     let ev = events(&updates);
@@ -227,9 +236,9 @@ async fn delete_failure_stops_and_retry_with_retain_finishes() {
 }
 
 #[tokio::test]
-async fn leaving_early_does_not_stop_the_cloud() {
+async fn leaving_early_does_not_stop_the_cloud_and_init_again_resumes() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = provider(dir.path(), &[]);
+    let p = provider(dir.path(), &[]).await;
     let vendor = VendorProfile::bundled().expect("vendor");
     let plan = p.plan(&vendor, &choices("ctrlc")).await.expect("plan");
     let (tx, mut rx) = mpsc::channel(64);
@@ -249,41 +258,49 @@ async fn leaving_early_does_not_stop_the_cloud() {
     let (tx, _rx) = mpsc::channel(64);
     let busy = p.apply(&plan, tx, CancellationToken::new()).await.expect_err("busy");
     assert!(busy.next_step().contains("cloudgrant status"), "{}", busy.next_step());
-    // Later, a fresh look sees it finished, exactly as CloudFormation would have.
+    // Later, a fresh look sees what was asked for finished, exactly as CloudFormation would have,
+    // and nothing that was never asked for: the AUTH stack waits for its dependencies.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    let inst = provider(dir.path(), &[]).discover(Some("ctrlc")).await.expect("discover").pop().expect("found");
-    assert!(inst.is_complete(), "{:?}", inst.groups.iter().map(|g| g.status).collect::<Vec<_>>());
+    let inst = provider(dir.path(), &[]).await.discover(Some("ctrlc")).await.expect("discover").pop().expect("found");
+    let keys: Vec<(&str, Status)> = inst.groups.iter().map(|g| (g.key.as_str(), g.status)).collect();
+    assert_eq!(keys, [("vpc", Status::CreateComplete), ("s3", Status::CreateComplete)]);
+    // init again goes on from there: the two stacks are left as they are, AUTH is created.
+    let (result, updates) = apply(&p, "ctrlc").await;
+    assert!(result.expect("resume").is_complete());
+    let ev = events(&updates);
+    assert!(ev.iter().all(|e| e.group.ends_with("-auth")), "only AUTH is created now");
+    assert!(find(&ev, "-auth", "*", Status::CreateComplete).is_some());
 }
 
-#[test]
-fn corrupt_state_is_reported_and_left_untouched() {
+#[tokio::test]
+async fn corrupt_state_is_reported_and_left_untouched() {
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("state.json");
+    let path = dir.path().join("aws.json");
     std::fs::write(&path, "{\"format\": 1, \"accounts\": ").expect("write");
     let config = SandboxConfig { dir: dir.path().to_path_buf(), speed: 50.0, fail: vec![] };
     let vendor = VendorProfile::bundled().expect("vendor");
-    let err = Sandbox::connect(config, "sandbox-dev", &vendor).expect_err("corrupt");
+    let err = sandbox::connect_aws(&config, "sandbox-dev", None, &vendor).await.expect_err("corrupt");
     let text = format!("{err} {}", err.next_step());
     assert!(text.contains("corrupt") && text.contains(&path.display().to_string()) && text.contains("mv "), "{text}");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "{\"format\": 1, \"accounts\": ");
 }
 
-#[test]
-fn unknown_fault_ids_and_accounts_are_refused() {
+#[tokio::test]
+async fn unknown_fault_ids_and_accounts_are_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let vendor = VendorProfile::bundled().expect("vendor");
     let config = SandboxConfig { dir: dir.path().to_path_buf(), speed: 50.0, fail: vec!["Nope".into()] };
-    let err = Sandbox::connect(config.clone(), "sandbox-dev", &vendor).expect_err("bad id");
+    let err = sandbox::connect_aws(&config, "sandbox-dev", None, &vendor).await.expect_err("bad id");
     assert!(err.to_string().contains("`Nope`") && err.next_step().contains("VendorRole"), "{err}");
     let config = SandboxConfig { fail: vec![], ..config };
-    let err = Sandbox::connect(config, "prod", &vendor).expect_err("bad account");
+    let err = sandbox::connect_aws(&config, "prod", None, &vendor).await.expect_err("bad account");
     assert!(err.next_step().contains("sandbox-dev"), "{}", err.next_step());
 }
 
 #[tokio::test]
 async fn a_plan_rendered_for_another_account_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = provider(dir.path(), &[]);
+    let p = provider(dir.path(), &[]).await;
     let vendor = VendorProfile::bundled().expect("vendor");
     let mut plan = p.plan(&vendor, &choices("other")).await.expect("plan");
     plan.account = Some("999999999999".into());

@@ -76,13 +76,15 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboard_then_revoke_in_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
+    // Connecting asks the simulated AWS who we are through the SDK: on a busy machine that can
+    // take a while, so the windows that wait for the cloud are wide.
     let last = run_with(dir.path(), |keys| async move {
         step(&keys, &[], 500).await;
         step(&keys, &[KeyCode::Enter, KeyCode::Enter], 700).await; // Welcome → Cloud → Account
-        step(&keys, &[KeyCode::Enter], 1000).await; // connect sandbox-dev
+        step(&keys, &[KeyCode::Enter], 4000).await; // connect sandbox-dev
         step(&keys, &[KeyCode::Enter], 300).await; // → Configure
         typed(&keys, "rt").await;
-        step(&keys, &[KeyCode::Enter], 1500).await; // → Preview (plan built in a task)
+        step(&keys, &[KeyCode::Enter], 4000).await; // → Preview (plan built in a task)
         step(&keys, &[KeyCode::Enter, KeyCode::Right, KeyCode::Enter], 6000).await; // Create
         step(&keys, &[KeyCode::Enter], 500).await; // → Done
         step(&keys, &[KeyCode::Char('q')], 0).await;
@@ -95,9 +97,9 @@ async fn onboard_then_revoke_in_the_sandbox() {
     let last = run_with(dir.path(), |keys| async move {
         step(&keys, &[], 500).await;
         step(&keys, &[KeyCode::Down, KeyCode::Enter, KeyCode::Enter], 700).await; // revoke → Account
-        step(&keys, &[KeyCode::Enter], 1000).await; // connect
-        step(&keys, &[KeyCode::Enter], 1000).await; // → Installs (discover)
-        step(&keys, &[KeyCode::Enter], 1000).await; // → Review (revoke plan)
+        step(&keys, &[KeyCode::Enter], 4000).await; // connect
+        step(&keys, &[KeyCode::Enter], 3000).await; // → Installs (discover)
+        step(&keys, &[KeyCode::Enter], 3000).await; // → Review (revoke plan)
         step(&keys, &[KeyCode::Enter], 300).await; // → type to confirm
         typed(&keys, "rt").await;
         step(&keys, &[KeyCode::Enter], 6000).await; // revoke

@@ -84,7 +84,8 @@ impl From<PlanError> for CloudError {
 /// One connected cloud account.
 #[derive(Debug, Clone)]
 pub enum Provider {
-    Sandbox(sandbox::Sandbox),
+    /// An AWS account: AWS itself, or the sandbox's simulated account (the same code talking to
+    /// a simulated AWS beneath the SDK).
     Aws(aws::Aws),
     /// A Google Cloud project: Google itself, or the sandbox's simulated project (the same code
     /// talking to a simulated API).
@@ -97,7 +98,6 @@ pub enum Provider {
 impl Provider {
     pub fn cloud(&self) -> Cloud {
         match self {
-            Provider::Sandbox(s) => s.cloud(),
             Provider::Aws(_) => Cloud::Aws,
             Provider::Gcp(_) => Cloud::Gcp,
             Provider::Azure(_) => Cloud::Azure,
@@ -106,16 +106,14 @@ impl Provider {
 
     pub fn is_sandbox(&self) -> bool {
         match self {
-            Provider::Sandbox(_) => true,
             Provider::Gcp(g) => g.options().sandbox,
             Provider::Azure(a) => a.options().sandbox,
-            Provider::Aws(_) => false,
+            Provider::Aws(a) => a.options().sandbox,
         }
     }
 
     pub async fn identity(&self) -> Result<Identity, CloudError> {
         match self {
-            Provider::Sandbox(s) => s.identity(),
             Provider::Aws(a) => Ok(a.identity()),
             Provider::Gcp(g) => Ok(g.identity()),
             Provider::Azure(a) => Ok(a.identity()),
@@ -126,7 +124,6 @@ impl Provider {
     /// optionally only the one for `org`.
     pub async fn discover(&self, org: Option<&str>) -> Result<Vec<Installation>, CloudError> {
         match self {
-            Provider::Sandbox(s) => s.discover(org),
             Provider::Aws(a) => a.discover(org).await,
             Provider::Gcp(g) => g.discover(org).await,
             Provider::Azure(a) => a.discover(org).await,
@@ -136,7 +133,7 @@ impl Provider {
     /// Where credentials came from, for messages ("profile prod").
     pub fn label(&self) -> String {
         match self {
-            Provider::Sandbox(s) => format!("sandbox account {}", s.account()),
+            Provider::Aws(a) if a.options().sandbox => format!("sandbox account {}", a.identity().account),
             Provider::Aws(a) => {
                 a.profile().map(|p| format!("profile {p}")).unwrap_or_else(|| "default credentials".into())
             }
@@ -152,7 +149,7 @@ impl Provider {
     /// The flag that reaches the same account again from the command line.
     pub fn cli_flags(&self) -> String {
         match self {
-            Provider::Sandbox(_) => " --sandbox".into(),
+            Provider::Aws(a) if a.options().sandbox => " --sandbox".into(),
             Provider::Aws(a) => a.profile().map(|p| format!(" --profile {p}")).unwrap_or_default(),
             Provider::Gcp(g) if g.options().sandbox => format!(" --cloud gcp --sandbox --project {}", g.project()),
             Provider::Gcp(g) => format!(" --cloud gcp --project {}", g.project()),
@@ -180,12 +177,6 @@ impl Provider {
         restoring: bool,
     ) -> Result<Plan, CloudError> {
         let identity = self.identity().await?;
-        if let Provider::Sandbox(_) = self {
-            // The Plan-level simulator keeps no install ids (it is being replaced by a simulated
-            // AWS beneath the real provider).
-            let existing = self.discover(Some(&choices.org)).await?;
-            return Ok(plan::aws::build(vendor, &aws_choices(vendor, choices, &identity, &existing))?);
-        }
         let existing = self.discover(Some(&choices.org)).await?;
         let current = existing.iter().find(|i| !i.groups.is_empty());
         if let Some(i) = current {
@@ -222,14 +213,13 @@ impl Provider {
             Provider::Gcp(g) => g.restore(org).await,
             // Nothing on Azure is scheduled for destruction by a half-done revoke but the Key
             // Vault, which init re-creates (its soft-deleted twin is named by init's checks).
-            Provider::Azure(_) | Provider::Sandbox(_) => Ok(Vec::new()),
+            Provider::Azure(_) => Ok(Vec::new()),
         }
     }
 
     /// What applying `plan` would change in groups that exist already (change sets on AWS).
     pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<crate::model::GroupChanges>, CloudError> {
         match self {
-            Provider::Sandbox(s) => s.preview_changes(plan),
             Provider::Aws(a) => a.preview_changes(plan).await,
             Provider::Gcp(g) => g.preview_changes(plan).await,
             Provider::Azure(a) => a.preview_changes(plan).await,
@@ -257,7 +247,6 @@ impl Provider {
             ));
         }
         match self {
-            Provider::Sandbox(s) => s.apply(plan, tx, cancel).await,
             Provider::Aws(a) => a.apply(plan, tx, cancel).await,
             Provider::Gcp(g) => g.apply(plan, tx, cancel).await,
             Provider::Azure(a) => a.apply(plan, tx, cancel).await,
@@ -267,7 +256,6 @@ impl Provider {
     /// What revoke would do to each resource, checked against the cloud before anything is asked.
     pub async fn revoke_plan(&self, installation: &Installation) -> Result<RevokePlan, CloudError> {
         match self {
-            Provider::Sandbox(s) => s.revoke_plan(installation),
             Provider::Aws(a) => a.revoke_plan(installation).await,
             Provider::Gcp(g) => g.revoke_plan(installation).await,
             Provider::Azure(a) => a.revoke_plan(installation).await,
@@ -284,7 +272,6 @@ impl Provider {
         cancel: CancellationToken,
     ) -> Result<crate::model::Residue, CloudError> {
         match self {
-            Provider::Sandbox(s) => s.revoke(plan, retain, tx, cancel).await,
             Provider::Aws(a) => a.revoke(plan, retain, tx, cancel).await,
             Provider::Gcp(g) => g.revoke(plan, retain, tx, cancel).await,
             Provider::Azure(a) => a.revoke(plan, retain, tx, cancel).await,
@@ -567,9 +554,9 @@ pub async fn connect(
         (true, Cloud::Azure) => {
             Ok(Provider::Azure(sandbox::connect_azure(&options.sandbox, &account.key, &options.vendor)?))
         }
-        (true, _) => {
-            Ok(Provider::Sandbox(sandbox::Sandbox::connect(options.sandbox.clone(), &account.key, &options.vendor)?))
-        }
+        (true, _) => Ok(Provider::Aws(
+            sandbox::connect_aws(&options.sandbox, &account.key, options.region.as_deref(), &options.vendor).await?,
+        )),
         (false, Cloud::Aws) => {
             let profile = Some(account.key.as_str()).filter(|k| !k.is_empty());
             Ok(Provider::Aws(aws::Aws::connect(profile, options.region.as_deref(), &options.vendor).await?))

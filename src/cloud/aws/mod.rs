@@ -45,6 +45,18 @@ struct Inner {
     vendor: VendorProfile,
     blueprint: Blueprint,
     cadence: Cadence,
+    options: AwsOptions,
+}
+
+/// How an [`Aws`] built over a given SDK config ([`Aws::with_config`]) presents itself.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// Where the credentials come from, for messages (`Identity::source`).
+    pub source: String,
+    /// The event poll cadence; `None`: [`Cadence::from_env`].
+    pub cadence: Option<Cadence>,
+    /// A simulated account (the sandbox): the same code, nothing real.
+    pub sandbox: bool,
 }
 
 impl Aws {
@@ -92,8 +104,48 @@ impl Aws {
                 vendor: vendor.clone(),
                 blueprint: Blueprint::of(&vendor.pack)?,
                 cadence: Cadence::from_env(),
+                options: AwsOptions::default(),
             }),
         })
+    }
+
+    /// The provider over a given SDK config (its HTTP client, credentials and region): the
+    /// sandbox's simulated AWS, or any endpoint a caller has set up. Asks STS who we are.
+    pub async fn with_config(
+        config: SdkConfig,
+        vendor: &VendorProfile,
+        options: AwsOptions,
+    ) -> Result<Aws, CloudError> {
+        let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| vendor.aws.default_region.clone());
+        let config = config.into_builder().region(Region::new(region.clone())).build();
+        let who = aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| sdk_error("sts:GetCallerIdentity", None, e))?;
+        let identity = Identity {
+            cloud: Cloud::Aws,
+            account: who.account().unwrap_or_default().to_string(),
+            principal: who.arn().unwrap_or_default().to_string(),
+            source: options.source.clone(),
+            tenant: None,
+        };
+        Ok(Aws {
+            inner: Arc::new(Inner {
+                config,
+                profile: None,
+                region,
+                identity,
+                vendor: vendor.clone(),
+                blueprint: Blueprint::of(&vendor.pack)?,
+                cadence: options.cadence.unwrap_or_else(Cadence::from_env),
+                options,
+            }),
+        })
+    }
+
+    pub fn options(&self) -> &AwsOptions {
+        &self.inner.options
     }
 
     pub fn identity(&self) -> Identity {

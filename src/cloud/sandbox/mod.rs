@@ -1,30 +1,28 @@
-//! The sandbox: a simulated AWS account that executes the real Plan (the same templates, the
-//! same evaluator) with CloudFormation's event sequences and realistic timings. It is the
-//! embedded default for first runs, demos, training and most tests.
+//! The sandbox: simulated clouds beneath the real providers. One folder per simulated cloud
+//! (`aws/`, `google/`, `azure/`), each answering its provider's transport (the AWS SDK's HTTP
+//! client; the GCP and Azure providers' `Transport`) the way the cloud does, so a sandbox run
+//! executes exactly the provider code a real run does. It is the embedded default for first runs,
+//! demos, training and most tests.
 //!
-//! - State persists in `state.json` under the user's data directory (or `CLOUDGRANT_SANDBOX_DIR`),
-//!   so `init` then a later `revoke` works across processes.
+//! - State persists under the user's data directory (or `CLOUDGRANT_SANDBOX_DIR`), one file per
+//!   cloud (`aws.json`, `google.json`, `azure.json`), so `init` then a later `revoke` works
+//!   across processes.
 //! - `CLOUDGRANT_SANDBOX_SPEED` divides every duration (`50` for tests).
-//! - `--sandbox-fail <logical id>` makes that resource fail (create: the stack rolls back;
-//!   revoke: DELETE_FAILED), for tests and support rehearsals.
+//! - `--sandbox-fail <logical id>` makes that resource fail (AWS: create rolls the stack back,
+//!   delete leaves it DELETE_FAILED), for tests and support rehearsals.
 
+pub mod aws;
 pub mod azure;
 pub mod file;
 pub mod google;
-mod ops;
-pub mod sim;
-pub mod state;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
-use super::{AccountChoice, CloudError, Identity};
-use crate::model::{Cloud, Installation, InstalledGroup, InstalledResource, Status};
-use crate::plan::aws::{Blueprint, TAG_MANAGED_BY, TAG_ORG, TAG_VENDOR};
+use super::{AccountChoice, CloudError};
+use crate::plan::aws::Blueprint;
 use crate::vendor::VendorProfile;
-use state::{Stack, Store};
 
 pub const ENV_DIR: &str = "CLOUDGRANT_SANDBOX_DIR";
 pub const ENV_SPEED: &str = "CLOUDGRANT_SANDBOX_SPEED";
@@ -86,169 +84,68 @@ pub fn accounts() -> Vec<AccountChoice> {
         .collect()
 }
 
-/// One simulated account.
-#[derive(Debug, Clone)]
-pub struct Sandbox {
-    inner: Arc<Inner>,
+/// The AWS provider talking to the simulated AWS: the same code that talks to AWS. `account` is
+/// `sandbox-dev` or `sandbox-prod` (or its id); `region` (default: the vendor's) is where the
+/// stacks go, as a profile's region is on AWS.
+pub async fn connect_aws(
+    config: &SandboxConfig,
+    account: &str,
+    region: Option<&str>,
+    vendor: &VendorProfile,
+) -> Result<crate::cloud::aws::Aws, CloudError> {
+    use crate::cloud::aws::{poller::Cadence, Aws, AwsOptions};
+    let (name, id, _) = ACCOUNTS.iter().find(|(n, id, _)| *n == account || *id == account).ok_or_else(|| {
+        let names: Vec<&str> = ACCOUNTS.iter().map(|a| a.0).collect();
+        CloudError::failed(
+            format!("there is no sandbox account `{account}`"),
+            format!("Use one of: {}.", names.join(", ")),
+        )
+    })?;
+    let blueprint = Blueprint::of(&vendor.pack)?;
+    for f in &config.fail {
+        if !blueprint.stacks.iter().any(|s| s.template.resource(f).is_some()) {
+            let ids: Vec<&str> =
+                blueprint.stacks.iter().flat_map(|s| s.template.resources.iter().map(|r| r.id.as_str())).collect();
+            return Err(CloudError::failed(
+                format!("--sandbox-fail `{f}` is not a resource of the templates"),
+                format!("Use a logical id: {}.", ids.join(", ")),
+            ));
+        }
+    }
+    let ids: Vec<&str> = ACCOUNTS.iter().map(|a| a.1).collect();
+    let simulated = aws::SimulatedAws::open(config, &ids, aws::Knobs::from_env()?)?;
+    let region = region.unwrap_or(&vendor.aws.default_region);
+    let sdk = aws_sdk_config(simulated, id, region, config.speed);
+    let scaled = |secs: f64, floor: f64| Duration::from_secs_f64((secs / config.speed).clamp(floor, secs));
+    let cadence = Cadence {
+        interval: scaled(1.5, 0.01),
+        max_backoff: scaled(30.0, 0.05),
+        limit: crate::cloud::common::deadline(),
+    };
+    let options = AwsOptions { source: format!("sandbox account {name}"), cadence: Some(cadence), sandbox: true };
+    Aws::with_config(sdk, vendor, options).await
 }
 
-#[derive(Debug)]
-struct Inner {
-    config: SandboxConfig,
-    account: String,
-    account_name: String,
-    vendor: VendorProfile,
-    blueprint: Blueprint,
-    store: Store,
-}
-
-impl Sandbox {
-    pub fn connect(config: SandboxConfig, account: &str, vendor: &VendorProfile) -> Result<Sandbox, CloudError> {
-        let (name, id, _) = ACCOUNTS.iter().find(|(n, id, _)| *n == account || *id == account).ok_or_else(|| {
-            let names: Vec<&str> = ACCOUNTS.iter().map(|a| a.0).collect();
-            CloudError::failed(
-                format!("there is no sandbox account `{account}`"),
-                format!("Use one of: {}.", names.join(", ")),
-            )
-        })?;
-        let blueprint = Blueprint::of(&vendor.pack)?;
-        for f in &config.fail {
-            if !blueprint.stacks.iter().any(|s| s.template.resource(f).is_some()) {
-                let ids: Vec<&str> =
-                    blueprint.stacks.iter().flat_map(|s| s.template.resources.iter().map(|r| r.id.as_str())).collect();
-                return Err(CloudError::failed(
-                    format!("--sandbox-fail `{f}` is not a resource of the templates"),
-                    format!("Use a logical id: {}.", ids.join(", ")),
-                ));
-            }
-        }
-        let store = Store::new(&config.dir);
-        // Read it once now, so a corrupt file stops us before anything else happens.
-        store.load()?;
-        Ok(Sandbox {
-            inner: Arc::new(Inner {
-                config,
-                account: (*id).into(),
-                account_name: (*name).into(),
-                vendor: vendor.clone(),
-                blueprint,
-                store,
-            }),
-        })
-    }
-
-    pub fn cloud(&self) -> Cloud {
-        Cloud::Aws
-    }
-
-    pub fn account(&self) -> &str {
-        &self.inner.account
-    }
-
-    pub fn state_path(&self) -> PathBuf {
-        self.with_store(|s| s.path().to_path_buf())
-    }
-
-    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
-        f(&self.inner.store)
-    }
-
-    pub fn identity(&self) -> Result<Identity, CloudError> {
-        Ok(Identity {
-            cloud: Cloud::Aws,
-            account: self.inner.account.clone(),
-            principal: format!("arn:aws:sts::{}:assumed-role/SandboxAdmin/you", self.inner.account),
-            source: format!("sandbox account {}", self.inner.account_name),
-            tenant: None,
-        })
-    }
-
-    /// This vendor's installs in the account, found by their tags.
-    pub fn discover(&self, org: Option<&str>) -> Result<Vec<Installation>, CloudError> {
-        let state = self.with_store(Store::load)?;
-        let now = Utc::now();
-        let stacks = state.accounts.get(&self.inner.account).map(|a| a.stacks.as_slice()).unwrap_or_default();
-        Ok(self.installations(stacks, org, now))
-    }
-
-    fn installations(&self, stacks: &[Stack], org: Option<&str>, now: DateTime<Utc>) -> Vec<Installation> {
-        let vendor_id = &self.inner.vendor.vendor.id;
-        let mut out: Vec<Installation> = Vec::new();
-        for s in stacks {
-            let ours = s.tags.get(TAG_MANAGED_BY).map(String::as_str) == Some("cloudgrant")
-                && s.tags.get(TAG_VENDOR) == Some(vendor_id);
-            let Some(stack_org) = s.tags.get(TAG_ORG) else { continue };
-            let Some(status) = s.status_at(now) else { continue };
-            if !ours || status == Status::DeleteComplete || org.is_some_and(|o| o != stack_org) {
-                continue;
-            }
-            let key = s.name.strip_prefix(&format!("{vendor_id}-{stack_org}-")).unwrap_or(&s.name).to_string();
-            let resources = s
-                .resources
-                .iter()
-                .filter_map(|r| {
-                    s.resource_status_at(&r.id, now).map(|st| InstalledResource {
-                        id: r.id.clone(),
-                        type_: r.type_.clone(),
-                        physical_id: Some(r.physical_id.clone()),
-                        status: st,
-                    })
-                })
-                .collect();
-            let settled =
-                matches!(status, Status::CreateComplete | Status::UpdateComplete | Status::UpdateRollbackComplete);
-            let group = InstalledGroup {
-                key,
-                name: s.name.clone(),
-                id: s.id.clone(),
-                status,
-                status_reason: s.status_reason_at(now),
-                resources,
-                outputs: if settled { s.outputs.clone() } else { Default::default() },
-                parameters: s.parameters.clone(),
-            };
-            let created = s.events.first().map(|e| e.time);
-            match out.iter_mut().find(|i| &i.org == stack_org) {
-                Some(inst) => {
-                    inst.outputs.extend(group.outputs.clone());
-                    inst.created = inst.created.min(created);
-                    inst.groups.push(group);
-                }
-                None => out.push(Installation {
-                    cloud: Cloud::Aws,
-                    vendor_id: vendor_id.clone(),
-                    org: stack_org.clone(),
-                    account: self.inner.account.clone(),
-                    region: s.region.clone(),
-                    created,
-                    outputs: group.outputs.clone(),
-                    groups: vec![group],
-                    install_id: None,
-                    health: Default::default(),
-                    leftovers: Vec::new(),
-                    strangers: Vec::new(),
-                }),
-            }
-        }
-        // Groups in blueprint order, so every screen lists them the same way.
-        let order = |k: &str| self.inner.blueprint.stacks.iter().position(|s| s.key == k).unwrap_or(usize::MAX);
-        for inst in &mut out {
-            inst.groups.sort_by_key(|g| order(&g.key));
-            // The same vocabulary as every provider; this simulator keeps no record of deletions.
-            inst.health = crate::model::Health::derive(&crate::model::HealthFacts {
-                planned: self
-                    .inner
-                    .blueprint
-                    .stacks
-                    .iter()
-                    .map(|s| crate::plan::aws::stack_name(&self.inner.vendor, &inst.org, &s.key))
-                    .collect(),
-                present: inst.groups.iter().map(|g| (g.name.clone(), g.status)).collect(),
-                ..Default::default()
-            });
-        }
-        out
-    }
+/// An SDK config whose requests the simulated AWS answers, signed for `account`. Retries are
+/// the SDK's own, with more attempts and shorter waits (divided by the speed), so a throttled
+/// sandbox (`CLOUDGRANT_SANDBOX_THROTTLE`) still finishes.
+pub fn aws_sdk_config(simulated: aws::SimulatedAws, account: &str, region: &str, speed: f64) -> aws_config::SdkConfig {
+    use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
+    use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
+    let credentials = Credentials::new(aws::access_key_id(account), "sandbox-secret", None, None, "cloudgrant-sandbox");
+    let retry = RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(Duration::from_secs_f64((1.0 / speed).clamp(0.005, 1.0)))
+        .with_max_backoff(Duration::from_secs_f64((20.0 / speed).clamp(0.05, 20.0)));
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(SharedHttpClient::new(simulated))
+        .retry_config(retry)
+        .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+        .time_source(aws_smithy_async::time::SharedTimeSource::new(aws_smithy_async::time::SystemTimeSource::new()))
+        .build()
 }
 
 /// The simulated Google Cloud projects, for the Account screen.

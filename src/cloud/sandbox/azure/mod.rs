@@ -17,6 +17,7 @@
 // much an answer as a success), once per call: boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
+mod deploy;
 mod faults;
 mod graph;
 mod reply;

@@ -1,5 +1,5 @@
-//! The simulated Google Cloud's persisted state: one JSON file, `google.json`, next to the AWS
-//! sandbox's `state.json`. Every call loads it and every call that changes something writes it
+//! The simulated Google Cloud's persisted state: one JSON file, `google.json`, next to the
+//! simulated AWS's `aws.json`. Every call loads it and every call that changes something writes it
 //! back atomically, so a second process sees the first one's changes. Times that matter (an
 //! operation finishing, a service account becoming visible, objects appearing in a bucket, a key
 //! version being destroyed) are stored as absolute timestamps: any process, at any speed, sees the

@@ -1,13 +1,14 @@
 //! Timelines of simulated CloudFormation operations: which events happen when. Resources start
 //! as soon as what they reference is complete (as CloudFormation does), take seconds by type
-//! (divided by the speed factor), and a failure cancels what is in flight and rolls back.
+//! (divided by the speed factor), and a failure cancels what is in flight and rolls back. The
+//! whole timeline is worked out when the operation is asked for and stored; requests see the
+//! part of it that has happened by then.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use std::collections::BTreeMap;
 
-use super::state::StackResource;
-use crate::model::{Event, Status};
+use super::state::{Event, Resource};
 
 pub const STACK_TYPE: &str = "AWS::CloudFormation::Stack";
 
@@ -66,6 +67,16 @@ pub fn failure_reason(type_: &str, physical: &str, deleting: bool, account: &str
     )
 }
 
+/// What S3 answers CloudFormation when it deletes a bucket that still holds objects.
+pub fn not_empty_reason(bucket: &str) -> String {
+    format!("Resource handler returned message: \"The bucket you tried to delete is not empty (Service: S3, Status Code: 409)\" (HandlerErrorCode: GeneralServiceException) [bucket {bucket}]")
+}
+
+/// What CloudFormation says when a bucket's name is taken.
+pub fn bucket_exists_reason(bucket: &str) -> String {
+    format!("Resource handler returned message: \"{bucket} already exists\" (HandlerErrorCode: AlreadyExists)")
+}
+
 /// Turns simulated seconds into wall-clock times.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
@@ -85,63 +96,66 @@ impl Clock {
     }
 }
 
-/// What one stack operation produced.
+/// What one stack operation produces.
 #[derive(Debug, Clone)]
 pub struct Timeline {
     pub events: Vec<Event>,
     pub end: DateTime<Utc>,
-    /// The first failure's reason, when the operation failed.
-    pub root_cause: Option<String>,
-    /// Resources left in place (retained on rollback or delete).
-    pub retained: Vec<String>,
+    pub ok: bool,
+}
+
+pub fn uuid() -> String {
+    let mut rng = rand::rng();
+    let hex = |n: usize, rng: &mut rand::rngs::ThreadRng| -> String {
+        (0..n).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0')).collect()
+    };
+    format!("{}-{}-{}-{}-{}", hex(8, &mut rng), hex(4, &mut rng), hex(4, &mut rng), hex(4, &mut rng), hex(12, &mut rng))
 }
 
 struct Ev<'a> {
     stack: &'a str,
+    stack_id: &'a str,
 }
 
 impl Ev<'_> {
-    fn stack(&self, t: DateTime<Utc>, status: Status, reason: Option<String>, stack_id: &str) -> Event {
+    fn stack(&self, t: DateTime<Utc>, status: &str, reason: Option<String>) -> Event {
         Event {
+            id: uuid(),
             time: t,
-            group: self.stack.to_string(),
-            resource: self.stack.to_string(),
-            resource_type: STACK_TYPE.into(),
-            status,
+            logical_id: self.stack.to_string(),
+            type_: STACK_TYPE.into(),
+            status: status.into(),
             reason,
-            physical_id: Some(stack_id.to_string()),
+            physical_id: Some(self.stack_id.to_string()),
         }
     }
 
-    fn res(&self, t: DateTime<Utc>, r: &StackResource, status: Status, reason: Option<&str>) -> Event {
+    fn res(&self, t: DateTime<Utc>, r: &Resource, status: &str, reason: Option<&str>) -> Event {
         Event {
+            id: format!("{}-{}", r.id, uuid()),
             time: t,
-            group: self.stack.to_string(),
-            resource: r.id.clone(),
-            resource_type: r.type_.clone(),
-            status,
+            logical_id: r.id.clone(),
+            type_: r.type_.clone(),
+            status: status.into(),
             reason: reason.map(String::from),
-            physical_id: if status == Status::CreateInProgress && reason.is_none() {
-                None
-            } else {
-                Some(r.physical_id.clone())
-            },
+            // CloudFormation knows no physical id before the handler has made the resource.
+            physical_id: (!(status == "CREATE_IN_PROGRESS" && reason.is_none())).then(|| r.physical_id.clone()),
         }
     }
 }
 
 /// Create `resources` as stack `stack` from `t0`. `failing` maps logical ids to the reason they
-/// fail with.
+/// fail with; the first to fail rolls the stack back.
 pub fn create(
     stack: &str,
     stack_id: &str,
-    resources: &[StackResource],
+    resources: &[Resource],
     t0: DateTime<Utc>,
     clock: Clock,
     failing: &BTreeMap<String, String>,
 ) -> Timeline {
-    let ev = Ev { stack };
-    let mut events = vec![ev.stack(t0, Status::CreateInProgress, Some("User Initiated".into()), stack_id)];
+    let ev = Ev { stack, stack_id };
+    let mut events = vec![ev.stack(t0, "CREATE_IN_PROGRESS", Some("User Initiated".into()))];
     // Start and end of every resource, as if nothing failed.
     let mut times: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
     for r in topological(resources) {
@@ -162,66 +176,63 @@ pub fn create(
     let mut done = Vec::new();
     let mut cancelled = Vec::new();
     for r in resources {
-        let (start, end) = times[r.id.as_str()];
-        let cut = failure.map(|(tf, _)| tf);
-        if cut.is_some_and(|tf| start >= tf) {
+        let Some(&(start, end)) = times.get(r.id.as_str()) else { continue };
+        if failure.is_some_and(|(tf, _)| start >= tf) {
             continue; // never started
         }
-        events.push(ev.res(start, r, Status::CreateInProgress, None));
+        events.push(ev.res(start, r, "CREATE_IN_PROGRESS", None));
         events.push(ev.res(
             start + Duration::milliseconds(1),
             r,
-            Status::CreateInProgress,
+            "CREATE_IN_PROGRESS",
             Some("Resource creation Initiated"),
         ));
         match failure {
             Some((tf, f)) if f.id == r.id => {
-                events.push(ev.res(tf, r, Status::CreateFailed, failing.get(&r.id).map(String::as_str)));
+                events.push(ev.res(tf, r, "CREATE_FAILED", failing.get(&r.id).map(String::as_str)));
                 cancelled.push(r);
             }
             Some((tf, _)) if end > tf => {
                 events.push(ev.res(
                     tf + Duration::milliseconds(2),
                     r,
-                    Status::CreateFailed,
+                    "CREATE_FAILED",
                     Some("Resource creation cancelled"),
                 ));
                 cancelled.push(r);
             }
             _ => {
-                events.push(ev.res(end, r, Status::CreateComplete, None));
+                events.push(ev.res(end, r, "CREATE_COMPLETE", None));
                 done.push(r);
             }
         }
     }
-    let Some((tf, f)) = failure else {
+    let Some((tf, _)) = failure else {
         let end = clock.gap(times.values().map(|(_, e)| *e).max().unwrap_or(t0));
-        events.push(ev.stack(end, Status::CreateComplete, None, stack_id));
+        events.push(ev.stack(end, "CREATE_COMPLETE", None));
         sort(&mut events);
-        return Timeline { events, end, root_cause: None, retained: Vec::new() };
+        return Timeline { events, end, ok: true };
     };
     let mut failed_ids: Vec<&str> = cancelled.iter().map(|r| r.id.as_str()).collect();
     failed_ids.sort_unstable();
-    let rollback_at = clock.gap(tf);
-    let root_cause = failing.get(&f.id).cloned();
+    let rollback_at = clock.gap(tf + Duration::milliseconds(2));
     events.push(ev.stack(
         rollback_at,
-        Status::RollbackInProgress,
+        "ROLLBACK_IN_PROGRESS",
         Some(format!(
             "The following resource(s) failed to create: [{}]. Rollback requested by user.",
             failed_ids.join(", ")
         )),
-        stack_id,
     ));
     for r in &cancelled {
-        events.push(ev.res(clock.gap(rollback_at), r, Status::DeleteComplete, None));
+        events.push(ev.res(clock.gap(rollback_at), r, "DELETE_COMPLETE", None));
     }
     let removal = delete_resources(&ev, &done, clock.gap(rollback_at), clock, &BTreeMap::new(), &[]);
     events.extend(removal.events);
-    let end = clock.gap(removal.end);
-    events.push(ev.stack(end, Status::RollbackComplete, None, stack_id));
+    let end = clock.gap(removal.end.max(clock.gap(rollback_at)));
+    events.push(ev.stack(end, "ROLLBACK_COMPLETE", None));
     sort(&mut events);
-    Timeline { events, end, root_cause, retained: removal.retained }
+    Timeline { events, end, ok: false }
 }
 
 /// Delete a stack: dependents first; retained resources are skipped; a failure stops what
@@ -229,60 +240,62 @@ pub fn create(
 pub fn delete(
     stack: &str,
     stack_id: &str,
-    resources: &[StackResource],
+    resources: &[&Resource],
     t0: DateTime<Utc>,
     clock: Clock,
     failing: &BTreeMap<String, String>,
     retain: &[String],
 ) -> Timeline {
-    let ev = Ev { stack };
-    let mut events = vec![ev.stack(t0, Status::DeleteInProgress, Some("User Initiated".into()), stack_id)];
-    let refs: Vec<&StackResource> = resources.iter().collect();
-    let removal = delete_resources(&ev, &refs, clock.gap(t0), clock, failing, retain);
+    let ev = Ev { stack, stack_id };
+    let mut events = vec![ev.stack(t0, "DELETE_IN_PROGRESS", Some("User Initiated".into()))];
+    let removal = delete_resources(&ev, resources, clock.gap(t0), clock, failing, retain);
     events.extend(removal.events);
-    let end = clock.gap(removal.end);
-    let root_cause = removal.failed.first().and_then(|id| failing.get(id)).cloned();
-    if removal.failed.is_empty() {
-        events.push(ev.stack(end, Status::DeleteComplete, None, stack_id));
+    let end = clock.gap(removal.end.max(t0));
+    let ok = removal.failed.is_empty();
+    if ok {
+        events.push(ev.stack(end, "DELETE_COMPLETE", None));
     } else {
         events.push(ev.stack(
             end,
-            Status::DeleteFailed,
+            "DELETE_FAILED",
             Some(format!("The following resource(s) failed to delete: [{}]. ", removal.failed.join(", "))),
-            stack_id,
         ));
     }
     sort(&mut events);
-    Timeline { events, end, root_cause, retained: removal.retained }
+    Timeline { events, end, ok }
 }
 
-/// Update the resources whose properties changed, in dependency order.
-pub fn update(stack: &str, stack_id: &str, changed: &[&StackResource], t0: DateTime<Utc>, clock: Clock) -> Timeline {
-    let ev = Ev { stack };
-    let mut events = vec![ev.stack(t0, Status::UpdateInProgress, Some("User Initiated".into()), stack_id)];
+/// Update the resources whose properties changed (or that are new), in dependency order.
+pub fn update(stack: &str, stack_id: &str, changed: &[(&Resource, bool)], t0: DateTime<Utc>, clock: Clock) -> Timeline {
+    let ev = Ev { stack, stack_id };
+    let mut events = vec![ev.stack(t0, "UPDATE_IN_PROGRESS", Some("User Initiated".into()))];
     let mut t = t0;
-    for r in changed {
+    for (r, new) in changed {
         let start = clock.gap(t);
-        events.push(ev.res(start, r, Status::UpdateInProgress, None));
-        t = clock.after(start, create_seconds(&r.type_) / 2.0);
-        events.push(ev.res(t, r, Status::UpdateComplete, None));
+        let (doing, done) =
+            if *new { ("CREATE_IN_PROGRESS", "CREATE_COMPLETE") } else { ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE") };
+        events.push(ev.res(start, r, doing, None));
+        let seconds = if *new { create_seconds(&r.type_) } else { create_seconds(&r.type_) / 2.0 };
+        t = clock.after(start, seconds);
+        events.push(ev.res(t, r, done, None));
     }
-    let end = clock.gap(t);
-    events.push(ev.stack(end, Status::UpdateComplete, None, stack_id));
-    Timeline { events, end, root_cause: None, retained: Vec::new() }
+    let cleanup = clock.gap(t);
+    events.push(ev.stack(cleanup, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None));
+    let end = clock.gap(cleanup);
+    events.push(ev.stack(end, "UPDATE_COMPLETE", None));
+    Timeline { events, end, ok: true }
 }
 
 struct Removal {
     events: Vec<Event>,
     end: DateTime<Utc>,
-    retained: Vec<String>,
     failed: Vec<String>,
 }
 
 /// Delete in reverse dependency order: a resource goes once everything that references it is gone.
 fn delete_resources(
     ev: &Ev<'_>,
-    resources: &[&StackResource],
+    resources: &[&Resource],
     t0: DateTime<Utc>,
     clock: Clock,
     failing: &BTreeMap<String, String>,
@@ -290,9 +303,8 @@ fn delete_resources(
 ) -> Removal {
     let mut events = Vec::new();
     let mut ends: BTreeMap<&str, Option<DateTime<Utc>>> = BTreeMap::new(); // None: failed
-    let mut retained = Vec::new();
     let mut failed = Vec::new();
-    let mut order: Vec<&StackResource> = topological_refs(resources);
+    let mut order: Vec<&Resource> = topological_refs(resources);
     order.reverse();
     for r in order {
         let dependents: Vec<Option<DateTime<Utc>>> = resources
@@ -306,35 +318,34 @@ fn delete_resources(
         }
         let start = dependents.into_iter().flatten().max().map(|t| clock.gap(t)).unwrap_or(t0);
         if r.retain || retain.contains(&r.id) {
-            events.push(ev.res(start, r, Status::DeleteSkipped, None));
-            retained.push(r.id.clone());
+            events.push(ev.res(start, r, "DELETE_SKIPPED", None));
             ends.insert(r.id.as_str(), Some(start));
             continue;
         }
-        events.push(ev.res(start, r, Status::DeleteInProgress, None));
+        events.push(ev.res(start, r, "DELETE_IN_PROGRESS", None));
         let end = clock.after(start, delete_seconds(&r.type_));
         if let Some(reason) = failing.get(&r.id) {
-            events.push(ev.res(end, r, Status::DeleteFailed, Some(reason)));
+            events.push(ev.res(end, r, "DELETE_FAILED", Some(reason)));
             failed.push(r.id.clone());
             ends.insert(r.id.as_str(), None);
         } else {
-            events.push(ev.res(end, r, Status::DeleteComplete, None));
+            events.push(ev.res(end, r, "DELETE_COMPLETE", None));
             ends.insert(r.id.as_str(), Some(end));
         }
     }
     let end = events.iter().map(|e| e.time).max().unwrap_or(t0);
-    Removal { events, end, retained, failed }
+    Removal { events, end, failed }
 }
 
 /// Resources ordered so that each comes after what it depends on (template order otherwise).
-fn topological(resources: &[StackResource]) -> Vec<&StackResource> {
-    let refs: Vec<&StackResource> = resources.iter().collect();
+pub fn topological(resources: &[Resource]) -> Vec<&Resource> {
+    let refs: Vec<&Resource> = resources.iter().collect();
     topological_refs(&refs)
 }
 
-fn topological_refs<'a>(resources: &[&'a StackResource]) -> Vec<&'a StackResource> {
-    let mut out: Vec<&StackResource> = Vec::new();
-    let mut left: Vec<&StackResource> = resources.to_vec();
+fn topological_refs<'a>(resources: &[&'a Resource]) -> Vec<&'a Resource> {
+    let mut out: Vec<&Resource> = Vec::new();
+    let mut left: Vec<&Resource> = resources.to_vec();
     while !left.is_empty() {
         let ready = left.iter().position(|r| {
             r.depends_on.iter().all(|d| out.iter().any(|o| &o.id == d) || !resources.iter().any(|o| &o.id == d))
@@ -345,6 +356,7 @@ fn topological_refs<'a>(resources: &[&'a StackResource]) -> Vec<&'a StackResourc
     out
 }
 
+/// Oldest first; events at the same instant keep the order they were made in.
 fn sort(events: &mut [Event]) {
     events.sort_by_key(|e| e.time);
 }
