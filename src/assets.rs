@@ -1,6 +1,6 @@
-//! The files cloudgrant ships: the default vendor profile and the templates. They are compiled
-//! into the binary so the tool runs from anywhere; the plan is built by parsing these exact texts,
-//! which are also what gets deployed.
+//! The files cloudgrant ships: the bundled vendor pack (Acme ML, an example: the profile and the
+//! templates; `crate::pack` reads packs). They are compiled into the binary so the tool runs from
+//! anywhere; the plan is built by parsing these exact texts, which are also what gets deployed.
 
 /// A bundled file: its path relative to `assets/` and its text.
 #[derive(Debug, Clone, Copy)]
@@ -29,9 +29,4 @@ pub const AZURE_STORAGE: Asset =
 /// definition is cloudgrant's own format (a labelled resource set), which no scanner reads.
 pub fn scanned_templates() -> Vec<Asset> {
     AWS_TEMPLATES.iter().copied().chain([AZURE_MAIN, AZURE_STORAGE]).collect()
-}
-
-/// The bundled template at `path` (relative to `assets/`).
-pub fn find(path: &str) -> Option<Asset> {
-    AWS_TEMPLATES.iter().copied().chain([GCP_INSTALL, AZURE_MAIN, AZURE_STORAGE]).find(|a| a.path == path)
 }

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod cli;
 pub mod cloud;
 pub mod model;
+pub mod pack;
 pub mod permissions;
 pub mod plan;
 pub mod receipts;

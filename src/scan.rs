@@ -1,7 +1,7 @@
 //! The IaC scan of the templates a pack grants: runs checkov (the version tests/run.sh pins) over
 //! the template files, offline, and reads its JSON report into every failed check and every check
-//! a template sets aside, with its reason. CI runs it over the bundled templates
-//! (tests/scan_checkov.rs); a vendor's pack check can run the same thing over its own files.
+//! a template sets aside, with its reason. CI runs it over the bundled and the example packs'
+//! templates (tests/scan_checkov.rs); `cloudgrant vendor check` runs it over a vendor's pack.
 //!
 //! Offline by construction (docs/hardening.md): `--skip-download` (no policy metadata from
 //! Prisma Cloud), `CKV_SKIP_PACKAGE_UPDATE_CHECK` (no PyPI version check), `BC_SKIP_MAPPING`, no

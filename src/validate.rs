@@ -59,7 +59,7 @@ pub fn read_text_limited(path: &std::path::Path, limit: u64) -> Result<String, s
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
-                "the file is over {} KiB, the most a vendor profile may be; point --vendor at the profile itself",
+                "the file is over {} KiB, the most a vendor profile or pack file may be; point --vendor at the profile or pack itself",
                 limit / 1024
             ),
         ));
@@ -107,12 +107,12 @@ pub fn display_text(field: &str, value: &str, max: usize) -> Result<(), FieldErr
 
 /// The vendor profile's free text and its Google identity: the name (64 characters) and support
 /// line (300) as plain text, the service account in its one exact form.
-pub fn vendor_text(name: &str, support: Option<&str>, service_account: &str) -> Result<(), FieldError> {
+pub fn vendor_text(name: &str, support: Option<&str>, service_account: Option<&str>) -> Result<(), FieldError> {
     display_text("vendor.name", name, 64)?;
     if let Some(s) = support {
         display_text("vendor.support", s, 300)?;
     }
-    service_account_email("gcp.service_account", service_account)
+    service_account.map_or(Ok(()), |sa| service_account_email("gcp.service_account", sa))
 }
 
 /// A Google service-account e-mail: exactly `NAME@PROJECT.iam.gserviceaccount.com`, NAME 6-30

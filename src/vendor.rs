@@ -4,19 +4,37 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-use crate::assets;
+use crate::model::Cloud;
+use crate::pack::{Pack, PackError};
 use crate::validate::{self, FieldError};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The profile as written: a section per cloud the vendor supports (a pack may support a subset).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Written {
+    vendor: VendorInfo,
+    #[serde(default)]
+    aws: Option<AwsVendor>,
+    #[serde(default)]
+    gcp: Option<GcpVendor>,
+    #[serde(default)]
+    azure: Option<AzureVendor>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct VendorProfile {
     pub vendor: VendorInfo,
+    /// The sections of the clouds in `sections`; the others are empty and never read: every
+    /// plan and provider first checks [`VendorProfile::supports`].
     pub aws: AwsVendor,
     pub gcp: GcpVendor,
     pub azure: AzureVendor,
+    /// The clouds the profile has a section for.
+    pub sections: Vec<Cloud>,
     /// sha256 of the profile's text, as loaded (hex): what the receipt records.
-    #[serde(skip)]
     pub digest: String,
+    /// The pack the profile came with: its templates and their digest.
+    pub pack: Pack,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -28,12 +46,15 @@ pub struct VendorInfo {
     pub support: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsVendor {
     pub account_id: String,
     #[serde(default)]
     pub external_id: Option<String>,
+    /// Instance types the vendor may launch (the templates' `AllowedInstanceTypes`); a pack
+    /// whose templates launch nothing leaves it out.
+    #[serde(default)]
     pub instance_types: Vec<String>,
     #[serde(default = "default_region")]
     pub default_region: String,
@@ -43,7 +64,7 @@ fn default_region() -> String {
     "us-east-1".to_string()
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GcpVendor {
     pub service_account: String,
@@ -56,7 +77,7 @@ fn default_gcp_region() -> String {
     "us-central1".to_string()
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AzureVendor {
     pub app_id: String,
@@ -77,39 +98,119 @@ pub enum VendorError {
     Parse { path: String, message: String },
     #[error("the vendor profile {path} has a bad value: {error}")]
     Field { path: String, error: FieldError },
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    #[error("the vendor pack {path} {message}")]
+    Mismatch { path: String, message: String },
 }
 
 impl VendorProfile {
-    /// The profile bundled with cloudgrant (`assets/vendor.toml`).
+    /// The profile bundled with cloudgrant (`assets/vendor.toml`) with the bundled templates.
     pub fn bundled() -> Result<Self, VendorError> {
-        Self::parse(assets::VENDOR_TOML.text, assets::VENDOR_TOML.path)
+        Self::with_pack(Pack::bundled())
     }
 
+    /// `--vendor PATH`: a pack directory, or a lone `vendor.toml` used with the bundled templates.
     pub fn load(path: &Path) -> Result<Self, VendorError> {
+        if path.is_dir() {
+            return Self::with_pack(Pack::load(path)?);
+        }
         let text = validate::read_text_limited(path, validate::PROFILE_MAX_BYTES)
             .map_err(|source| VendorError::Read { path: path.to_path_buf(), source })?;
-        Self::parse(&text, &path.display().to_string())
-    }
-
-    /// Parse and validate; `origin` names the file in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, VendorError> {
-        let mut profile: VendorProfile = toml::from_str(text).map_err(|e| VendorError::Parse {
-            path: origin.to_string(),
-            message: validate::clip(&e.to_string().trim().replace('\n', " "), 400),
-        })?;
-        profile.digest = crate::receipts::sha256_hex(text.as_bytes());
-        profile.validate().map_err(|error| VendorError::Field { path: origin.to_string(), error })?;
+        let mut profile = Self::parse(&text, &path.display().to_string())?;
+        // A lone profile lives as long as the process, like a pack's files.
+        profile.pack = Pack::bundled_with_profile(Box::leak(text.into_boxed_str()));
         Ok(profile)
     }
 
+    /// The profile of `pack` (its `vendor.toml`), checked against the clouds the pack holds.
+    pub fn with_pack(pack: Pack) -> Result<Self, VendorError> {
+        let origin = pack.display_path("vendor.toml");
+        let file = pack.file("vendor.toml").ok_or_else(|| VendorError::Mismatch {
+            path: origin.clone(),
+            message: "is missing: a pack needs a vendor.toml at its root".into(),
+        })?;
+        let mut profile = Self::parse(file.text, &origin)?;
+        for cloud in Cloud::ALL {
+            let (section, templates) = (profile.has_section(cloud), pack.file(crate::pack::marker(cloud)).is_some());
+            if section != templates {
+                let message = if section {
+                    format!(
+                        "has a [{}] section but no {}: add the templates or remove the section",
+                        cloud.as_str(),
+                        crate::pack::marker(cloud)
+                    )
+                } else {
+                    format!(
+                        "holds {} but its vendor.toml has no [{}] section: add the vendor's {} identity there",
+                        crate::pack::marker(cloud),
+                        cloud.as_str(),
+                        cloud.title()
+                    )
+                };
+                return Err(VendorError::Mismatch { path: origin, message });
+            }
+        }
+        profile.pack = pack;
+        Ok(profile)
+    }
+
+    fn has_section(&self, cloud: Cloud) -> bool {
+        self.sections.contains(&cloud)
+    }
+
+    /// The clouds this vendor can be granted access on: a section in the profile and templates.
+    pub fn clouds(&self) -> Vec<Cloud> {
+        let packed = self.pack.clouds();
+        Cloud::ALL.into_iter().filter(|c| self.has_section(*c) && packed.contains(c)).collect()
+    }
+
+    /// `Err` with a message naming the clouds the vendor does support.
+    pub fn supports(&self, cloud: Cloud) -> Result<(), String> {
+        if self.clouds().contains(&cloud) {
+            return Ok(());
+        }
+        let offered: Vec<&str> = self.clouds().into_iter().map(Cloud::as_str).collect();
+        Err(format!(
+            "{}'s vendor pack does not cover {} (no [{}] section or no {}); it covers: {}. Use --cloud {}.",
+            self.vendor.name,
+            cloud.title(),
+            cloud.as_str(),
+            crate::pack::marker(cloud),
+            offered.join(", "),
+            offered.first().copied().unwrap_or("aws")
+        ))
+    }
+
+    /// Parse and validate; `origin` names the file in errors. The pack is the bundled one until
+    /// the caller sets it.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, VendorError> {
+        let w: Written = toml::from_str(text).map_err(|e| VendorError::Parse {
+            path: origin.to_string(),
+            message: validate::clip(&e.to_string().trim().replace('\n', " "), 400),
+        })?;
+        w.validate().map_err(|error| VendorError::Field { path: origin.to_string(), error })?;
+        let sections =
+            [(Cloud::Aws, w.aws.is_some()), (Cloud::Gcp, w.gcp.is_some()), (Cloud::Azure, w.azure.is_some())]
+                .into_iter()
+                .filter_map(|(c, present)| present.then_some(c))
+                .collect();
+        Ok(VendorProfile {
+            vendor: w.vendor,
+            aws: w.aws.unwrap_or_default(),
+            gcp: w.gcp.unwrap_or_default(),
+            azure: w.azure.unwrap_or_default(),
+            sections,
+            digest: crate::receipts::sha256_hex(text.as_bytes()),
+            pack: Pack::bundled(),
+        })
+    }
+}
+
+impl Written {
     fn validate(&self) -> Result<(), FieldError> {
-        let bad = |field: &str, value: &str, problem: &str, expected: &str| FieldError {
-            field: field.into(),
-            value: value.into(),
-            problem: problem.into(),
-            expected: expected.into(),
-        };
-        validate::vendor_text(&self.vendor.name, self.vendor.support.as_deref(), &self.gcp.service_account)?;
+        let sa = self.gcp.as_ref().map(|g| g.service_account.as_str());
+        validate::vendor_text(&self.vendor.name, self.vendor.support.as_deref(), sa)?;
         let name = self.vendor.name.trim();
         if name.is_empty() || name.len() > 64 {
             return Err(bad(
@@ -131,19 +232,37 @@ impl VendorProfile {
                 "2-12 lowercase letters or digits, starting with a letter (e.g. `acmeml`)",
             ));
         }
-        validate::aws_account_id("aws.account_id", &self.aws.account_id)?;
-        if let Some(x) = &self.aws.external_id {
+        if let Some(aws) = &self.aws {
+            aws.validate()?;
+        }
+        if let Some(gcp) = &self.gcp {
+            gcp.validate()?;
+        }
+        if let Some(azure) = &self.azure {
+            validate::azure_app_id("azure.app_id", &azure.app_id)?;
+            validate::azure_location(&azure.default_region).map_err(|mut e| {
+                e.field = "azure.default_region".into();
+                e
+            })?;
+        }
+        if self.aws.is_none() && self.gcp.is_none() && self.azure.is_none() {
+            return Err(bad("[aws], [gcp], [azure]", "none", "no cloud section", "at least one of them"));
+        }
+        Ok(())
+    }
+}
+
+fn bad(field: &str, value: &str, problem: &str, expected: &str) -> FieldError {
+    FieldError { field: field.into(), value: value.into(), problem: problem.into(), expected: expected.into() }
+}
+
+impl AwsVendor {
+    fn validate(&self) -> Result<(), FieldError> {
+        validate::aws_account_id("aws.account_id", &self.account_id)?;
+        if let Some(x) = &self.external_id {
             validate::external_id("aws.external_id", x)?;
         }
-        if self.aws.instance_types.is_empty() {
-            return Err(bad(
-                "aws.instance_types",
-                "[]",
-                "it is empty",
-                "a list of EC2 instance types such as [\"m6i.large\"]",
-            ));
-        }
-        for t in &self.aws.instance_types {
+        for t in &self.instance_types {
             let ok = t.split_once('.').is_some_and(|(family, size)| {
                 !family.is_empty()
                     && !size.is_empty()
@@ -159,11 +278,16 @@ impl VendorProfile {
                 ));
             }
         }
-        validate::aws_region(&self.aws.default_region).map_err(|mut e| {
+        validate::aws_region(&self.default_region).map_err(|mut e| {
             e.field = "aws.default_region".into();
             e
-        })?;
-        let sa = &self.gcp.service_account;
+        })
+    }
+}
+
+impl GcpVendor {
+    fn validate(&self) -> Result<(), FieldError> {
+        let sa = &self.service_account;
         let sa_ok = sa.split_once('@').is_some_and(|(local, domain)| {
             (6..=30).contains(&local.len())
                 && local.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -177,22 +301,17 @@ impl VendorProfile {
                 "`NAME@PROJECT.iam.gserviceaccount.com` (NAME: 6-30 lowercase letters, digits, hyphens)",
             ));
         }
-        validate::gcp_region(&self.gcp.default_region).map_err(|mut e| {
+        validate::gcp_region(&self.default_region).map_err(|mut e| {
             e.field = "gcp.default_region".into();
             e
-        })?;
-        validate::azure_app_id("azure.app_id", &self.azure.app_id)?;
-        validate::azure_location(&self.azure.default_region).map_err(|mut e| {
-            e.field = "azure.default_region".into();
-            e
-        })?;
-        Ok(())
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assets;
 
     #[test]
     fn bundled_profile_is_valid() {
@@ -201,6 +320,8 @@ mod tests {
         assert_eq!(p.aws.account_id, "111122223333");
         assert_eq!(p.aws.external_id, None);
         assert_eq!(p.azure.default_region, "westeurope");
+        assert_eq!(p.clouds(), Cloud::ALL.to_vec());
+        assert_eq!(p.pack, Pack::bundled());
     }
 
     #[test]
@@ -209,6 +330,22 @@ mod tests {
         assert!(!text.contains("default_region = \"westeurope\""));
         let p = VendorProfile::parse(&text, "v.toml").expect("no region: the default");
         assert_eq!(p.azure.default_region, "westeurope");
+    }
+
+    #[test]
+    fn a_profile_without_a_section_does_not_offer_that_cloud() {
+        let text = assets::VENDOR_TOML.text;
+        let gcp_at = text.find("[gcp]").expect("gcp");
+        let azure_at = text.find("[azure]").expect("azure");
+        let aws_only = &text[..gcp_at];
+        assert!(azure_at > gcp_at);
+        let p = VendorProfile::parse(aws_only, "v.toml").expect("aws only");
+        assert_eq!(p.clouds(), [Cloud::Aws]);
+        let e = p.supports(Cloud::Gcp).expect_err("no gcp");
+        assert!(e.contains("does not cover Google Cloud") && e.contains("it covers: aws"), "{e}");
+        let none = &text[..text.find("[aws]").expect("aws")];
+        let e = VendorProfile::parse(none, "v.toml").expect_err("no cloud").to_string();
+        assert!(e.contains("no cloud section"), "{e}");
     }
 
     fn with(from: &str, to: &str) -> String {

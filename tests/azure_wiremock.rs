@@ -48,9 +48,10 @@ async fn init_then_rerun_then_revoke_with_verification() {
     assert_eq!(inst.outputs["ResourceGroup"], MAIN);
     assert_eq!(inst.outputs["TenantId"], TENANT);
     assert!(inst.outputs.contains_key("IdentityClientId") && inst.outputs.contains_key("IdentityId"));
-    let for_vendor = inst.for_vendor();
-    assert!(for_vendor.contains(&("SubscriptionId", Some(SUB.to_string()))), "{for_vendor:?}");
-    assert!(for_vendor.contains(&("TenantId", Some(TENANT.to_string()))), "{for_vendor:?}");
+    let for_vendor = inst.for_vendor(&plan(&env.vendor).send_to_vendor);
+    assert_eq!(for_vendor.len(), 7, "{for_vendor:?}");
+    assert!(for_vendor.contains(&("SubscriptionId".into(), Some(SUB.to_string()))), "{for_vendor:?}");
+    assert!(for_vendor.contains(&("TenantId".into(), Some(TENANT.to_string()))), "{for_vendor:?}");
     assert!(for_vendor.iter().all(|(_, v)| v.is_some()), "{for_vendor:?}");
     let main = inst.group("main").expect("main group");
     assert_eq!(main.parameters["suffix"], SUFFIX);

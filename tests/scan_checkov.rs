@@ -171,3 +171,39 @@ fn the_hardening_guide_lists_every_exception_with_its_reason() {
     }
     assert!(guide.contains(&format!("## The {count} exceptions")), "docs/hardening.md counts {count} exceptions");
 }
+
+#[test]
+fn every_example_pack_passes_with_no_finding() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    for dir in dirs {
+        let pack = cloudgrant::pack::Pack::load(&dir).unwrap();
+        let files: Vec<PathBuf> = pack.scanned().iter().map(|f| dir.join(f.path)).collect();
+        assert!(!files.is_empty(), "{}", dir.display());
+        let report = scan(&files);
+        let failed: Vec<String> = report.failed.iter().map(|f| format!("{} on {}", f.check, f.resource)).collect();
+        assert!(failed.is_empty(), "{}: {failed:?}", dir.display());
+        assert!(report.passed > 0);
+    }
+}
+
+#[test]
+fn vendor_check_scans_a_pack_named_by_a_relative_path() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
+        .args(["vendor", "check", "examples/fleet-manager", "--output", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["scan"]["state"], "ran", "{}", v["scan"]);
+    assert_eq!(v["scan"]["version"], scan::CHECKOV_VERSION);
+    assert!(v["scan"]["passed"].as_u64().unwrap() > 0, "{}", v["scan"]);
+    assert_eq!(v["scan"]["failed"], 0);
+    let checkov: Vec<&serde_json::Value> =
+        v["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "checkov").collect();
+    assert!(checkov.is_empty(), "{checkov:?}");
+}

@@ -9,7 +9,7 @@ use cloudgrant::tui::{Action, Screen};
 use tui_support::*;
 
 fn snap(app: &cloudgrant::tui::App) -> String {
-    screen_text(app)
+    without_pack_digest(&screen_text(app))
 }
 
 #[test]

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 
-SERVICES = ["ec2", "iam", "kms", "s3", "sts"]
+SERVICES = ["cloudwatch", "ec2", "iam", "kms", "s3", "sts"]
 LEVELS = ["List", "Read", "Write", "Permissions management", "Tagging"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -192,7 +192,7 @@ async fn apply_init(p: &Provider, vendor: &VendorProfile, plan: &Plan) -> Result
     match last {
         Some(Update::Applied { installation, ok: true, .. }) => {
             println!("\nDone. Send the vendor:");
-            for (key, value) in installation.for_vendor() {
+            for (key, value) in installation.for_vendor(&plan.send_to_vendor) {
                 println!("  {key}: {}", value.as_deref().unwrap_or("?"));
             }
             println!("Revoke later with: cloudgrant revoke --org {}{}", plan.org, p.cli_flags());

@@ -6,8 +6,10 @@ mod checks;
 mod commands;
 mod extra;
 pub mod render;
+mod vendor;
 
 pub use extra::{ReceiptsCommand, Shell};
+pub use vendor::VendorCommand;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
@@ -37,9 +39,14 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub struct Global {
-    /// Vendor profile to use instead of the bundled one.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Vendor pack to use instead of the bundled one: a pack directory (vendor.toml and its
+    /// templates), or a lone vendor.toml used with the bundled templates.
+    #[arg(long, global = true, value_name = "DIR|FILE")]
     pub vendor: Option<PathBuf>,
+    /// Refuse the vendor pack unless its digest (sha256 over its files, shown by `plan` and the
+    /// preview) is this one.
+    #[arg(long = "vendor-sha256", global = true, value_name = "HEX")]
+    pub vendor_sha256: Option<String>,
     /// Use the built-in sandbox cloud (simulated; nothing real is created).
     #[arg(long, global = true)]
     pub sandbox: bool,
@@ -156,6 +163,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// For vendors: check a vendor pack before shipping it (`cloudgrant vendor check DIR`).
+    Vendor {
+        #[command(subcommand)]
+        command: VendorCommand,
+    },
     /// List the receipts of past inits and revokes, or print one.
     Receipts {
         #[command(subcommand)]
@@ -191,13 +203,30 @@ fn bad_input(message: impl Into<String>, next_step: impl Into<String>) -> Failur
 }
 
 pub fn load_vendor(global: &Global) -> Result<VendorProfile, Failure> {
-    match &global.vendor {
+    let vendor = match &global.vendor {
         Some(p) => VendorProfile::load(p),
         None => VendorProfile::bundled(),
     }
     .map_err(|e| {
-        bad_input(e.to_string(), "Fix the vendor profile (see assets/vendor.toml for every field) and run again.")
-    })
+        bad_input(
+            e.to_string(),
+            "Fix the vendor pack (docs/vendor-packs.md; assets/vendor.toml shows every field) and run again.",
+        )
+    })?;
+    if let Some(expected) = &global.vendor_sha256 {
+        let expected = expected.trim().to_ascii_lowercase();
+        if expected != vendor.pack.digest {
+            return Err(bad_input(
+                format!(
+                    "the vendor pack {} is not the one expected: its sha256 is {}, --vendor-sha256 asks for {expected}",
+                    global.vendor.as_ref().map_or("(bundled)".to_string(), |p| p.display().to_string()),
+                    vendor.pack.digest
+                ),
+                "Get the pack again from the vendor and compare the digest they publish; do not go on with this one.",
+            ));
+        }
+    }
+    Ok(vendor)
 }
 
 pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<ConnectOptions, Failure> {
@@ -209,6 +238,7 @@ pub fn connect_options(global: &Global, vendor: &VendorProfile) -> Result<Connec
 }
 
 async fn provider(global: &Global, cloud: Cloud, vendor: &VendorProfile) -> Result<Provider, Failure> {
+    vendor.supports(cloud).map_err(|m| bad_input(m, "Choose a cloud the vendor pack covers with --cloud."))?;
     let options = connect_options(global, vendor)?;
     let target = cloud::targets(global.sandbox)
         .into_iter()
@@ -345,6 +375,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     checks::flags(&cli)?;
     let command = match cli.command {
         Some(Command::Receipts { command }) => return extra::receipts(command),
+        Some(Command::Vendor { command }) => return vendor::run(command),
         Some(Command::Completions { shell }) => {
             extra::completions(shell);
             return Ok(());
@@ -368,7 +399,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let args = commands::RevokeArgs { cloud, org, yes, retain, delete_data, delete_service_principal, output };
             commands::revoke(&global, &vendor, args).await
         }
-        Command::Receipts { .. } | Command::Completions { .. } | Command::Man => Ok(()),
+        // Answered above, before the vendor profile is read.
+        Command::Receipts { .. } | Command::Vendor { .. } | Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
 

@@ -31,6 +31,7 @@ pub fn plan_text(plan: &Plan) -> String {
         plan.cloud.account_word(),
         plan.account.as_deref().unwrap_or("<chosen at install>")
     );
+    let _ = writeln!(s, "vendor pack sha256 {}", plan.pack_sha256);
     let _ = writeln!(s, "{} · {}", plan.cloud.groups(plan.groups.len()), PlanCounts::of(plan).summary());
     let _ = writeln!(s, "actions by worst flag: {}", PlanCounts::of(plan).flags());
     let tags: Vec<String> = plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -112,6 +113,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
         capitalized(plan.cloud.account_word()),
         plan.account.as_deref().unwrap_or("chosen at install")
     );
+    let _ = writeln!(s, "- Vendor pack sha256: `{}`", plan.pack_sha256);
     let counts = PlanCounts::of_review(plan, &review);
     let _ = writeln!(s, "- {} · {}", plan.cloud.groups(plan.groups.len()), counts.summary());
     let _ = writeln!(s, "- Actions by worst flag: {}\n", counts.flags());

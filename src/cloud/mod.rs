@@ -285,6 +285,9 @@ fn aws_choices(vendor: &VendorProfile, choices: &Choices, identity: &Identity, e
         .external_id
         .clone()
         .or_else(|| vendor.aws.external_id.clone())
+        // The one an existing install was made with: its stacks' `ExternalId` parameter (set by
+        // cloudgrant, docs/vendor-packs.md).
+        .or_else(|| existing.iter().flat_map(|i| &i.groups).find_map(|g| g.parameters.get("ExternalId").cloned()))
         .or_else(|| existing.iter().find_map(|i| i.outputs.get("ExternalId").cloned()))
         .unwrap_or_else(plan::new_external_id);
     Choices { account: Some(identity.account.clone()), external_id: Some(external_id), ..choices.clone() }
@@ -540,6 +543,12 @@ pub async fn connect(
     account: &AccountChoice,
     options: &ConnectOptions,
 ) -> Result<Provider, CloudError> {
+    options.vendor.supports(target.cloud).map_err(|m| {
+        CloudError::failed(
+            m,
+            "Choose a cloud the vendor pack covers, or ask the vendor for a pack that covers this one.",
+        )
+    })?;
     match (target.sandbox, target.cloud) {
         (true, Cloud::Gcp) => Ok(Provider::Gcp(sandbox::connect_gcp(&options.sandbox, &account.key, &options.vendor)?)),
         (true, Cloud::Azure) => {

@@ -33,27 +33,22 @@ pub struct Installation {
 }
 
 impl Installation {
-    /// What the vendor needs from this install, in the order to send it (`None`: not known yet).
-    pub fn for_vendor(&self) -> Vec<(&'static str, Option<String>)> {
-        let out = |k: &'static str| (k, self.outputs.get(k).cloned());
-        match self.cloud {
-            // The vendor knows its own service account; it needs where to run and with what.
-            super::Cloud::Gcp => {
-                vec![("Project", Some(self.account.clone())), out("InstanceServiceAccount"), out("Bucket"), out("Key")]
-            }
-            // The vendor knows its own application; it needs the tenant its service principal is
-            // in, where to run, the machines' identity and the resources they use.
-            super::Cloud::Azure => vec![
-                out("TenantId"),
-                ("SubscriptionId", self.outputs.get("SubscriptionId").cloned().or_else(|| Some(self.account.clone()))),
-                out("ResourceGroup"),
-                out("IdentityClientId"),
-                out("VaultName"),
-                out("RegistryName"),
-                out("DataAccount"),
-            ],
-            super::Cloud::Aws => vec![out("VendorRoleArn"), out("ExternalId")],
-        }
+    /// What the vendor needs from this install, in the order to send it (`None`: not known yet):
+    /// the values the plan's templates name (`Plan::send_to_vendor`). `Project` (Google Cloud)
+    /// and `SubscriptionId` (Azure) default to the install's account.
+    pub fn for_vendor(&self, names: &[String]) -> Vec<(String, Option<String>)> {
+        names
+            .iter()
+            .map(|k| {
+                let value = self.outputs.get(k).cloned().or_else(|| match (self.cloud, k.as_str()) {
+                    (super::Cloud::Gcp, "Project") | (super::Cloud::Azure, "SubscriptionId") => {
+                        Some(self.account.clone())
+                    }
+                    _ => None,
+                });
+                (k.clone(), value)
+            })
+            .collect()
     }
 
     pub fn group(&self, key: &str) -> Option<&InstalledGroup> {
@@ -94,7 +89,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn azure_sends_the_tenant_subscription_identity_and_resources() {
+    fn azure_sends_what_the_template_names_in_order() {
         let outputs: BTreeMap<String, String> =
             [("TenantId", "t-1"), ("IdentityClientId", "c-1"), ("VaultName", "acmeml-kv-x1y2z3w4"), ("Other", "o")]
                 .into_iter()
@@ -114,7 +109,14 @@ mod tests {
             leftovers: Vec::new(),
             strangers: Vec::new(),
         };
-        let keys: Vec<&str> = inst.for_vendor().iter().map(|(k, _)| *k).collect();
+        let names: Vec<String> = crate::plan::build(
+            Cloud::Azure,
+            &crate::vendor::VendorProfile::bundled().expect("bundled"),
+            &crate::plan::Choices { org: "demo".into(), region: "westeurope".into(), account: None, external_id: None },
+        )
+        .expect("plan")
+        .send_to_vendor;
+        let keys: Vec<String> = inst.for_vendor(&names).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
             [
@@ -127,7 +129,7 @@ mod tests {
                 "DataAccount"
             ]
         );
-        let v = inst.for_vendor();
+        let v = inst.for_vendor(&names);
         assert_eq!(v[1].1.as_deref(), Some("sub-1"), "the subscription is the install's account");
         assert_eq!(v[2].1, None, "not known yet");
     }

@@ -64,6 +64,14 @@ pub struct Plan {
     pub tags: Vec<(String, String)>,
     /// In creation order; `depends_on` says which groups must finish first.
     pub groups: Vec<Group>,
+    /// The vendor pack's digest (sha256 over its files, docs/vendor-packs.md) the plan was
+    /// built from.
+    #[serde(default)]
+    pub pack_sha256: String,
+    /// What the vendor receives when the install is done: the install's output names, in order,
+    /// as the templates list them (docs/vendor-packs.md).
+    #[serde(default)]
+    pub send_to_vendor: Vec<String>,
 }
 
 impl Plan {

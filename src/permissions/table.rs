@@ -152,7 +152,7 @@ mod tests {
         let t = aws();
         assert!(t.errors.is_empty(), "{:?}", t.errors);
         assert!(t.origin.starts_with("parliament 1.6.4 iam_definition.json (sha256 "), "{}", t.origin);
-        assert_eq!(t.bundled_services(), ["ec2", "iam", "kms", "s3", "sts"]);
+        assert_eq!(t.bundled_services(), ["cloudwatch", "ec2", "iam", "kms", "s3", "sts"]);
         // Every bundled service's summary agrees with its rows.
         for s in t.services.iter().filter(|s| s.bundled) {
             let rows: Vec<_> = t.actions.iter().filter(|a| a.service == s.prefix).collect();

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use super::policy::{self, DocumentSite};
 use super::template::{partition, scalar_string, Context, ResourceIds, Template};
 use super::{Choices, PlanError};
-use crate::assets;
 use crate::model::{Cloud, Group, OnRevoke, Parameter, ParameterSource, PermissionKind, Plan, Resource};
 use crate::permissions::{self, source::Anchor};
 use crate::validate;
@@ -53,27 +52,35 @@ pub const TAG_MANAGED_BY: &str = super::MARK_MANAGED_BY;
 pub const TAG_ORG: &str = super::MARK_ORG;
 pub const TAG_VENDOR: &str = super::MARK_VENDOR;
 
+/// The stack manifest's path in a pack.
+pub const MANIFEST: &str = "aws/stacks.toml";
+
 impl Blueprint {
+    /// The bundled pack's stacks.
     pub fn bundled() -> Result<Blueprint, PlanError> {
-        let manifest: Manifest = toml::from_str(assets::AWS_STACKS.text)
-            .map_err(|e| PlanError::Invalid(format!("{}: {}", assets::AWS_STACKS.path, e.to_string().trim())))?;
+        Blueprint::of(&crate::pack::Pack::bundled())
+    }
+
+    /// The stacks of `pack`: its `aws/stacks.toml` and the templates it names.
+    pub fn of(pack: &crate::pack::Pack) -> Result<Blueprint, PlanError> {
+        let manifest_path = pack.display_path(MANIFEST);
+        let manifest_file = pack
+            .file(MANIFEST)
+            .ok_or_else(|| PlanError::Invalid(format!("{manifest_path}: the pack has no AWS stack manifest")))?;
+        let manifest: Manifest = toml::from_str(manifest_file.text)
+            .map_err(|e| PlanError::Invalid(format!("{manifest_path}: {}", e.to_string().trim())))?;
         let mut stacks = Vec::new();
         for s in manifest.stack {
             let path = format!("aws/{}", s.template);
-            let asset = assets::find(&path).ok_or_else(|| {
-                PlanError::Invalid(format!(
-                    "{}: stack {} names {path}, which is not bundled",
-                    assets::AWS_STACKS.path,
-                    s.key
-                ))
+            let file = pack.file(&path).ok_or_else(|| {
+                PlanError::Invalid(format!("{manifest_path}: stack {} names {path}, which is not in the pack", s.key))
             })?;
-            let template = Template::parse(asset.path, asset.text)?;
+            let template = Template::parse(file.path, file.text)?;
             let mut wiring = BTreeMap::new();
             for (param, source) in s.parameters {
                 let (group, output) = source.split_once('.').ok_or_else(|| {
                     PlanError::Invalid(format!(
-                        "{}: stack {}: parameter {param} = `{source}` is not `<stack key>.<output>`",
-                        assets::AWS_STACKS.path,
+                        "{manifest_path}: stack {}: parameter {param} = `{source}` is not `<stack key>.<output>`",
                         s.key
                     ))
                 })?;
@@ -81,18 +88,28 @@ impl Blueprint {
             }
             stacks.push(StackSpec { key: s.key, title: s.title, template, depends_on: s.depends_on, wiring });
         }
+        if stacks.is_empty() {
+            return Err(PlanError::Invalid(format!("{manifest_path}: it lists no [[stack]]")));
+        }
         for s in &stacks {
+            if stacks.iter().filter(|o| o.key == s.key).count() > 1 {
+                return Err(PlanError::Invalid(format!("{manifest_path}: stack key `{}` is used twice", s.key)));
+            }
             for d in s.depends_on.iter().chain(s.wiring.values().map(|(g, _)| g)) {
                 if !stacks.iter().any(|o| &o.key == d) {
                     return Err(PlanError::Invalid(format!(
-                        "{}: stack {} depends on unknown stack `{d}`",
-                        assets::AWS_STACKS.path,
+                        "{manifest_path}: stack {} depends on unknown stack `{d}`",
                         s.key
                     )));
                 }
             }
         }
         Ok(Blueprint { stacks })
+    }
+
+    /// The template text of a group's `template` (its path in the pack).
+    pub fn template_text(&self, path: &str) -> Option<&'static str> {
+        self.stacks.iter().find(|s| s.template.file == path).map(|s| s.template.text)
     }
 
     pub fn stack(&self, key: &str) -> Option<&StackSpec> {
@@ -117,10 +134,12 @@ fn tool_parameters(vendor: &VendorProfile, choices: &Choices) -> BTreeMap<String
         .or_else(|| vendor.aws.external_id.clone())
         .unwrap_or_else(|| "<generated at install: 40 random characters>".into());
     p.insert("ExternalId".into(), Value::String(external));
-    p.insert(
-        "AllowedInstanceTypes".into(),
-        Value::Array(vendor.aws.instance_types.iter().cloned().map(Value::String).collect()),
-    );
+    if !vendor.aws.instance_types.is_empty() {
+        p.insert(
+            "AllowedInstanceTypes".into(),
+            Value::Array(vendor.aws.instance_types.iter().cloned().map(Value::String).collect()),
+        );
+    }
     p
 }
 
@@ -157,7 +176,7 @@ pub fn known_ids(type_: &str, props: &Value, account: &str, region: &str) -> Res
 
 /// Build the plan for these choices by rendering every template.
 pub fn build(vendor: &VendorProfile, choices: &Choices) -> Result<Plan, PlanError> {
-    let blueprint = Blueprint::bundled()?;
+    let blueprint = Blueprint::of(&vendor.pack)?;
     build_from(&blueprint, vendor, choices)
 }
 
@@ -247,6 +266,8 @@ pub fn build_from(blueprint: &Blueprint, vendor: &VendorProfile, choices: &Choic
         account: choices.account.clone(),
         tags: stack_tags(vendor, &choices.org),
         groups,
+        pack_sha256: vendor.pack.digest.clone(),
+        send_to_vendor: blueprint.stacks.iter().flat_map(|s| s.template.send_to_vendor.iter().cloned()).collect(),
     };
     // Access levels and risk flags need the whole plan (who may pass which role, what it may do).
     permissions::annotate(&mut plan, vendor);
@@ -295,9 +316,9 @@ fn stack_context(
             (d.clone(), ParameterSource::Default)
         } else {
             return Err(PlanError::Invalid(format!(
-                "{file}: parameter {} has no default and cloudgrant does not set it; give it a Default or wire it in {}",
+                "{file}: parameter {} has no default and cloudgrant does not set it; give it a Default or wire it in {MANIFEST}{}",
                 p.name,
-                assets::AWS_STACKS.path
+                if p.name == "AllowedInstanceTypes" { " (or list aws.instance_types in vendor.toml)" } else { "" }
             )));
         };
         parameters.push(Parameter { name: p.name.clone(), value: scalar_string(&value), source });

@@ -42,13 +42,14 @@ pub struct Choices {
     pub external_id: Option<String>,
 }
 
-/// The plan for `cloud` from its bundled definitions.
+/// The plan for `cloud` from the vendor pack's definitions.
 pub fn build(
     cloud: crate::model::Cloud,
     vendor: &crate::vendor::VendorProfile,
     choices: &Choices,
 ) -> Result<crate::model::Plan, PlanError> {
     use crate::model::Cloud;
+    vendor.supports(cloud).map_err(PlanError::Invalid)?;
     match cloud {
         Cloud::Aws => aws::build(vendor, choices),
         Cloud::Gcp => gcp::build(vendor, choices),

@@ -22,6 +22,9 @@ pub struct Template {
     pub parameters: Vec<TemplateParameter>,
     pub resources: Vec<TemplateResource>,
     pub outputs: Vec<(String, Value)>,
+    /// The outputs the vendor receives when the install is done, in order
+    /// (`Metadata.cloudgrant.send_to_vendor` at the top of the template).
+    pub send_to_vendor: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,12 +108,30 @@ impl Template {
                 ));
             }
         }
-        let outputs = root
+        let outputs: Vec<(String, Value)> = root
             .get("Outputs")
             .and_then(Value::as_object)
             .map(|o| o.iter().map(|(k, v)| (k.clone(), v.get("Value").cloned().unwrap_or(Value::Null))).collect())
             .unwrap_or_default();
-        Ok(Template { file: file.to_string(), text, description, parameters, resources, outputs })
+        let send_to_vendor: Vec<String> =
+            match root.get("Metadata").and_then(|m| m.pointer("/cloudgrant/send_to_vendor")) {
+                None => Vec::new(),
+                Some(Value::Array(a)) => {
+                    a.iter().map(|v| v.as_str().map(String::from)).collect::<Option<_>>().ok_or_else(|| {
+                        err("Metadata.cloudgrant.send_to_vendor", "it must be a list of output names".into())
+                    })?
+                }
+                Some(_) => {
+                    return Err(err("Metadata.cloudgrant.send_to_vendor", "it must be a list of output names".into()))
+                }
+            };
+        if let Some(missing) = send_to_vendor.iter().find(|n| !outputs.iter().any(|(o, _)| o == *n)) {
+            return Err(err(
+                "Metadata.cloudgrant.send_to_vendor",
+                format!("`{missing}` is not an output of the template"),
+            ));
+        }
+        Ok(Template { file: file.to_string(), text, description, parameters, resources, outputs, send_to_vendor })
     }
 
     pub fn resource(&self, id: &str) -> Option<&TemplateResource> {

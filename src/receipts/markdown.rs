@@ -36,6 +36,9 @@ pub fn markdown(r: &Receipt) -> String {
     let _ = writeln!(s, "- Tool: cloudgrant {}", r.tool_version);
     let _ =
         writeln!(s, "- Vendor profile: {} (`{}`), sha256 `{}`", r.vendor.name, r.vendor.id, r.vendor.profile_sha256);
+    if !r.vendor.pack_sha256.is_empty() {
+        let _ = writeln!(s, "- Vendor pack sha256: `{}`", r.vendor.pack_sha256);
+    }
     if let Some(a) = &r.approved {
         let _ = writeln!(s, "- Plan sha256: `{}`", a.plan_sha256);
     }

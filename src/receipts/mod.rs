@@ -82,6 +82,10 @@ pub struct VendorRef {
     pub id: String,
     /// sha256 of the vendor profile's text as loaded.
     pub profile_sha256: String,
+    /// sha256 over the vendor pack's files (profile and templates, docs/vendor-packs.md): the
+    /// digest the preview and the Confirm screen showed. Empty in receipts of older versions.
+    #[serde(default)]
+    pub pack_sha256: String,
 }
 
 /// One resource as approved on the preview.
@@ -219,7 +223,12 @@ pub struct Receipt {
 }
 
 fn vendor_ref(vendor: &VendorProfile) -> VendorRef {
-    VendorRef { name: vendor.vendor.name.clone(), id: vendor.vendor.id.clone(), profile_sha256: vendor.digest.clone() }
+    VendorRef {
+        name: vendor.vendor.name.clone(),
+        id: vendor.vendor.id.clone(),
+        profile_sha256: vendor.digest.clone(),
+        pack_sha256: vendor.pack.digest.clone(),
+    }
 }
 
 /// `20260115T100000Z-aws-demo-init`: sortable by time, readable, unique with the store's suffix.
@@ -287,7 +296,7 @@ pub fn for_init(
         vendor: vendor_ref(vendor),
         approved: Some(approved(plan)),
         vendor_received: installation
-            .map(|i| i.for_vendor().into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            .map(|i| i.for_vendor(&plan.send_to_vendor).into_iter().collect())
             .unwrap_or_default(),
         revoke: None,
         events,

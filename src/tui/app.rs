@@ -83,7 +83,8 @@ pub struct App {
 
 impl App {
     pub fn new(vendor: VendorProfile, sandbox_only: bool, theme: Theme) -> App {
-        let configure = ConfigureState::new(&vendor.aws.default_region);
+        let first = vendor.clouds().first().copied().unwrap_or(crate::model::Cloud::Aws);
+        let configure = ConfigureState::new(&crate::plan::default_region(first, &vendor));
         App {
             vendor,
             theme,
@@ -395,7 +396,11 @@ impl App {
     fn on_result(&mut self, action: Action) -> Vec<Command> {
         let now = self.clock;
         match action {
-            Action::Targets(list) => self.cloud.receive(list),
+            Action::Targets(list) => {
+                // Only the clouds the vendor pack covers are offered.
+                let covered = self.vendor.clouds();
+                self.cloud.receive(list.into_iter().filter(|t| covered.contains(&t.cloud)).collect())
+            }
             Action::Accounts(list) => self.account.receive(list),
             Action::Connected(res) => self.account.connected(res),
             Action::Planned(res) => self.preview.receive(res),

@@ -107,7 +107,8 @@ impl App {
                         inst.org
                     ));
                     out.push(format!("Send these values to {name}:"));
-                    for (k, v) in inst.for_vendor() {
+                    let sent = self.preview.plan.as_ref().map(|p| p.send_to_vendor.clone()).unwrap_or_default();
+                    for (k, v) in inst.for_vendor(&sent) {
                         out.push(format!(
                             "  {k}: {}",
                             v.as_deref().unwrap_or("(missing: `cloudgrant status` reads it)")

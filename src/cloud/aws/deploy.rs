@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 use super::poller::{self, Cursor, EventSource, PageError, RawEvent};
 use super::standing::marks_of;
 use super::{errors, Aws, Clients};
-use crate::assets;
 use crate::cloud::ownership::{self, new_install_id, Verdict};
 use crate::cloud::CloudError;
 use crate::model::{
@@ -220,7 +219,7 @@ impl Aws {
                 .stack_name(&g.name)
                 .change_set_name(&name)
                 .change_set_type(ChangeSetType::Update)
-                .template_body(template_text(g)?)
+                .template_body(template_text(&self.inner.blueprint, g)?)
                 .set_parameters(Some(self.parameters(g, &outputs)))
                 .capabilities(Capability::CapabilityNamedIam)
                 .set_tags(Some(tags(plan)))
@@ -526,7 +525,7 @@ impl Aws {
             .stack_name(&g.name)
             .change_set_name(&change_set)
             .change_set_type(ChangeSetType::Update)
-            .template_body(template_text(g)?)
+            .template_body(template_text(&self.inner.blueprint, g)?)
             .set_parameters(Some(params.clone()))
             .capabilities(Capability::CapabilityNamedIam)
             .set_tags(Some(tags(plan)))
@@ -605,7 +604,7 @@ impl Aws {
         update_of: Option<&Stack>,
         tx: &mpsc::Sender<Update>,
     ) -> Result<(String, Cursor), CloudError> {
-        let body = template_text(g)?;
+        let body = template_text(&self.inner.blueprint, g)?;
         match update_of {
             None => {
                 let sent = c
@@ -740,11 +739,11 @@ pub(super) struct KeySchedule {
     pub state: String,
 }
 
-/// The bundled template text a group is deployed from.
-fn template_text(g: &Group) -> Result<String, CloudError> {
-    assets::find(&g.template)
-        .map(|a| a.text.to_string())
-        .ok_or_else(|| CloudError::failed(format!("template {} is not bundled", g.template), "Report this as a bug."))
+/// The pack's template text a group is deployed from.
+fn template_text(blueprint: &crate::plan::aws::Blueprint, g: &Group) -> Result<String, CloudError> {
+    blueprint.template_text(&g.template).map(str::to_string).ok_or_else(|| {
+        CloudError::failed(format!("template {} is not in the vendor pack", g.template), "Report this as a bug.")
+    })
 }
 
 fn tags(plan: &Plan) -> Vec<Tag> {

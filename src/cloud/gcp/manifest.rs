@@ -113,6 +113,7 @@ mod tests {
     fn round_trip_keeps_the_latest_status_per_step() {
         let dir = tempfile::tempdir().expect("tempdir");
         let spec = Spec {
+            send_to_vendor: vec![],
             labels: Default::default(),
             apis: vec![],
             roles: vec![],

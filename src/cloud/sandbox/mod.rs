@@ -101,7 +101,7 @@ pub async fn connect_aws(
             format!("Use one of: {}.", names.join(", ")),
         )
     })?;
-    let blueprint = Blueprint::bundled()?;
+    let blueprint = Blueprint::of(&vendor.pack)?;
     for f in &config.fail {
         if !blueprint.stacks.iter().any(|s| s.template.resource(f).is_some()) {
             let ids: Vec<&str> =

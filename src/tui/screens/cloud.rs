@@ -99,6 +99,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::raw(""));
     }
+    let covered = app.vendor.clouds();
+    if covered.len() < crate::model::Cloud::ALL.len() {
+        let names: Vec<&str> = covered.iter().map(|c| c.title()).collect();
+        lines.push(Line::styled(
+            format!("{}'s vendor pack covers {} only.", app.vendor.vendor.name, names.join(" and ")),
+            t.muted,
+        ));
+    }
     if let Some(m) = &c.message {
         lines.push(Line::styled(m.clone(), t.warn));
     } else if app.sandbox_only {

@@ -72,9 +72,10 @@ pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         let head = if part.0 == 0 { format!("  {:<14}", "creates") } else { " ".repeat(16) };
         lines.push(Line::from(vec![Span::styled(head, t.muted), Span::styled(part.1, t.text)]));
     }
-    if cloud == crate::model::Cloud::Aws {
+    if plan.groups.iter().any(|g| g.parameters.iter().any(|p| p.name == "ExternalId")) {
         lines.extend(kv("ExternalId", external));
     }
+    lines.extend(kv("vendor pack", format!("sha256 {}", plan.pack_sha256)));
     // The change sets, once known: new stacks, updates (with replacements), or nothing to do.
     match &app.preview.changes {
         Some(Ok(changes)) => {

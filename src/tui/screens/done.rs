@@ -9,7 +9,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::model::Cloud;
 use crate::tui::app::App;
 use crate::tui::widgets::{value_cut, value_lines, wrap};
 
@@ -31,7 +30,8 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         None => format!("Send these values to {}:", vendor.name),
     };
     out.extend(para(&send, t.heading));
-    let for_vendor = inst.for_vendor();
+    let sent = app.preview.plan.as_ref().map(|p| p.send_to_vendor.clone()).unwrap_or_default();
+    let for_vendor = inst.for_vendor(&sent);
     let key_w = for_vendor.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0) + 4;
     let mut cut = false;
     for (key, value) in &for_vendor {
@@ -48,7 +48,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let others: Vec<_> = inst
         .outputs
         .iter()
-        .filter(|(k, _)| !for_vendor.iter().any(|(f, _)| f == k) && !VENDOR_OWN.contains(&k.as_str()))
+        .filter(|(k, _)| !for_vendor.iter().any(|(f, _)| f == *k) && !VENDOR_OWN.contains(&k.as_str()))
         .collect();
     if !others.is_empty() {
         out.push(Line::raw(""));
@@ -99,13 +99,38 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     );
     let cmd = format!("cloudgrant revoke --cloud {} --org {}{}", inst.cloud, inst.org, app.cli_flags(&inst.region));
     out.extend(value_lines("  ", &cmd, width, t.muted, t.key));
-    let after = match inst.cloud {
-        Cloud::Gcp => "The vendor's access ends first; the data bucket is kept (with your data) and the key ring kept; the key is scheduled for deletion; the custom roles are soft-deleted.",
-        Cloud::Azure => "The vendor's access ends first: the vendor's resource group, its role and the machines' identity are deleted; the Key Vault is soft-deleted (its name stays reserved until purged); the storage resource group and your data account are kept (with your data).",
-        Cloud::Aws => "The vendor's access ends first; the data bucket is kept (with your data); the key is scheduled for deletion.",
-    };
-    out.extend(wrap(after, width.saturating_sub(2)).into_iter().map(|l| Line::styled(format!("  {l}"), t.muted)));
+    let after = after_revoke(app.preview.plan.as_ref());
+    out.extend(wrap(&after, width.saturating_sub(2)).into_iter().map(|l| Line::styled(format!("  {l}"), t.muted)));
     out
+}
+
+/// What revoke will leave, from the plan's resources (their fates come from the templates).
+fn after_revoke(plan: Option<&crate::model::Plan>) -> String {
+    use crate::model::OnRevoke;
+    let Some(plan) = plan else { return "The vendor's access ends first.".into() };
+    let mut parts = Vec::new();
+    for (fate, word) in [
+        (OnRevoke::Keep, "kept (with your data)"),
+        (OnRevoke::ScheduledDeletion, "scheduled for deletion"),
+        (OnRevoke::SoftDelete, "soft-deleted"),
+        (OnRevoke::Detach, "left in place, no longer managed"),
+    ] {
+        let ids: Vec<&str> = plan
+            .groups
+            .iter()
+            .flat_map(|g| &g.resources)
+            .filter(|r| r.on_revoke == fate)
+            .map(|r| r.id.as_str())
+            .collect();
+        if !ids.is_empty() {
+            parts.push(format!("{} {word}", ids.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        "The vendor's access ends first; then everything cloudgrant created is deleted.".into()
+    } else {
+        format!("The vendor's access ends first; the rest is deleted, except: {}.", parts.join("; "))
+    }
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {

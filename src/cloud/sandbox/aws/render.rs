@@ -42,11 +42,25 @@ fn physical_id(type_: &str, stack: &str, id: &str) -> String {
 }
 
 /// Parse a template body. The bundled templates are parsed from their own text; any other body
-/// (tests send their own) is kept for the life of the process, as the parser borrows it.
+/// (a vendor pack's, or a test's) is kept once for the life of the process, as the parser borrows
+/// it: the same body sent again reuses that copy, so repeated deploys do not grow memory.
 pub fn parse(body: &str) -> Result<Template, String> {
+    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     let text: &'static str = match crate::assets::AWS_TEMPLATES.iter().find(|a| a.text == body) {
         Some(a) => a.text,
-        None => Box::leak(body.to_string().into_boxed_str()),
+        None => {
+            // A poisoned lock only means another thread panicked while pushing; the list is
+            // still a valid list of leaked bodies.
+            let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+            match seen.iter().find(|t| **t == body) {
+                Some(t) => t,
+                None => {
+                    let t: &'static str = Box::leak(body.to_string().into_boxed_str());
+                    seen.push(t);
+                    t
+                }
+            }
+        }
     };
     Template::parse("TemplateBody", text).map_err(|e| format!("Template format error: {}", e.message))
 }

@@ -60,10 +60,17 @@ pub fn resource_entries(plan: &Plan, width: usize, t: &Theme) -> Vec<Entry> {
 }
 
 pub fn parameter_entries(plan: &Plan, width: usize, t: &Theme) -> Vec<Entry> {
-    let mut out = Vec::new();
+    // The pack everything here comes from: the customer compares it with the vendor's published digest.
+    let mut out = vec![group_heading(true, format!("Vendor pack of {}", plan.vendor), t)];
+    // The digest on a line of its own, whole where the width allows: it is compared by eye.
+    let mut lines = vec![Line::styled("  sha256 of its files:", t.muted)];
+    for part in wrap(&plan.pack_sha256, width.saturating_sub(4)) {
+        lines.push(Line::styled(format!("    {part}"), t.text));
+    }
+    out.push(Entry::heading(1, lines));
     for (gi, g) in plan.groups.iter().enumerate() {
         let title = format!("{} · {} ({})", g.name, g.title, plural(g.parameters.len(), "parameter"));
-        out.push(group_heading(gi == 0, title, t));
+        out.push(group_heading(false, title, t));
         for (pi, p) in g.parameters.iter().enumerate() {
             let source = match &p.source {
                 ParameterSource::Tool => "set by cloudgrant".to_string(),

@@ -3,20 +3,27 @@
 //! result — a [`Spec`] — is both what the preview shows (through [`build`]) and what the GCP
 //! provider creates. There is no second list.
 
+mod plan;
+#[cfg(test)]
+mod tests;
+
+pub use plan::{build, build_from, spec_for};
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
-use super::{Choices, PlanError};
 use crate::assets::{self, Asset};
 use crate::model::Resource;
 use crate::model::{Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan};
+use crate::pack::PackFile;
 use crate::permissions::SourceLocation;
+use crate::plan::{Choices, PlanError};
 use crate::validate;
 use crate::vendor::VendorProfile;
 
-pub const LABEL_MANAGED_BY: &str = super::MARK_MANAGED_BY;
+pub const LABEL_MANAGED_BY: &str = crate::plan::MARK_MANAGED_BY;
 pub const LABEL_INSTALL: &str = "cloudgrant-install";
 /// What role and service-account descriptions start with (they have no labels).
 pub const DESCRIPTION_MARK: &str = "managed-by=cloudgrant";
@@ -29,6 +36,9 @@ pub const TYPE_CRYPTO_KEY: &str = "cloudkms.googleapis.com/CryptoKey";
 pub const TYPE_BUCKET: &str = "storage.googleapis.com/Bucket";
 pub const TYPE_BINDING: &str = "IAM binding";
 
+/// The definitions' path in a pack.
+pub const FILE: &str = "gcp/install.yaml";
+
 /// Placeholder for the project before one is chosen (`plan` without an account).
 pub const NO_PROJECT: &str = "<project>";
 
@@ -36,6 +46,9 @@ pub const NO_PROJECT: &str = "<project>";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// What the vendor receives when the install is done (install values, in order).
+    #[serde(default)]
+    pub send_to_vendor: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub apis: Vec<Api>,
     pub roles: Vec<CustomRole>,
@@ -263,6 +276,16 @@ impl Spec {
         assets::GCP_INSTALL
     }
 
+    /// The definitions of `vendor`'s pack (`gcp/install.yaml`).
+    pub fn of(vendor: &VendorProfile) -> Result<PackFile, PlanError> {
+        vendor.pack.file(FILE).ok_or_else(|| {
+            PlanError::Invalid(format!(
+                "{}: the vendor pack has no Google Cloud definitions",
+                vendor.pack.display_path(FILE)
+            ))
+        })
+    }
+
     /// Parse `text` (named `file` in errors) and fill in the placeholders.
     pub fn render(text: &str, file: &str, vars: &Vars) -> Result<Spec, PlanError> {
         let mut value: Value = serde_yaml::from_str(text).map_err(|e| bad(file, "not valid YAML", e.to_string()))?;
@@ -279,9 +302,9 @@ impl Spec {
         Ok(spec)
     }
 
-    /// The bundled definitions rendered for these choices.
+    /// The pack's definitions rendered for these choices.
     pub fn bundled(vendor: &VendorProfile, choices: &Choices) -> Result<Spec, PlanError> {
-        let a = Self::asset();
+        let a = Self::of(vendor)?;
         Spec::render(a.text, a.path, &Vars::new(vendor, choices))
     }
 
@@ -453,7 +476,11 @@ impl Spec {
     pub fn description(&self, why: &str) -> String {
         match &self.install_id {
             Some(id) => {
-                format!("{DESCRIPTION_MARK} {LABEL_INSTALL}={} {}={id} | {why}", self.install, super::MARK_INSTALL_ID)
+                format!(
+                    "{DESCRIPTION_MARK} {LABEL_INSTALL}={} {}={id} | {why}",
+                    self.install,
+                    crate::plan::MARK_INSTALL_ID
+                )
             }
             None => format!("{DESCRIPTION_MARK} {LABEL_INSTALL}={} | {why}", self.install),
         }
@@ -462,319 +489,9 @@ impl Spec {
     /// Put the plan's install id on everything this spec creates (labels and descriptions).
     pub fn with_install_id(mut self, id: Option<String>) -> Spec {
         if let Some(id) = &id {
-            self.labels.insert(super::MARK_INSTALL_ID.to_string(), id.clone());
+            self.labels.insert(crate::plan::MARK_INSTALL_ID.to_string(), id.clone());
         }
         self.install_id = id;
         self
-    }
-}
-
-/// The line an entry with `id: <id>` starts at.
-fn line_of(text: &str, id: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let t = l.trim_start().trim_start_matches("- ").trim();
-            t.strip_prefix("id:").is_some_and(|v| v.trim() == id)
-        })
-        .map(|i| i + 1)
-}
-
-/// The plan for these choices from the bundled definitions. `choices.account` is the project id
-/// (`<project>` in names when not chosen yet); `choices.region` the location.
-pub fn build(vendor: &VendorProfile, choices: &Choices) -> Result<Plan, PlanError> {
-    let a = Spec::asset();
-    build_from(a.text, a.path, vendor, choices)
-}
-
-/// The plan from definitions `text` (named `file`).
-pub fn build_from(text: &str, file: &str, vendor: &VendorProfile, choices: &Choices) -> Result<Plan, PlanError> {
-    validate::org(&choices.org)?;
-    validate::gcp_region(&choices.region)?;
-    if let Some(p) = &choices.account {
-        validate::gcp_project_id(p)?;
-    }
-    let vars = Vars::new(vendor, choices);
-    let spec = Spec::render(text, file, &vars)?;
-    let mut plan = plan_of(&spec, &vars, file, text);
-    crate::permissions::annotate(&mut plan, vendor);
-    Ok(plan)
-}
-
-fn resource(id: &str, type_: &str, name: String, why: &str, on_revoke: OnRevoke, depends_on: Vec<String>) -> Resource {
-    Resource {
-        id: id.to_string(),
-        type_: type_.to_string(),
-        name: Some(name),
-        why: why.to_string(),
-        on_revoke,
-        pending_window_days: None,
-        depends_on,
-        network: None,
-        exceptions: Vec::new(),
-    }
-}
-
-fn api_for(spec: &Spec, service: &str) -> Vec<String> {
-    spec.apis.iter().filter(|a| a.service == service).map(|a| a.id.clone()).collect()
-}
-
-/// The logical ids a binding waits for: its role, its member and its target where they are ours.
-fn binding_needs(spec: &Spec, b: &Binding) -> Vec<String> {
-    let ids = spec.ids();
-    [b.role.as_str(), b.member.as_str(), b.on.as_str()]
-        .into_iter()
-        .filter(|x| ids.contains(x))
-        .map(str::to_string)
-        .collect()
-}
-
-fn plan_of(spec: &Spec, vars: &Vars, file: &str, text: &str) -> Plan {
-    let p = &spec.project;
-    let mut resources = Vec::new();
-    for a in &spec.apis {
-        resources.push(resource(&a.id, TYPE_API, a.service.clone(), &a.why, OnRevoke::Keep, Vec::new()));
-    }
-    for r in &spec.roles {
-        resources.push(resource(
-            &r.id,
-            TYPE_ROLE,
-            spec.role_name(r),
-            &r.why,
-            OnRevoke::SoftDelete,
-            api_for(spec, "iam.googleapis.com"),
-        ));
-    }
-    for s in &spec.service_accounts {
-        resources.push(resource(
-            &s.id,
-            TYPE_SERVICE_ACCOUNT,
-            spec.service_account_email(s),
-            &s.why,
-            OnRevoke::Delete,
-            api_for(spec, "iam.googleapis.com"),
-        ));
-    }
-    for r in &spec.key_rings {
-        resources.push(resource(
-            &r.id,
-            TYPE_KEY_RING,
-            spec.key_ring_name(r),
-            &r.why,
-            OnRevoke::Keep,
-            api_for(spec, "cloudkms.googleapis.com"),
-        ));
-    }
-    for k in &spec.crypto_keys {
-        let mut r = resource(
-            &k.id,
-            TYPE_CRYPTO_KEY,
-            spec.crypto_key_name(k),
-            &k.why,
-            OnRevoke::ScheduledDeletion,
-            vec![k.key_ring.clone()],
-        );
-        r.pending_window_days = Some(k.destroy_scheduled_days);
-        resources.push(r);
-    }
-    for b in &spec.buckets {
-        resources.push(resource(
-            &b.id,
-            TYPE_BUCKET,
-            b.name.clone(),
-            &b.why,
-            OnRevoke::Keep,
-            api_for(spec, "storage.googleapis.com"),
-        ));
-    }
-    let mut permissions = Vec::new();
-    for b in &spec.bindings {
-        // `check` made sure role, member and target resolve.
-        let (role, actions) = spec.role_permissions(&b.role).unwrap_or_default();
-        let member = spec.member(&b.member).unwrap_or_default();
-        let target = spec.target(&b.on).unwrap_or(Target::Project);
-        let kind = match target {
-            // Who may act as a service account: GCP's form of assuming a role.
-            Target::ServiceAccount { .. } => PermissionKind::Trust,
-            Target::Project => PermissionKind::Identity,
-            _ => PermissionKind::Resource,
-        };
-        let full = target.full_name(p);
-        resources.push(resource(
-            &b.id,
-            TYPE_BINDING,
-            format!("{role} → {member} on {full}"),
-            &b.why,
-            OnRevoke::Delete,
-            binding_needs(spec, b),
-        ));
-        permissions.push(Permission {
-            principal: member,
-            kind,
-            holder: b.id.clone(),
-            policy: role,
-            sid: None,
-            effect: Effect::Allow,
-            actions,
-            resources: vec![full],
-            conditions: serde_json::Value::Null,
-            access_level: None,
-            access: Vec::new(),
-            risks: Vec::new(),
-            source: line_of(text, &b.id).map(|line| SourceLocation { file: file.to_string(), line }),
-        });
-    }
-    let tool =
-        |name: &str, value: &str| Parameter { name: name.into(), value: value.into(), source: ParameterSource::Tool };
-    let install = vars.install();
-    let group = Group {
-        key: "install".into(),
-        name: install.clone(),
-        title: "Labelled resource set".into(),
-        template: file.to_string(),
-        description: format!(
-            "Everything below carries the label {LABEL_INSTALL}={install} (roles and service accounts: in their description)."
-        ),
-        depends_on: Vec::new(),
-        parameters: vec![
-            tool("Project", p),
-            tool("Location", &spec.location),
-            tool("Org", &vars.org),
-            tool("VendorServiceAccount", &vars.vendor_sa),
-            tool("InstallId", &install),
-        ],
-        resources,
-        permissions,
-    };
-    Plan {
-        cloud: Cloud::Gcp,
-        vendor: vars.vendor_name.clone(),
-        vendor_id: vars.vendor_id.clone(),
-        org: vars.org.clone(),
-        region: spec.location.clone(),
-        account: (p != NO_PROJECT).then(|| p.clone()),
-        tags: spec.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        groups: vec![group],
-    }
-}
-
-/// The rendered definitions a plan was built from: the provider creates from these, after checking
-/// that they give exactly the plan the user saw.
-pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> {
-    let choices = Choices {
-        org: plan.org.clone(),
-        region: plan.region.clone(),
-        account: plan.account.clone(),
-        external_id: None,
-    };
-    let spec = Spec::bundled(vendor, &choices)?;
-    let again = build(vendor, &choices)?;
-    // The install id is the one label the definitions cannot give: it is the plan's.
-    let install_id = plan.tags.iter().find(|(k, _)| k == super::MARK_INSTALL_ID).map(|(_, v)| v.clone());
-    let tags: Vec<(String, String)> = plan.tags.iter().filter(|(k, _)| k != super::MARK_INSTALL_ID).cloned().collect();
-    if again.groups != plan.groups || again.tags != tags {
-        return Err(PlanError::Invalid(
-            "the plan differs from what the bundled definitions give for it (built by another version of cloudgrant?)"
-                .into(),
-        ));
-    }
-    Ok(spec.with_install_id(install_id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vendor() -> VendorProfile {
-        VendorProfile::bundled().expect("bundled vendor")
-    }
-
-    fn choices(project: Option<&str>) -> Choices {
-        Choices {
-            org: "acme-research".into(),
-            region: "europe-west1".into(),
-            account: project.map(Into::into),
-            external_id: None,
-        }
-    }
-
-    #[test]
-    fn bundled_definitions_render_for_a_project() {
-        let plan = build(&vendor(), &choices(Some("acme-prod-123"))).expect("plan");
-        assert_eq!(plan.cloud, Cloud::Gcp);
-        assert_eq!(plan.account.as_deref(), Some("acme-prod-123"));
-        let g = &plan.groups[0];
-        assert_eq!(g.name, "acmeml-acme-research");
-        let name = |id: &str| g.resources.iter().find(|r| r.id == id).and_then(|r| r.name.clone()).expect(id);
-        assert_eq!(name("ManagerRole"), "projects/acme-prod-123/roles/acmeml_acme_research_manager");
-        assert_eq!(name("InstanceServiceAccount"), "cg-acme-research-vm@acme-prod-123.iam.gserviceaccount.com");
-        assert_eq!(
-            name("DataKey"),
-            "projects/acme-prod-123/locations/europe-west1/keyRings/acmeml-acme-research/cryptoKeys/data"
-        );
-        assert_eq!(name("DataBucket"), "acme-prod-123-acme-research-data");
-        let vendor_binding = g.permissions.iter().find(|p| p.holder == "VendorManagerBinding").expect("binding");
-        assert_eq!(vendor_binding.principal, "serviceAccount:acmeml-control@acmeml-prod.iam.gserviceaccount.com");
-        assert_eq!(vendor_binding.resources, ["//cloudresourcemanager.googleapis.com/projects/acme-prod-123"]);
-        assert!(vendor_binding.actions.contains(&"compute.instances.start".to_string()));
-        let act_as = g.permissions.iter().find(|p| p.holder == "VendorActAsBinding").expect("act as");
-        assert_eq!(act_as.kind, PermissionKind::Trust);
-        assert_eq!(act_as.source.as_ref().map(|s| s.file.as_str()), Some("gcp/install.yaml"));
-        assert!(plan.tags.contains(&("cloudgrant-install".into(), "acmeml-acme-research".into())));
-    }
-
-    #[test]
-    fn without_a_project_names_say_so() {
-        let plan = build(&vendor(), &choices(None)).expect("plan");
-        assert_eq!(plan.account, None);
-        assert!(plan.groups[0].resources.iter().any(|r| r.name.as_deref() == Some("<project>-acme-research-data")));
-    }
-
-    #[test]
-    fn bad_choices_name_the_field() {
-        let e = build(&vendor(), &choices(Some("Acme_Prod"))).expect_err("bad project").to_string();
-        assert!(e.contains("project id `Acme_Prod`"), "{e}");
-        let mut c = choices(None);
-        c.region = "eu-west-1".into();
-        let e = build(&vendor(), &c).expect_err("bad region").to_string();
-        assert!(e.contains("region `eu-west-1`") && e.contains("us-central1"), "{e}");
-    }
-
-    #[test]
-    fn malformed_definitions_name_the_entry_and_the_fix() {
-        let text = Spec::asset().text;
-        let cases = [
-            (
-                text.replace("member: serviceAccount:${vendor_sa}\n    on: project", "member: robot\n    on: project"),
-                "binding VendorManagerBinding member `robot`",
-            ),
-            (
-                text.replace("role: roles/iam.serviceAccountUser\n    member", "role: roles/owner\n    member"),
-                "binding VendorActAsBinding role `roles/owner`",
-            ),
-            (text.replace("on: DataKey", "on: Nowhere"), "binding InstanceKeyBinding on `Nowhere`"),
-            (text.replace("${install}\n    location", "${instal}\n    location"), "unknown placeholder `${instal}`"),
-            (text.replace("- compute.zones.list", "- compute zones list"), "permission `compute zones list`"),
-            (text.replace("account_id: cg-${org}-vm", "account_id: CG-${org}"), "account_id `CG-acme-research`"),
-            (text.replace("destroy_scheduled_days: 30", "destroy_scheduled_days: 400"), "1 to 120 days"),
-            (text.replace("    why: The data bucket.\n", ""), "missing field `why`"),
-            (text.replace("  - id: KmsApi", "  - id: IamApi"), "id `IamApi`: is used twice"),
-        ];
-        for (t, want) in cases {
-            let Err(e) = build_from(&t, "gcp/install.yaml", &vendor(), &choices(Some("acme-prod-123"))) else {
-                panic!("accepted, wanted an error saying `{want}`");
-            };
-            let e = e.to_string();
-            assert!(e.starts_with("gcp/install.yaml: "), "{e}");
-            assert!(e.contains(want), "want `{want}` in: {e}");
-        }
-    }
-
-    #[test]
-    fn spec_for_refuses_a_plan_it_would_not_build() {
-        let v = vendor();
-        let mut plan = build(&v, &choices(Some("acme-prod-123"))).expect("plan");
-        assert!(spec_for(&plan, &v).is_ok());
-        plan.groups[0].permissions[0].actions.push("compute.instances.setIamPolicy".into());
-        assert!(spec_for(&plan, &v).is_err());
     }
 }
