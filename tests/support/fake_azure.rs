@@ -591,7 +591,9 @@ fn poll(s: &mut State, id: &str) -> ResponseTemplate {
     if !run.done {
         run.progress = match share {
             // Every operation revealed by the end of the time; the last poll settles the run.
-            Some(f) => run.progress.max(((f * run.ops.len() as f64).floor() as usize).min(run.ops.len()) + usize::from(f >= 1.0)),
+            Some(f) => run
+                .progress
+                .max(((f * run.ops.len() as f64).floor() as usize).min(run.ops.len()) + usize::from(f >= 1.0)),
             None => run.progress + 1,
         };
         let failed_now = run.ops.iter().take(run.progress).find(|o| o.failure.is_some()).cloned();

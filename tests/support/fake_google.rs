@@ -225,7 +225,7 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
                 _ => left > 0,
             };
             if running {
-                s.operations.insert(name.clone(), (left - 1, ids));
+                s.operations.insert(name.clone(), (left.saturating_sub(1), ids));
                 return reply(200, json!({"name": name, "done": false}));
             }
             s.enabled.extend(ids);

@@ -350,14 +350,15 @@ impl Aws {
         }
         // Refuse before changing anything: stacks that are not this install's, stacks that are
         // busy, and a kept bucket a new stack would collide with.
+        // The stacks are read side by side, then the kept buckets new stacks would meet.
+        let classified = futures::future::join_all(plan.groups.iter().map(|g| self.classify(&c, g, plan))).await;
         let mut existing = BTreeMap::new();
-        for g in &plan.groups {
-            existing.insert(g.key.clone(), self.classify(&c, g, plan).await?);
+        for (g, found) in plan.groups.iter().zip(classified) {
+            existing.insert(g.key.clone(), found?);
         }
-        for g in &plan.groups {
-            if matches!(existing.get(&g.key), Some(Existing::None)) {
-                self.refuse_kept_data(&c, plan, g).await?;
-            }
+        let fresh = plan.groups.iter().filter(|g| matches!(existing.get(&g.key), Some(Existing::None)));
+        for refused in futures::future::join_all(fresh.map(|g| self.refuse_kept_data(&c, plan, g))).await {
+            refused?;
         }
         let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let mut done: BTreeMap<String, bool> = BTreeMap::new();
