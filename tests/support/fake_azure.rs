@@ -573,7 +573,7 @@ fn poll(s: &mut State, id: &str) -> ResponseTemplate {
         let (name, action) = what.split_once('|').unwrap_or((&what, ""));
         let running = share.map_or(left > 0, |f| f < 1.0);
         if running {
-            s.deletes.insert(id.into(), (what.clone(), left - 1));
+            s.deletes.insert(id.into(), (what.clone(), left.saturating_sub(1)));
             return reply(
                 200,
                 json!({"id": id, "name": id, "status": "InProgress", "startTime": "2026-01-01T10:00:00Z"}),

@@ -113,11 +113,11 @@ impl Run {
         self.event(group, group, TYPE_STACK, status, Some(reason), id.map(String::from)).await;
     }
 
-    /// Wait one interval, or stop on cancel.
-    pub async fn pause(&self, interval: Duration) -> Result<(), CloudError> {
+    /// Wait until `at`, or stop on cancel.
+    pub async fn pause_until(&self, at: tokio::time::Instant) -> Result<(), CloudError> {
         tokio::select! {
             _ = self.cancel.cancelled() => Err(CloudError::Cancelled),
-            _ = tokio::time::sleep(interval) => Ok(()),
+            _ = tokio::time::sleep_until(at) => Ok(()),
         }
     }
 
@@ -168,6 +168,8 @@ impl Azure {
         let mut lists = Lists::default();
         let started = std::time::Instant::now();
         let mut polls = 0;
+        // Each wait runs from when the last poll was sent: slow answers shorten the next wait.
+        let mut sent = tokio::time::Instant::now();
         loop {
             if started.elapsed() >= crate::cloud::common::deadline() {
                 let state = current["properties"]["provisioningState"].as_str().unwrap_or("running");
@@ -178,7 +180,8 @@ impl Azure {
                 ));
             }
             polls += 1;
-            run.pause(poll_wait(self.inner.options.poll_interval, polls)).await?;
+            run.pause_until(sent + poll_wait(self.inner.options.poll_interval, polls)).await?;
+            sent = tokio::time::Instant::now();
             if let Some(dep) = current["properties"]["deploymentId"].as_str() {
                 lists.add(dep, 0);
             }

@@ -207,13 +207,16 @@ impl Gcp {
         let r = self.call(&run.notes, &step, req).await?;
         let mut op = self.ok(&step, r)?;
         let mut polls = 0;
+        // The wait runs from when the last poll was sent: a slow answer shortens the next wait.
+        let mut sent = tokio::time::Instant::now();
         while op["done"].as_bool() != Some(true) {
             let Some(name) = op["name"].as_str().map(String::from) else {
                 return Err(errors::unexpected(&step, "`done` or an operation `name`", &op));
             };
             run.cancelled()?;
             polls += 1;
-            tokio::time::sleep(poll_wait(self.inner.options.poll_interval, polls)).await;
+            tokio::time::sleep_until(sent + poll_wait(self.inner.options.poll_interval, polls)).await;
+            sent = tokio::time::Instant::now();
             let req = ApiRequest::new(Service::ServiceUsage, Method::Get, format!("/v1/{name}"));
             let poll = self.step(&format!("wait for {}", ids.join(", ")), &req, "serviceusage.services.enable");
             let r = self.call(&run.notes, &poll, req).await?;

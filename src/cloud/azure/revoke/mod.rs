@@ -485,6 +485,7 @@ impl Azure {
     ) -> Result<(), CloudError> {
         let started = std::time::Instant::now();
         let mut polls = 0;
+        let mut sent = tokio::time::Instant::now();
         loop {
             if started.elapsed() >= crate::cloud::common::deadline() {
                 let state = last
@@ -499,7 +500,8 @@ impl Azure {
                 ));
             }
             polls += 1;
-            run.pause(poll_wait(self.inner.options.poll_interval, polls)).await?;
+            run.pause_until(sent + poll_wait(self.inner.options.poll_interval, polls)).await?;
+            sent = tokio::time::Instant::now();
             let mut status = None;
             let mut op = Value::Null;
             if let Some(url) = url {
