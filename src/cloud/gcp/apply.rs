@@ -29,13 +29,13 @@ const VISIBLE_TRIES: u32 = 6;
 /// The first wait before reading a just-created service account again, or polling an operation.
 const FIRST_WAIT: Duration = Duration::from_millis(200);
 
-/// The wait before poll `n` (from 1) of an operation: short at first, then growing by half each
-/// time up to `interval`; most operations finish within seconds, a few take a minute.
+/// The wait before poll `n` (from 1) of an operation: short at first, then growing by a quarter
+/// each time up to `interval`; enabling APIs takes seconds, now and then a minute.
 pub(crate) fn poll_wait(interval: Duration, n: u32) -> Duration {
     let first = FIRST_WAIT.min(interval);
     let mut wait = first;
-    for _ in 1..n.min(20) {
-        wait = wait.saturating_add(wait / 2);
+    for _ in 1..n.min(30) {
+        wait = wait.saturating_add(wait / 4);
     }
     wait.min(interval)
 }
@@ -515,5 +515,19 @@ impl Gcp {
         self.ok(&step, resp)?;
         run.finish(&b.id, Status::UpdateComplete, "labels set").await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_start_short_and_grow_to_the_interval() {
+        let interval = Duration::from_millis(1500);
+        assert_eq!(poll_wait(interval, 1), FIRST_WAIT);
+        assert!(poll_wait(interval, 2) > poll_wait(interval, 1));
+        assert_eq!(poll_wait(interval, 40), interval);
+        assert_eq!(poll_wait(Duration::from_millis(5), 1), Duration::from_millis(5));
     }
 }
