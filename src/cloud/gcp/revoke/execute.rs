@@ -161,7 +161,9 @@ impl Gcp {
                 (item, self.empty_and_delete(run, &item.id, &name).await)
             },
         ));
-        let (deleted, buckets) = futures::join!(join_all(deletions), buckets);
+        // A bucket asked to go (delete-data) goes last, after the key its data was encrypted with.
+        let deleted = join_all(deletions).await;
+        let buckets = buckets.await;
         for (item, r) in deleted {
             let r = r.map(|date| {
                 if let Some(d) = date {
