@@ -158,14 +158,12 @@ async fn init_then_rerun_then_revoke_with_verification() {
     assert_eq!(state("cloudkms.googleapis.com/CryptoKey").as_deref(), Some("pending_deletion"));
     assert_eq!(state("storage.googleapis.com/Bucket").as_deref(), Some("kept"));
     assert_eq!(state("iam.googleapis.com/Role").as_deref(), Some("soft_deleted"));
-    // The vendor's binding was the first write of the revoke.
+    // The bindings (the vendor's among them) were the first writes of the revoke, side by side.
     let revoke_writes: Vec<String> =
         requests(&env.server).await.into_iter().skip(before).filter(is_write).map(|r| line(&r)).collect();
-    assert_eq!(
-        revoke_writes.first().map(String::as_str),
-        Some("POST /v3/projects/acme-prod-123:setIamPolicy"),
-        "{revoke_writes:?}"
-    );
+    let policy_write = |w: &String| w.ends_with(":setIamPolicy") || (w.starts_with("PUT ") && w.ends_with("/iam"));
+    assert!(revoke_writes[..4].iter().all(policy_write), "{revoke_writes:?}");
+    assert!(revoke_writes[..4].contains(&"POST /v3/projects/acme-prod-123:setIamPolicy".to_string()));
     // Without delete-data the bucket and its objects are untouched.
     assert!(!revoke_writes.iter().any(|w| w.starts_with("DELETE /storage/v1/b/")), "{revoke_writes:?}");
     let policy = env.fake.with(|s| s.policy("project"));
@@ -213,16 +211,22 @@ async fn revoke_with_delete_data_empties_then_deletes_the_bucket() {
     let writes: Vec<&String> =
         calls.iter().filter(|c| !c.starts_with("GET ") && !c.contains(":getIamPolicy")).collect();
     let deletes: Vec<&str> = writes.iter().filter(|w| w.starts_with("DELETE /storage/")).map(|w| w.as_str()).collect();
+    // The objects side by side (any order), the bucket last.
+    let mut objects: Vec<&str> = deletes[..deletes.len() - 1].to_vec();
+    objects.sort_unstable();
     assert_eq!(
-        deletes,
+        objects,
         [
             format!("DELETE /storage/v1/b/{BUCKET}/o/exports%2F2025-06-01%2Fpart%200.parquet"),
             format!("DELETE /storage/v1/b/{BUCKET}/o/exports%2F2025-06-01%2Fpart-1.parquet"),
             format!("DELETE /storage/v1/b/{BUCKET}/o/models%2Fforecast.bin"),
-            format!("DELETE /storage/v1/b/{BUCKET}"),
         ]
     );
-    assert_eq!(writes.first().map(|w| w.as_str()), Some("POST /v3/projects/acme-prod-123:setIamPolicy"));
+    assert_eq!(deletes.last().copied(), Some(format!("DELETE /storage/v1/b/{BUCKET}").as_str()));
+    // The bindings first (side by side), the vendor's project binding among them.
+    let binding = |w: &&String| w.ends_with(":setIamPolicy") || (w.starts_with("PUT ") && w.ends_with("/iam"));
+    assert!(writes[..4].iter().all(binding), "{writes:?}");
+    assert!(writes[..4].iter().any(|w| w.as_str() == "POST /v3/projects/acme-prod-123:setIamPolicy"));
     let first_delete = writes.iter().position(|w| w.starts_with("DELETE /storage/")).expect("a delete");
     assert!(
         writes[..first_delete].iter().any(|w| w.contains(":destroy")),

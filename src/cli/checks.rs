@@ -16,7 +16,7 @@ fn scope(command: &Option<Command>) -> Option<(Cloud, Option<&str>)> {
         Command::Plan { target, .. } | Command::Init { target, .. } => Some((target.cloud, Some(&target.org))),
         Command::Status { cloud, org, .. } => Some((*cloud, org.as_deref())),
         Command::Revoke { cloud, org, .. } => Some((*cloud, Some(org))),
-        Command::Receipts { .. } | Command::Completions { .. } | Command::Man => None,
+        Command::Receipts { .. } | Command::Vendor { .. } | Command::Completions { .. } | Command::Man => None,
     }
 }
 
@@ -91,9 +91,10 @@ pub fn external_id(found: &[Installation], given: Option<&str>, org: &str, flags
     }
 }
 
-/// The lines that give the vendor what it needs from `inst` (role ARN and ExternalId on AWS).
-pub fn vendor_lines(inst: &Installation) -> Vec<String> {
-    inst.for_vendor()
+/// The lines that give the vendor what it needs from `inst`: the values the templates name
+/// (`names`: `Plan::send_to_vendor`; role ARN and ExternalId on AWS).
+pub fn vendor_lines(inst: &Installation, names: &[String]) -> Vec<String> {
+    inst.for_vendor(names)
         .into_iter()
         .map(|(key, value)| {
             let value = value.map(|v| crate::redact::escape_controls(&v).into_owned());
@@ -107,9 +108,10 @@ pub fn vendor_lines(inst: &Installation) -> Vec<String> {
 /// of only the error; otherwise the error.
 pub async fn complete_after_all(
     p: &crate::cloud::Provider,
-    org: &str,
+    plan: &crate::model::Plan,
     e: crate::cloud::CloudError,
 ) -> Result<(), Failure> {
+    let org = plan.org.as_str();
     if e == crate::cloud::CloudError::Cancelled {
         return Err(e.into());
     }
@@ -121,7 +123,7 @@ pub async fn complete_after_all(
     eprintln!("warning: {e}");
     println!("\nThe install is complete: every part finished creating; only a step after that failed (above).");
     println!("Send the vendor:");
-    vendor_lines(&inst).iter().for_each(|l| println!("{l}"));
+    vendor_lines(&inst, &plan.send_to_vendor).iter().for_each(|l| println!("{l}"));
     println!("Revoke later with: cloudgrant revoke --org {org}{}", p.cli_flags());
     Ok(())
 }

@@ -141,7 +141,7 @@ async fn preview_init(p: &Provider, plan: &Plan, found: &[Installation]) -> Resu
         println!("Nothing to change: the install is up to date.");
         if let Some(i) = found.iter().find(|i| !i.groups.is_empty()) {
             println!("Send the vendor:");
-            checks::vendor_lines(i).iter().for_each(|l| println!("{l}"));
+            checks::vendor_lines(i, &plan.send_to_vendor).iter().for_each(|l| println!("{l}"));
         }
         return Ok(false);
     }
@@ -187,7 +187,7 @@ async fn apply_init(p: &Provider, vendor: &VendorProfile, plan: &Plan) -> Result
         });
     }
     if let Err(e) = result {
-        return checks::complete_after_all(p, &plan.org, e).await;
+        return checks::complete_after_all(p, plan, e).await;
     }
     match last {
         Some(Update::Applied { installation, ok: true, .. }) => {

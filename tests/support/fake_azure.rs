@@ -103,6 +103,11 @@ pub struct State {
     pub unauthorized: u32,
     pub async_polls: u32,
     pub writes: Vec<String>,
+    /// When set, a stack operation (PUT or DELETE) takes this long: its resource operations are
+    /// revealed in proportion to the time passed, not one per poll.
+    pub operation_time: Option<std::time::Duration>,
+    /// Async operation id → when it started (with `operation_time`).
+    pub started: BTreeMap<String, std::time::Instant>,
 }
 
 impl State {
@@ -328,6 +333,7 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
             let action = query(req, "unmanageAction.Resources").unwrap_or_default();
             let id = format!("del{}", s.next());
             s.deletes.insert(id.clone(), (format!("{name}|{action}"), 1));
+            s.started.insert(id.clone(), std::time::Instant::now());
             if let Some(st) = s.stacks.get_mut(*name) {
                 st["properties"]["provisioningState"] = json!("deleting");
             }
@@ -511,6 +517,7 @@ fn put_stack(s: &mut State, name: &str, b: Value) -> ResponseTemplate {
     stack["properties"].as_object_mut().unwrap().remove("error");
     s.stacks.insert(name.to_string(), stack.clone());
     s.runs.insert(id.clone(), Run { stack: name.into(), ops, progress: 0, update, failed: None, done: false, seq: n });
+    s.started.insert(id.clone(), std::time::Instant::now());
     ResponseTemplate::new(if update { 200 } else { 201 })
         .set_body_json(stack)
         .insert_header("Azure-AsyncOperation", op_url(&s.base, &sub, &id).as_str())
@@ -554,11 +561,19 @@ fn operations(s: &State, deployment: &str) -> ResponseTemplate {
     reply(200, json!({"value": items}))
 }
 
+/// With `operation_time`: the share of the operation's time passed (1.0: done).
+fn elapsed_share(s: &State, id: &str) -> Option<f64> {
+    let (t, at) = (s.operation_time?, s.started.get(id)?);
+    Some(at.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9))
+}
+
 fn poll(s: &mut State, id: &str) -> ResponseTemplate {
+    let share = elapsed_share(s, id);
     if let Some((what, left)) = s.deletes.get(id).cloned() {
         let (name, action) = what.split_once('|').unwrap_or((&what, ""));
-        if left > 0 {
-            s.deletes.insert(id.into(), (what.clone(), left - 1));
+        let running = share.map_or(left > 0, |f| f < 1.0);
+        if running {
+            s.deletes.insert(id.into(), (what.clone(), left.saturating_sub(1)));
             return reply(
                 200,
                 json!({"id": id, "name": id, "status": "InProgress", "startTime": "2026-01-01T10:00:00Z"}),
@@ -574,7 +589,13 @@ fn poll(s: &mut State, id: &str) -> ResponseTemplate {
         return not_found("OperationNotFound", id);
     };
     if !run.done {
-        run.progress += 1;
+        run.progress = match share {
+            // Every operation revealed by the end of the time; the last poll settles the run.
+            Some(f) => run
+                .progress
+                .max(((f * run.ops.len() as f64).floor() as usize).min(run.ops.len()) + usize::from(f >= 1.0)),
+            None => run.progress + 1,
+        };
         let failed_now = run.ops.iter().take(run.progress).find(|o| o.failure.is_some()).cloned();
         if let Some(f) = failed_now {
             run.done = true;

@@ -67,6 +67,10 @@ pub struct State {
     pub unauthorized: u32,
     /// Polls answered for operations (done:false and done:true).
     pub polls: u32,
+    /// When set, an operation is done this long after it started (not after a number of polls).
+    pub operation_time: Option<std::time::Duration>,
+    /// Operation name → when it started (with `operation_time`).
+    pub started: BTreeMap<String, std::time::Instant>,
 }
 
 impl State {
@@ -209,14 +213,19 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
                 .collect();
             let name = format!("operations/acf.p2-{}", s.next());
             s.operations.insert(name.clone(), (1, ids));
+            s.started.insert(name.clone(), std::time::Instant::now());
             reply(200, json!({"name": name, "done": false}))
         }
         ("GET", ["v1", "operations", id]) => {
             let name = format!("operations/{id}");
             s.polls += 1;
             let Some((left, ids)) = s.operations.get(&name).cloned() else { return not_found(&name) };
-            if left > 0 {
-                s.operations.insert(name.clone(), (left - 1, ids));
+            let running = match (s.operation_time, s.started.get(&name)) {
+                (Some(t), Some(at)) => at.elapsed() < t,
+                _ => left > 0,
+            };
+            if running {
+                s.operations.insert(name.clone(), (left.saturating_sub(1), ids));
                 return reply(200, json!({"name": name, "done": false}));
             }
             s.enabled.extend(ids);

@@ -4,26 +4,20 @@
 //! (#15): one event per new operation state, named by the template's logical id. A re-run PUTs the
 //! same stacks again: ARM updates them in place and nothing is duplicated.
 
-use std::collections::BTreeMap;
-
-use chrono::Utc;
+use futures::future::try_join_all;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::errors::{AzureError, Step};
+use super::errors::AzureError;
+pub(crate) use super::follow::Run;
+pub use super::follow::{operation_status, TYPE_STACK};
 use super::survey::{stack_path, stack_running, state_is, Survey};
 use super::{ApiRequest, Method, Service};
-use super::{Azure, Notes, API_RESOURCES, API_STACKS};
+use super::{Azure, Notes, API_STACKS};
 use crate::cloud::CloudError;
-use crate::model::{Event, Installation, Plan, Status, Update};
+use crate::model::{Installation, Plan, Status, Update};
 use crate::plan::azure::{Spec, StackSpec, MAIN, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE};
-
-/// The type group-level events carry.
-pub const TYPE_STACK: &str = "Microsoft.Resources/deploymentStacks";
-const TYPE_DEPLOYMENT: &str = "Microsoft.Resources/deployments";
-/// Nested deployments are followed this deep.
-const MAX_NESTING: usize = 4;
 
 /// `(type, name)` of an ARM resource id: `…/providers/Microsoft.KeyVault/vaults/kv` →
 /// (`Microsoft.KeyVault/vaults`, `kv`); child resources join their names with `/`; a resource
@@ -51,86 +45,6 @@ pub fn type_and_name(id: &str) -> Option<(String, String)> {
     }
 }
 
-/// An operation's state as an event status; `None` for operations that change nothing (Read,
-/// EvaluateDeploymentOutput) or have no target.
-pub fn operation_status(op: &Value, rerun: bool) -> Option<Status> {
-    let p = &op["properties"];
-    p["targetResource"]["resourceType"].as_str()?;
-    let state = p["provisioningState"].as_str().unwrap_or_default().to_ascii_lowercase();
-    let operation = p["provisioningOperation"].as_str().unwrap_or_default().to_ascii_lowercase();
-    let (running, done, failed) = match operation.as_str() {
-        "create" | "action" if rerun => (Status::UpdateInProgress, Status::UpdateComplete, Status::UpdateFailed),
-        "create" | "action" => (Status::CreateInProgress, Status::CreateComplete, Status::CreateFailed),
-        "delete" => (Status::DeleteInProgress, Status::DeleteComplete, Status::DeleteFailed),
-        _ => return None,
-    };
-    Some(match state.as_str() {
-        "succeeded" => done,
-        "failed" | "canceled" => failed,
-        _ => running,
-    })
-}
-
-/// One running apply: events, notes, and the operations seen so far.
-pub(crate) struct Run {
-    pub notes: Notes,
-    pub cancel: CancellationToken,
-    pub rerun: bool,
-    /// operation id → the last status sent.
-    seen: BTreeMap<String, Status>,
-    /// Failed operations' errors, as (logical id, resource type, error), in the order seen.
-    failures: Vec<(String, String, AzureError)>,
-    /// Deployments whose operations could not be listed (said once each).
-    unlisted: std::collections::BTreeSet<String>,
-}
-
-impl Run {
-    pub fn new(tx: &mpsc::Sender<Update>, cancel: CancellationToken) -> Run {
-        Run {
-            notes: Notes::to(tx),
-            cancel,
-            rerun: false,
-            seen: BTreeMap::new(),
-            failures: Vec::new(),
-            unlisted: Default::default(),
-        }
-    }
-
-    pub async fn event(
-        &self,
-        group: &str,
-        resource: &str,
-        type_: &str,
-        status: Status,
-        reason: Option<String>,
-        physical: Option<String>,
-    ) {
-        self.notes
-            .send(Update::Event(Event {
-                time: Utc::now(),
-                group: group.to_string(),
-                resource: resource.to_string(),
-                resource_type: type_.to_string(),
-                status,
-                reason,
-                physical_id: physical,
-            }))
-            .await;
-    }
-
-    pub async fn group_event(&self, group: &str, id: Option<&str>, status: Status, reason: String) {
-        self.event(group, group, TYPE_STACK, status, Some(reason), id.map(String::from)).await;
-    }
-
-    /// Wait one interval, or stop on cancel.
-    pub async fn pause(&self, interval: std::time::Duration) -> Result<(), CloudError> {
-        tokio::select! {
-            _ = self.cancel.cancelled() => Err(CloudError::Cancelled),
-            _ = tokio::time::sleep(interval) => Ok(()),
-        }
-    }
-}
-
 impl Azure {
     /// Create or update everything in `plan`; sends events and a final [`Update::Applied`].
     pub async fn apply(
@@ -152,10 +66,10 @@ impl Azure {
                 ))
                 .await;
         }
-        let result = self.apply_all(&mut run, &spec, &found).await;
+        let result = self.apply_all(&run, &spec, &found).await;
         match result {
-            Ok(principal) => {
-                let stacks = self.current_stacks(&notes, &spec).await?;
+            // The stacks as their deployments settled: not read again.
+            Ok((principal, stacks)) => {
                 let mut inst = self.installation_of(&spec.org, &spec.location, &stacks, Some(&principal), None);
                 inst.install_id = spec.install_id();
                 self.assess(&mut inst);
@@ -180,35 +94,57 @@ impl Azure {
         }
     }
 
-    /// The stacks of `spec` as they are now, in creation order.
+    /// The stacks of `spec` as they are now, in creation order (read side by side).
     pub(crate) async fn current_stacks(&self, notes: &Notes, spec: &Spec) -> Result<Vec<(String, Value)>, CloudError> {
-        let mut out = Vec::new();
-        for s in &spec.stacks {
-            if let Some(v) = self.read_stack(notes, &s.name).await? {
-                out.push((s.key.clone(), v));
-            }
-        }
-        Ok(out)
+        let found = try_join_all(spec.stacks.iter().map(|s| self.read_stack(notes, &s.name))).await?;
+        Ok(spec.stacks.iter().zip(found).filter_map(|(s, v)| Some((s.key.clone(), v?))).collect())
     }
 
-    /// Returns the service principal as Graph answered it.
-    async fn apply_all(&self, run: &mut Run, spec: &Spec, found: &Survey) -> Result<Value, CloudError> {
+    /// Returns the service principal as Graph answered it, and the stacks as they settled. The
+    /// service principal is made beside the stacks that do not name it (storage); the stacks
+    /// that do (main) follow, in the definitions' order.
+    async fn apply_all(
+        &self,
+        run: &Run,
+        spec: &Spec,
+        found: &Survey,
+    ) -> Result<(Value, Vec<(String, Value)>), CloudError> {
         let main = spec.stacks.iter().find(|s| s.key == MAIN).map_or(spec.main_group.as_str(), |s| s.name.as_str());
-        let principal = self.ensure_service_principal(run, main).await?;
+        let mut settled: Vec<(String, Value)> = Vec::new();
+        let independent = async {
+            let mut out = Vec::new();
+            for stack in spec.stacks.iter().filter(|s| !s.needs_principal) {
+                if run.cancel.is_cancelled() {
+                    return Err(CloudError::Cancelled);
+                }
+                out.push((
+                    stack.key.clone(),
+                    self.deploy_stack(run, spec, stack, None, found.stack(&stack.key).is_some()).await?,
+                ));
+            }
+            Ok::<_, CloudError>(out)
+        };
+        let (principal, independent) = futures::join!(self.ensure_service_principal(run, main), independent);
+        let principal = principal?;
+        settled.extend(independent?);
         let object_id = principal["id"].as_str().map(String::from).ok_or_else(|| {
             CloudError::failed(
                 format!("Microsoft Graph answered the vendor's service principal without an `id`: {principal}"),
                 "This is not the answer Graph documents; run again, and report it if it repeats.",
             )
         })?;
-        for stack in &spec.stacks {
+        for stack in spec.stacks.iter().filter(|s| s.needs_principal) {
             if run.cancel.is_cancelled() {
                 return Err(CloudError::Cancelled);
             }
-            let id = stack.needs_principal.then_some(object_id.as_str());
-            self.deploy_stack(run, spec, stack, id, found.stack(&stack.key).is_some()).await?;
+            let s = self
+                .deploy_stack(run, spec, stack, Some(object_id.as_str()), found.stack(&stack.key).is_some())
+                .await?;
+            settled.push((stack.key.clone(), s));
         }
-        Ok(principal)
+        // In creation order, as `current_stacks` gives them.
+        settled.sort_by_key(|(key, _)| spec.stacks.iter().position(|s| &s.key == key));
+        Ok((principal, settled))
     }
 
     /// #4: the vendor's service principal in this tenant, where it exists.
@@ -270,15 +206,15 @@ impl Azure {
         Ok(sp)
     }
 
-    /// PUT one stack (#13) and follow it until it settles.
+    /// PUT one stack (#13) and follow it until it settles; returns the stack as it settled.
     async fn deploy_stack(
         &self,
-        run: &mut Run,
+        run: &Run,
         spec: &Spec,
         stack: &StackSpec,
         principal: Option<&str>,
         existed: bool,
-    ) -> Result<(), CloudError> {
+    ) -> Result<Value, CloudError> {
         let name = &stack.name;
         let (start, ok, failed) = if existed {
             (Status::UpdateInProgress, Status::UpdateComplete, Status::UpdateFailed)
@@ -335,158 +271,11 @@ impl Azure {
         if succeeded {
             let n = super::survey::managed_ids(&settled).len();
             run.group_event(name, Some(&path), ok, format!("{n} resources managed by the stack")).await;
-            return Ok(());
+            return Ok(settled);
         }
         let e = self.root_cause(run, stack, &settled, op.as_ref(), &step);
         run.group_event(name, Some(&path), failed, format!("{e}. Fix: {}", e.next_step())).await;
         Err(e)
-    }
-
-    /// Poll the async operation (#14), the stack (#12) and its deployment's operations (#15) until
-    /// the operation (or, without one, the stack) settles. Returns the operation's last answer and
-    /// the stack.
-    async fn follow_stack(
-        &self,
-        run: &mut Run,
-        stack: &StackSpec,
-        operation: Option<&str>,
-        first: Value,
-    ) -> Result<(Option<Value>, Value), CloudError> {
-        let mut current = first;
-        let started = std::time::Instant::now();
-        loop {
-            if started.elapsed() >= crate::cloud::common::deadline() {
-                let state = current["properties"]["provisioningState"].as_str().unwrap_or("running");
-                return Err(crate::cloud::common::deadline_passed(
-                    &format!("deployment stack {}", stack.name),
-                    state,
-                    &format!("az stack sub show --name {} --query properties.provisioningState", stack.name),
-                ));
-            }
-            run.pause(self.inner.options.poll_interval).await?;
-            let mut op = None;
-            if let Some(url) = operation {
-                let probe = Step { what: format!("follow stack {}", stack.name), call: format!("GET {url}") };
-                let req = self.follow(&probe, url)?;
-                let step = self.step(&format!("follow the operation of stack {}", stack.name), &req);
-                let r = self.call(&run.notes, &step, req).await?;
-                op = Some(self.ok(&step, r)?);
-            }
-            if let Some(s) = self.read_stack(&run.notes, &stack.name).await? {
-                current = s;
-            }
-            if let Some(dep) = current["properties"]["deploymentId"].as_str().map(String::from) {
-                self.report_operations(run, stack, &dep, 0).await?;
-            }
-            let state = current["properties"]["provisioningState"].as_str().unwrap_or_default();
-            // The async operation is the authority where there is one; the stack otherwise.
-            let done = match op.as_ref().and_then(|o| o["status"].as_str()) {
-                Some(s) => !s.is_empty() && !stack_running(s),
-                None => !stack_running(state),
-            };
-            if done {
-                return Ok((op, current));
-            }
-        }
-    }
-
-    /// #15 for one deployment, and for every nested deployment it runs: one event per new
-    /// operation state.
-    fn report_operations<'a>(
-        &'a self,
-        run: &'a mut Run,
-        stack: &'a StackSpec,
-        deployment: &'a str,
-        depth: usize,
-    ) -> futures::future::BoxFuture<'a, Result<(), CloudError>> {
-        Box::pin(async move {
-            let req = ApiRequest::arm(Method::Get, format!("{deployment}/operations"), API_RESOURCES);
-            let ops = match self.list_all(&run.notes, &format!("list the operations of {deployment}"), req).await {
-                Ok(ops) => ops,
-                // ARM makes a deployment a moment after naming it; the stack's own state still
-                // says how the deployment goes, so a list that cannot be read is only noted.
-                Err(e) => {
-                    if depth > 0 && run.unlisted.insert(deployment.to_string()) {
-                        run.notes
-                            .log(format!(
-                                "the operations of {deployment} cannot be listed yet ({e}); following the stack"
-                            ))
-                            .await;
-                    }
-                    return Ok(());
-                }
-            };
-            for op in &ops {
-                let p = &op["properties"];
-                let target = &p["targetResource"];
-                let type_ = target["resourceType"].as_str().unwrap_or_default().to_string();
-                let name = target["resourceName"].as_str().unwrap_or_default().to_string();
-                let key = op["id"].as_str().or_else(|| op["operationId"].as_str()).unwrap_or_default().to_string();
-                if let Some(status) = operation_status(op, run.rerun) {
-                    if run.seen.get(&key) != Some(&status) {
-                        run.seen.insert(key.clone(), status);
-                        let logical = target["id"]
-                            .as_str()
-                            .and_then(|id| stack.logical_id_of(id))
-                            .or_else(|| stack.logical_id(&type_, &name))
-                            .map_or_else(|| name.clone(), String::from);
-                        let code = p["statusCode"].as_str().unwrap_or_default();
-                        let reason = if status.is_failure() {
-                            let e = AzureError::from_error(0, &p["statusMessage"]["error"]);
-                            run.failures.push((logical.clone(), type_.clone(), e.clone()));
-                            format!("{code}: {}", e.summary())
-                        } else if status.is_in_progress() {
-                            format!("{} {type_} {name}", p["provisioningOperation"].as_str().unwrap_or("Create"))
-                        } else if code.is_empty() {
-                            "done".to_string()
-                        } else {
-                            format!("done ({code})")
-                        };
-                        let physical = target["id"].as_str().map(String::from);
-                        run.event(&stack.name, &logical, &type_, status, Some(reason), physical).await;
-                    }
-                }
-                if type_.eq_ignore_ascii_case(TYPE_DEPLOYMENT) && depth < MAX_NESTING {
-                    if let Some(id) = target["id"].as_str() {
-                        self.report_operations(run, stack, id, depth + 1).await?;
-                    }
-                }
-            }
-            Ok(())
-        })
-    }
-
-    /// Why a stack failed: the deepest failed resource operation, else the stack's error, else
-    /// the async operation's; named by logical id, with the fix for its code.
-    fn root_cause(&self, run: &Run, stack: &StackSpec, settled: &Value, op: Option<&Value>, step: &Step) -> CloudError {
-        let resource = run
-            .failures
-            .iter()
-            .rev()
-            .find(|(_, t, _)| !t.eq_ignore_ascii_case(TYPE_DEPLOYMENT))
-            .or_else(|| run.failures.last());
-        let state = settled["properties"]["provisioningState"].as_str().unwrap_or("Failed");
-        if let Some((logical, type_, e)) = resource {
-            let at = Step {
-                what: format!("deployment stack {} ({state}): {logical} ({type_})", stack.name),
-                call: step.call.clone(),
-            };
-            return super::errors::azure_error(&at, e, self.sub());
-        }
-        let error = [&settled["properties"]["error"], op.map_or(&Value::Null, |o| &o["error"])]
-            .into_iter()
-            .find(|e| e.is_object())
-            .cloned();
-        match error {
-            Some(e) => {
-                let at = Step { what: format!("deployment stack {} ({state})", stack.name), call: step.call.clone() };
-                super::errors::azure_error(&at, &AzureError::from_error(0, &e), self.sub())
-            }
-            None => CloudError::failed(
-                format!("deployment stack {} ended {state} without an error message", stack.name),
-                format!("Look at the stack in the Azure portal (Deployment stacks) or `az stack sub show --name {}`, then run init again.", stack.name),
-            ),
-        }
     }
 }
 

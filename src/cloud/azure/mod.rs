@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod discover;
 pub mod errors;
+mod follow;
 pub mod http;
 pub mod revoke;
 mod standing;

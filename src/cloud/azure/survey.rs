@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use futures::future::try_join_all;
 use serde_json::{json, Value};
 
 use super::{ApiRequest, Method};
@@ -138,15 +139,15 @@ impl Azure {
     /// resource group, else at any resource group of the subscription, and refuses only on that
     /// proof. Where no group answers, it says so and goes on (the deployment then names any
     /// missing permission).
-    pub(crate) async fn preflight(&self, notes: &Notes, spec: &Spec) -> Result<(), CloudError> {
+    /// `found`: the install's resource groups the survey found.
+    pub(crate) async fn preflight(
+        &self,
+        notes: &Notes,
+        spec: &Spec,
+        found: &BTreeMap<String, Value>,
+    ) -> Result<(), CloudError> {
         let sub = self.sub().to_string();
-        let mut group = None;
-        for g in [&spec.main_group, &spec.storage_group] {
-            if self.read_group(notes, g).await?.is_some() {
-                group = Some(g.clone());
-                break;
-            }
-        }
+        let mut group = [&spec.main_group, &spec.storage_group].into_iter().find(|g| found.contains_key(*g)).cloned();
         if group.is_none() {
             let req = ApiRequest::arm(Method::Get, format!("/subscriptions/{sub}/resourcegroups"), API_RESOURCES)
                 .query("$top", "1");
@@ -260,45 +261,24 @@ impl Azure {
         Ok((free, why))
     }
 
+    /// Two rounds of reads, each side by side: the install's resource groups and stacks; then
+    /// the caller's permissions (at a group found), a soft-deleted vault of the vault's name, the
+    /// global names the install does not own yet, and a kept data account. The refusals come
+    /// after, in that order, before anything is changed.
     pub(crate) async fn survey(&self, notes: &Notes, spec: &Spec) -> Result<Survey, CloudError> {
-        self.preflight(notes, spec).await?;
         let mut s = Survey::default();
         let who = self.identity_for(&spec.org, spec.install_id());
-        for group in [&spec.storage_group, &spec.main_group] {
-            if let Some(g) = self.read_group(notes, group).await? {
-                self.refuse_unless_ours(&who, "resource group", group, &g)?;
-                s.groups.insert(group.clone(), g);
-            }
-        }
-        for stack in &spec.stacks {
-            let Some(found) = self.read_stack(notes, &stack.name).await? else { continue };
-            self.refuse_unless_ours(&who, "deployment stack", &stack.name, &found)?;
-            let state = found["properties"]["provisioningState"].as_str().unwrap_or_default();
-            if stack_running(state) {
-                return Err(CloudError::failed(
-                    format!("deployment stack {} is still {state} (an earlier run is under way in Azure)", stack.name),
-                    format!("Wait for it to finish (`az stack sub show --name {} --query provisioningState`), then run again.", stack.name),
-                ));
-            }
-            s.stacks.insert(stack.key.clone(), found);
-        }
-        // Global names: the ones the install does not own yet must be free. A soft-deleted vault
-        // holds its name until purged, so it is looked for first, for a precise next step.
-        if !s.owns(&spec.vault) {
-            if let Some(v) = self.deleted_vault(notes, &spec.location, &spec.vault).await? {
-                let p = &v["properties"];
-                let purge = p["scheduledPurgeDate"].as_str().unwrap_or("unknown");
-                let protected = p["purgeProtectionEnabled"].as_bool() == Some(true);
-                let fix = if protected {
-                    format!("Purge protection is on, so it cannot be purged before {purge}. Run init again for a new install (it gets a new name suffix), or recover it (`az keyvault recover --name {}`) and revoke that install first.", spec.vault)
-                } else {
-                    format!("Purge it if it is a leftover of an earlier install: `az keyvault purge --name {} --location {}`; or run init again (a fresh install gets a new name suffix).", spec.vault, spec.location)
-                };
-                return Err(CloudError::failed(
-                    format!("a soft-deleted Key Vault named {} exists (scheduled purge {purge}): Key Vault names stay reserved until purged", spec.vault),
-                    fix,
-                ));
-            }
+        let group_names = [&spec.storage_group, &spec.main_group];
+        let groups = try_join_all(group_names.iter().map(|g| self.read_group(notes, g)));
+        let stacks = try_join_all(spec.stacks.iter().map(|st| self.read_stack(notes, &st.name)));
+        let (groups, stacks) = futures::try_join!(groups, stacks)?;
+        let groups: Vec<(String, Value)> =
+            group_names.iter().zip(groups).filter_map(|(n, g)| Some(((*n).clone(), g?))).collect();
+        let stacks: Vec<(&StackSpec, Value)> =
+            spec.stacks.iter().zip(stacks).filter_map(|(st, f)| Some((st, f?))).collect();
+        // What the install owns decides the second round's reads.
+        for (key, found) in stacks.iter().map(|(st, f)| (st.key.clone(), f.clone())) {
+            s.stacks.insert(key, found);
         }
         let names = [
             ("Microsoft.KeyVault", "Microsoft.KeyVault/vaults", &spec.vault, "Key Vault"),
@@ -311,16 +291,82 @@ impl Azure {
             ("Microsoft.Storage", "Microsoft.Storage/storageAccounts", &spec.images_account, "storage account"),
             ("Microsoft.Storage", "Microsoft.Storage/storageAccounts", &spec.data_account, "storage account"),
         ];
+        let has_storage_group = groups.iter().any(|(n, _)| n == &spec.storage_group);
         // A re-install re-attaches the data account an earlier revoke kept: its name is ours.
-        if s.stack(STORAGE).is_none() && s.groups.contains_key(&spec.storage_group) {
-            s.kept_data = self.read_kept_account(notes, spec).await?;
+        let kept = async {
+            if s.stack(STORAGE).is_none() && has_storage_group {
+                let kept = self.kept_data(notes, &spec.org).await?;
+                Ok(kept.into_iter().map(|l| l.physical_id).find(|n| n.eq_ignore_ascii_case(&spec.data_account)))
+            } else {
+                Ok::<_, CloudError>(None)
+            }
+        };
+        let vault = async {
+            if s.owns(&spec.vault) {
+                Ok(None)
+            } else {
+                self.deleted_vault(notes, &spec.location, &spec.vault).await
+            }
+        };
+        // The data account's name is checked once the kept account is known (it may be ours).
+        let unowned: Vec<_> = names.iter().filter(|(_, _, name, _)| !s.owns(name)).collect();
+        let free = try_join_all(
+            unowned.iter().filter(|(_, _, name, _)| *name != &spec.data_account || !has_storage_group).map(
+                |(namespace, type_, name, _)| async move {
+                    Ok::<_, CloudError>(((*name).clone(), self.name_available(notes, namespace, type_, name).await?))
+                },
+            ),
+        );
+        let found_groups: BTreeMap<String, Value> = groups.iter().cloned().collect();
+        let (preflight, kept, vault, free) =
+            futures::join!(self.preflight(notes, spec, &found_groups), kept, vault, free);
+        preflight?;
+        for (group, g) in &groups {
+            self.refuse_unless_ours(&who, "resource group", group, g)?;
         }
-        for (namespace, type_, name, what) in names {
-            if s.owns(name) || s.kept_data.as_deref() == Some(name.as_str()) {
+        // In the survey's order: the storage group first.
+        for group in group_names {
+            if let Some(g) = found_groups.get(group) {
+                s.groups.insert(group.clone(), g.clone());
+            }
+        }
+        for (stack, found) in &stacks {
+            self.refuse_unless_ours(&who, "deployment stack", &stack.name, found)?;
+            let state = found["properties"]["provisioningState"].as_str().unwrap_or_default();
+            if stack_running(state) {
+                return Err(CloudError::failed(
+                    format!("deployment stack {} is still {state} (an earlier run is under way in Azure)", stack.name),
+                    format!("Wait for it to finish (`az stack sub show --name {} --query provisioningState`), then run again.", stack.name),
+                ));
+            }
+        }
+        // Global names: the ones the install does not own yet must be free. A soft-deleted vault
+        // holds its name until purged, so it is looked for first, for a precise next step.
+        if let Some(v) = vault? {
+            let p = &v["properties"];
+            let purge = p["scheduledPurgeDate"].as_str().unwrap_or("unknown");
+            let protected = p["purgeProtectionEnabled"].as_bool() == Some(true);
+            let fix = if protected {
+                format!("Purge protection is on, so it cannot be purged before {purge}. Run init again for a new install (it gets a new name suffix), or recover it (`az keyvault recover --name {}`) and revoke that install first.", spec.vault)
+            } else {
+                format!("Purge it if it is a leftover of an earlier install: `az keyvault purge --name {} --location {}`; or run init again (a fresh install gets a new name suffix).", spec.vault, spec.location)
+            };
+            return Err(CloudError::failed(
+                format!("a soft-deleted Key Vault named {} exists (scheduled purge {purge}): Key Vault names stay reserved until purged", spec.vault),
+                fix,
+            ));
+        }
+        s.kept_data = kept?;
+        let mut free: BTreeMap<String, (bool, String)> = free?.into_iter().collect();
+        for (namespace, type_, name, what) in unowned {
+            if s.kept_data.as_deref() == Some(name.as_str()) {
                 continue;
             }
-            let (free, why) = self.name_available(notes, namespace, type_, name).await?;
-            if !free {
+            let (ok, why) = match free.remove(name.as_str()) {
+                Some(answer) => answer,
+                None => self.name_available(notes, namespace, type_, name).await?,
+            };
+            if !ok {
                 return Err(CloudError::failed(
                     format!("the {what} name {name} is not available ({why}); these names are global across Azure; nothing was created"),
                     "Run init again: a fresh install gets a new random name suffix. If an earlier install of this org left it behind (revoked, or made by hand), delete or purge it first.",

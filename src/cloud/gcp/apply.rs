@@ -3,26 +3,42 @@
 //! what differs and says "exists, unchanged" for the rest. The manifest is written after every
 //! step.
 
+use std::time::Duration;
+
 use chrono::Utc;
+use futures::future::join_all;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::errors::{self, GoogleError};
 use super::iam_policy::{Change, Outcome};
-use super::run::{planned, Run};
+use super::run::{first_error, planned, Run, Shared};
 use super::survey::{self, account_path, binding_name, binding_parts, role_path, Survey};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
 use crate::cloud::CloudError;
 use crate::model::{Installation, Plan, Status, Update};
 use crate::plan::gcp::{
-    Bucket, CryptoKey, CustomRole, KeyRing, ServiceAccount, TYPE_API, TYPE_BINDING, TYPE_BUCKET, TYPE_CRYPTO_KEY,
-    TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
+    Binding, Bucket, CryptoKey, CustomRole, KeyRing, ServiceAccount, Target, TYPE_API, TYPE_BINDING, TYPE_BUCKET,
+    TYPE_CRYPTO_KEY, TYPE_KEY_RING, TYPE_ROLE, TYPE_SERVICE_ACCOUNT,
 };
 
 /// Tries of a GET that may 404 right after a create (IAM is eventually consistent).
 const VISIBLE_TRIES: u32 = 6;
+/// The first wait before reading a just-created service account again, or polling an operation.
+const FIRST_WAIT: Duration = Duration::from_millis(200);
+
+/// The wait before poll `n` (from 1) of an operation: short at first, then growing by a quarter
+/// each time up to `interval`; enabling APIs takes seconds, now and then a minute.
+pub(crate) fn poll_wait(interval: Duration, n: u32) -> Duration {
+    let first = FIRST_WAIT.min(interval);
+    let mut wait = first;
+    for _ in 1..n.min(30) {
+        wait = wait.saturating_add(wait / 4);
+    }
+    wait.min(interval)
+}
 
 impl Gcp {
     /// Create or update everything in `plan`; sends events and a final [`Update::Applied`].
@@ -47,7 +63,9 @@ impl Gcp {
         let n = planned(&spec).len();
         let what = if run.rerun { "updating the existing install" } else { "creating" };
         run.group_event(start, Some(format!("{what}: {n} resources in project {}", spec.project))).await;
-        let result = self.apply_all(&mut run, &found).await;
+        let shared = Shared::new(run);
+        let result = self.apply_all(&shared, &found).await;
+        let mut run = shared.into_inner();
         match result {
             Ok(()) => {
                 let reason = if run.rerun { "every resource is as defined" } else { "every resource was created" };
@@ -78,58 +96,96 @@ impl Gcp {
         }
     }
 
-    async fn apply_all(&self, run: &mut Run<'_>, found: &Survey) -> Result<(), CloudError> {
+    /// In rounds, each round's calls side by side: the API operation and, beside it, the bucket
+    /// (storage is enabled on every project unless someone disabled it: then the bucket waits);
+    /// once the APIs are on, the roles, service accounts and key rings together, each key after
+    /// its ring; then the bindings, one read-modify-write chain per policy, the chains side by
+    /// side (each write carries the etag of what it read, so no chain can undo another's change).
+    async fn apply_all(&self, run: &Shared<'_>, found: &Survey) -> Result<(), CloudError> {
         let spec = run.spec;
-        self.apply_apis(run, found).await?;
-        for r in &spec.roles {
+        let storage_waits =
+            spec.apis.iter().any(|a| a.service == "storage.googleapis.com" && !found.enabled.contains(&a.service));
+        let buckets = async {
+            first_error(
+                join_all(spec.buckets.iter().map(|b| async {
+                    run.cancelled()?;
+                    self.apply_bucket(run, b, found.bucket(&b.id)).await
+                }))
+                .await,
+            )
+        };
+        let rest = async {
+            self.apply_apis(run, found).await?;
             run.cancelled()?;
-            self.apply_role(run, r, found.role(&r.id)).await?;
+            let roles = join_all(spec.roles.iter().map(|r| self.apply_role(run, r, found.role(&r.id))));
+            let accounts =
+                join_all(spec.service_accounts.iter().map(|a| self.apply_account(run, a, found.account(&a.id))));
+            let keys = async {
+                first_error(
+                    join_all(spec.key_rings.iter().map(|k| self.apply_key_ring(run, k, found.key_ring(&k.id)))).await,
+                )?;
+                run.cancelled()?;
+                first_error(join_all(spec.crypto_keys.iter().map(|k| self.apply_key(run, k, found.key(&k.id)))).await)
+            };
+            let (roles, accounts, keys) = futures::join!(roles, accounts, keys);
+            first_error(roles.into_iter().chain(accounts).chain([keys]))
+        };
+        if storage_waits {
+            rest.await?;
+            buckets.await?;
+        } else {
+            let (b, r) = futures::join!(buckets, rest);
+            first_error([r, b])?;
         }
-        for a in &spec.service_accounts {
-            run.cancelled()?;
-            self.apply_account(run, a, found.account(&a.id)).await?;
-        }
-        for k in &spec.key_rings {
-            run.cancelled()?;
-            self.apply_key_ring(run, k, found.key_ring(&k.id)).await?;
-        }
-        for k in &spec.crypto_keys {
-            run.cancelled()?;
-            self.apply_key(run, k, found.key(&k.id)).await?;
-        }
-        for b in &spec.buckets {
-            run.cancelled()?;
-            self.apply_bucket(run, b, found.bucket(&b.id)).await?;
-        }
+        run.cancelled()?;
+        // One chain per policy, in the definitions' order within it.
+        let mut chains: Vec<(Target, Vec<&Binding>)> = Vec::new();
         for b in &spec.bindings {
-            run.cancelled()?;
-            let name = binding_name(spec, b);
-            if found.binding_present(spec, b) {
-                run.unchanged(&b.id, TYPE_BINDING, &name, "exists, unchanged").await;
-                continue;
-            }
-            let (role, member, target) = binding_parts(spec, b)?;
-            run.begin(&b.id, TYPE_BINDING, &name, Status::CreateInProgress, "adding the member to the IAM policy")
-                .await;
-            match self.update_policy(&run.notes, &target, &role, &member, Change::Add).await? {
-                Outcome::Unchanged => run.done(Status::CreateComplete, "already in the policy").await,
-                Outcome::Written { retries: 0 } => run.done(Status::CreateComplete, "added to the IAM policy").await,
-                Outcome::Written { retries } => {
-                    let why = format!("added to the IAM policy (after {retries} retries: the policy was changed meanwhile; every other binding was kept)");
-                    run.done(Status::CreateComplete, &why).await
-                }
-                Outcome::NoResource => {
-                    return Err(CloudError::failed(
-                        format!("binding {}: {} does not exist (any more)", b.id, target.full_name(&spec.project)),
-                        "Run init again: it creates what is missing first.",
-                    ))
-                }
+            let (_, _, target) = binding_parts(spec, b)?;
+            match chains.iter_mut().find(|(t, _)| *t == target) {
+                Some((_, list)) => list.push(b),
+                None => chains.push((target, vec![b])),
             }
         }
-        Ok(())
+        let chains = chains.into_iter().map(|(target, list)| async move {
+            // The survey's read of this policy serves the first write (its etag is checked then).
+            let mut known = found.policies.get(&target.full_name(&spec.project)).cloned();
+            for b in list {
+                run.cancelled()?;
+                let name = binding_name(spec, b);
+                if found.binding_present(spec, b) {
+                    run.unchanged(&b.id, TYPE_BINDING, &name, "exists, unchanged").await;
+                    continue;
+                }
+                let (role, member, _) = binding_parts(spec, b)?;
+                run.begin(&b.id, TYPE_BINDING, &name, Status::CreateInProgress, "adding the member to the IAM policy")
+                    .await;
+                let (outcome, now) =
+                    self.update_policy_from(&run.notes, &target, &role, &member, Change::Add, known.take()).await?;
+                known = now;
+                match outcome {
+                    Outcome::Unchanged => run.finish(&b.id, Status::CreateComplete, "already in the policy").await,
+                    Outcome::Written { retries: 0 } => {
+                        run.finish(&b.id, Status::CreateComplete, "added to the IAM policy").await
+                    }
+                    Outcome::Written { retries } => {
+                        let why = format!("added to the IAM policy (after {retries} retries: the policy was changed meanwhile; every other binding was kept)");
+                        run.finish(&b.id, Status::CreateComplete, &why).await
+                    }
+                    Outcome::NoResource => {
+                        return Err(CloudError::failed(
+                            format!("binding {}: {} does not exist (any more)", b.id, target.full_name(&spec.project)),
+                            "Run init again: it creates what is missing first.",
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        });
+        first_error(join_all(chains).await)
     }
 
-    async fn apply_apis(&self, run: &mut Run<'_>, found: &Survey) -> Result<(), CloudError> {
+    async fn apply_apis(&self, run: &Shared<'_>, found: &Survey) -> Result<(), CloudError> {
         let spec = run.spec;
         let missing: Vec<_> = spec.apis.iter().filter(|a| !found.enabled.contains(&a.service)).collect();
         for a in spec.apis.iter().filter(|a| found.enabled.contains(&a.service)) {
@@ -150,6 +206,9 @@ impl Gcp {
         let step = self.step(&format!("enable {}", ids.join(", ")), &req, "serviceusage.services.enable");
         let r = self.call(&run.notes, &step, req).await?;
         let mut op = self.ok(&step, r)?;
+        let mut polls = 0;
+        // The wait runs from when the last poll was sent: a slow answer shortens the next wait.
+        let mut sent = tokio::time::Instant::now();
         while op["done"].as_bool() != Some(true) {
             let Some(name) = op["name"].as_str().map(String::from) else {
                 return Err(errors::unexpected(&step, "`done` or an operation `name`", &op));
@@ -162,7 +221,9 @@ impl Gcp {
                 run.notes.log(text).await;
                 return Err(CloudError::Cancelled);
             }
-            tokio::time::sleep(self.inner.options.poll_interval).await;
+            polls += 1;
+            tokio::time::sleep_until(sent + poll_wait(self.inner.options.poll_interval, polls)).await;
+            sent = tokio::time::Instant::now();
             let req = ApiRequest::new(Service::ServiceUsage, Method::Get, format!("/v1/{name}"));
             let poll = self.step(&format!("wait for {}", ids.join(", ")), &req, "serviceusage.services.enable");
             let r = self.call(&run.notes, &poll, req).await?;
@@ -171,11 +232,13 @@ impl Gcp {
         if op["error"].is_object() {
             return Err(errors::google_error(&step, &GoogleError::from_operation(&op["error"]), p));
         }
-        run.done(Status::CreateComplete, "enabled").await;
+        for a in &missing {
+            run.finish(&a.id, Status::CreateComplete, "enabled").await;
+        }
         Ok(())
     }
 
-    async fn apply_role(&self, run: &mut Run<'_>, r: &CustomRole, found: Option<Value>) -> Result<(), CloudError> {
+    async fn apply_role(&self, run: &Shared<'_>, r: &CustomRole, found: Option<Value>) -> Result<(), CloudError> {
         let spec = run.spec;
         let name = spec.role_name(r);
         let found = match found {
@@ -188,7 +251,7 @@ impl Gcp {
                 let resp = self.call(&run.notes, &step, req).await?;
                 if resp.status != 409 {
                     self.ok(&step, resp)?;
-                    run.done(Status::CreateComplete, "created").await;
+                    run.finish(&r.id, Status::CreateComplete, "created").await;
                     return Ok(());
                 }
                 // Made meanwhile, or soft-deleted (its id stays taken): see what it is.
@@ -236,7 +299,7 @@ impl Gcp {
             let step = self.step(&format!("update custom role {name}"), &req, "iam.roles.update");
             let resp = self.call(&run.notes, &step, req).await?;
             self.ok(&step, resp)?;
-            run.done(Status::CreateComplete, "restored (undeleted) and updated to the definitions").await;
+            run.finish(&r.id, Status::CreateComplete, "restored (undeleted) and updated to the definitions").await;
             return Ok(());
         }
         let diff = survey::role_diff(spec, r, &found);
@@ -249,7 +312,7 @@ impl Gcp {
         let step = self.step(&format!("update custom role {name}"), &req, "iam.roles.update");
         let resp = self.call(&run.notes, &step, req).await?;
         self.ok(&step, resp)?;
-        run.done(Status::UpdateComplete, &format!("updated: {}", diff.join("; "))).await;
+        run.finish(&r.id, Status::UpdateComplete, &format!("updated: {}", diff.join("; "))).await;
         Ok(())
     }
 
@@ -263,7 +326,7 @@ impl Gcp {
                 return Ok(v);
             }
             if attempt < VISIBLE_TRIES {
-                let wait = self.backoff(attempt);
+                let wait = super::backoff(FIRST_WAIT.min(self.inner.options.poll_interval), attempt);
                 notes.log(format!("service account {email}: not visible yet (IAM is eventually consistent); reading it again in {} ms ({attempt}/{})", wait.as_millis(), VISIBLE_TRIES - 1)).await;
                 tokio::time::sleep(wait).await;
             }
@@ -278,7 +341,7 @@ impl Gcp {
 
     async fn apply_account(
         &self,
-        run: &mut Run<'_>,
+        run: &Shared<'_>,
         a: &ServiceAccount,
         found: Option<Value>,
     ) -> Result<(), CloudError> {
@@ -304,12 +367,16 @@ impl Gcp {
                 format!("Choose another org name, or delete it yourself if it is a leftover: `gcloud iam service-accounts delete {email} --project {}`.", spec.project),
             ));
         }
-        run.done(Status::CreateComplete, if existed { "exists already (made meanwhile): reused" } else { "created" })
-            .await;
+        run.finish(
+            &a.id,
+            Status::CreateComplete,
+            if existed { "exists already (made meanwhile): reused" } else { "created" },
+        )
+        .await;
         Ok(())
     }
 
-    async fn apply_key_ring(&self, run: &mut Run<'_>, k: &KeyRing, found: Option<Value>) -> Result<(), CloudError> {
+    async fn apply_key_ring(&self, run: &Shared<'_>, k: &KeyRing, found: Option<Value>) -> Result<(), CloudError> {
         let spec = run.spec;
         let name = spec.key_ring_name(k);
         if found.is_some() {
@@ -327,15 +394,15 @@ impl Gcp {
         let step = self.step(&format!("create key ring {name}"), &req, "cloudkms.keyRings.create");
         let resp = self.call(&run.notes, &step, req).await?;
         if resp.status == 409 {
-            run.done(Status::CreateComplete, "exists already: reused").await;
+            run.finish(&k.id, Status::CreateComplete, "exists already: reused").await;
             return Ok(());
         }
         self.ok(&step, resp)?;
-        run.done(Status::CreateComplete, "created").await;
+        run.finish(&k.id, Status::CreateComplete, "created").await;
         Ok(())
     }
 
-    async fn apply_key(&self, run: &mut Run<'_>, k: &CryptoKey, found: Option<Value>) -> Result<(), CloudError> {
+    async fn apply_key(&self, run: &Shared<'_>, k: &CryptoKey, found: Option<Value>) -> Result<(), CloudError> {
         let spec = run.spec;
         let name = spec.crypto_key_name(k);
         let ring = name.rsplit_once("/cryptoKeys/").map_or(name.clone(), |(r, _)| r.to_string());
@@ -356,7 +423,8 @@ impl Gcp {
                 ));
             }
             self.ok(&step, resp)?;
-            run.done(
+            run.finish(
+                &k.id,
                 Status::CreateComplete,
                 &format!(
                     "created; versions are destroyed {} days after a revoke schedules it",
@@ -384,11 +452,11 @@ impl Gcp {
         let step = self.step(&format!("label key {name}"), &req, "cloudkms.cryptoKeys.update");
         let resp = self.call(&run.notes, &step, req).await?;
         self.ok(&step, resp)?;
-        run.done(Status::UpdateComplete, "labels set").await;
+        run.finish(&k.id, Status::UpdateComplete, "labels set").await;
         Ok(())
     }
 
-    async fn apply_bucket(&self, run: &mut Run<'_>, b: &Bucket, found: Option<Value>) -> Result<(), CloudError> {
+    async fn apply_bucket(&self, run: &Shared<'_>, b: &Bucket, found: Option<Value>) -> Result<(), CloudError> {
         let spec = run.spec;
         let name = b.name.clone();
         let found = match found {
@@ -403,7 +471,7 @@ impl Gcp {
                 let resp = self.call(&run.notes, &step, req).await?;
                 if resp.status != 409 {
                     self.ok(&step, resp)?;
-                    run.done(Status::CreateComplete, "created").await;
+                    run.finish(&b.id, Status::CreateComplete, "created").await;
                     return Ok(());
                 }
                 let g = GoogleError::parse(&resp);
@@ -452,7 +520,21 @@ impl Gcp {
         let step = self.step(&format!("label bucket {name}"), &req, "storage.buckets.update");
         let resp = self.call(&run.notes, &step, req).await?;
         self.ok(&step, resp)?;
-        run.done(Status::UpdateComplete, "labels set").await;
+        run.finish(&b.id, Status::UpdateComplete, "labels set").await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_start_short_and_grow_to_the_interval() {
+        let interval = Duration::from_millis(1500);
+        assert_eq!(poll_wait(interval, 1), FIRST_WAIT);
+        assert!(poll_wait(interval, 2) > poll_wait(interval, 1));
+        assert_eq!(poll_wait(interval, 40), interval);
+        assert_eq!(poll_wait(Duration::from_millis(5), 1), Duration::from_millis(5));
     }
 }

@@ -174,22 +174,35 @@ impl Gcp {
         self.ok(&step, r).map(Some)
     }
 
-    /// Give (or take) `member` the role `role` on `target`, keeping everything else.
-    pub(crate) async fn update_policy(
+    /// Give (or take) `member` the role `role` on `target`, keeping everything else; starting
+    /// from `known`, when given: the policy as read a moment ago in this
+    /// phase (no second read: its etag is checked by the write, and a stale one reads it again).
+    /// Also returns the policy as it stands afterwards (Google's answer to the write), for the
+    /// next change to the same policy.
+    pub(crate) async fn update_policy_from(
         &self,
         notes: &Notes,
         target: &Target,
         role: &str,
         member: &str,
         change: Change,
-    ) -> Result<Outcome, CloudError> {
+        mut known: Option<Value>,
+    ) -> Result<(Outcome, Option<Value>), CloudError> {
         let project = self.inner.project.clone();
         let c = calls(&project, target);
         let full = target.full_name(&project);
         let mut retries = 0;
         loop {
-            let Some(policy) = self.read_policy(notes, target).await? else { return Ok(Outcome::NoResource) };
-            let Some(new) = changed(&policy, role, member, change) else { return Ok(Outcome::Unchanged) };
+            let policy = match known.take() {
+                Some(p) => p,
+                None => match self.read_policy(notes, target).await? {
+                    Some(p) => p,
+                    None => return Ok((Outcome::NoResource, None)),
+                },
+            };
+            let Some(new) = changed(&policy, role, member, change) else {
+                return Ok((Outcome::Unchanged, Some(policy)));
+            };
             let (method, body) = (c.write)(new);
             let mut req = ApiRequest::new(c.service, method, c.write_path.clone());
             req.body = body;
@@ -212,7 +225,7 @@ impl Gcp {
                 continue;
             }
             if r.status == 404 {
-                return Ok(Outcome::NoResource);
+                return Ok((Outcome::NoResource, None));
             }
             if stale {
                 return Err(CloudError::failed(
@@ -220,8 +233,10 @@ impl Gcp {
                     "Wait until the other change (a deployment, another admin) is done, then run again.",
                 ));
             }
-            self.ok(&step, r)?;
-            return Ok(Outcome::Written { retries });
+            let written = self.ok(&step, r)?;
+            // An answer without an etag cannot serve a later write: that one reads again.
+            let now = written.get("etag").is_some().then_some(written);
+            return Ok((Outcome::Written { retries }, now));
         }
     }
 }

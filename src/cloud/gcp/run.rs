@@ -61,14 +61,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    pub fn cancelled(&self) -> Result<(), CloudError> {
-        if self.cancel.is_cancelled() {
-            Err(CloudError::Cancelled)
-        } else {
-            Ok(())
-        }
-    }
-
     pub async fn save(&mut self) {
         let Some(dir) = self.dir.clone() else { return };
         if let Err(e) = self.manifest.save(&dir) {
@@ -124,11 +116,18 @@ impl<'a> Run<'a> {
         self.event(id, type_, name, status, Some(reason.to_string())).await;
     }
 
-    /// The calls for the current resources are done.
-    pub async fn done(&mut self, status: Status, reason: &str) {
-        for (id, type_, name, _) in std::mem::take(&mut self.current) {
-            self.event(&id, &type_, &name, status, Some(reason.to_string())).await;
-        }
+    /// The call for `id` alone is done.
+    pub async fn finish(&mut self, id: &str, status: Status, reason: &str) {
+        let Some(i) = self.current.iter().position(|c| c.0 == id) else { return };
+        let (id, type_, name, _) = self.current.remove(i);
+        self.event(&id, &type_, &name, status, Some(reason.to_string())).await;
+    }
+
+    /// The call for `id` alone failed with `e`.
+    pub async fn fail_one(&mut self, id: &str, e: &CloudError) {
+        let Some(i) = self.current.iter().position(|c| c.0 == id) else { return };
+        let (id, type_, name, failed) = self.current.remove(i);
+        self.event(&id, &type_, &name, failed, Some(format!("{e}. Fix: {}", e.next_step()))).await;
     }
 
     /// The current resources failed with `e`.
@@ -176,4 +175,58 @@ pub(crate) fn planned(spec: &Spec) -> Vec<PlannedItem> {
     out.extend(spec.buckets.iter().map(|b| item(&b.id, TYPE_BUCKET, b.name.clone())));
     out.extend(spec.bindings.iter().map(|b| item(&b.id, TYPE_BINDING, binding_name(spec, b))));
     out
+}
+
+/// A [`Run`] the calls of one phase share while they overlap: each event takes the run for as
+/// long as it is sent and recorded, never across a call to Google.
+pub(crate) struct Shared<'a> {
+    run: tokio::sync::Mutex<Run<'a>>,
+    pub spec: &'a Spec,
+    pub notes: Notes,
+    cancel: CancellationToken,
+}
+
+impl<'a> Shared<'a> {
+    pub fn new(run: Run<'a>) -> Shared<'a> {
+        let (spec, notes, cancel) = (run.spec, run.notes.clone(), run.cancel.clone());
+        Shared { run: tokio::sync::Mutex::new(run), spec, notes, cancel }
+    }
+
+    pub fn into_inner(self) -> Run<'a> {
+        self.run.into_inner()
+    }
+
+    pub fn cancelled(&self) -> Result<(), CloudError> {
+        if self.cancel.is_cancelled() {
+            Err(CloudError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub async fn event(&self, id: &str, type_: &str, name: &str, status: Status, reason: Option<String>) {
+        self.run.lock().await.event(id, type_, name, status, reason).await;
+    }
+
+    pub async fn begin(&self, id: &str, type_: &str, name: &str, status: Status, reason: &str) {
+        self.run.lock().await.begin(id, type_, name, status, reason).await;
+    }
+
+    /// The call for `id` is done (other resources under way are not).
+    pub async fn finish(&self, id: &str, status: Status, reason: &str) {
+        self.run.lock().await.finish(id, status, reason).await;
+    }
+
+    pub async fn unchanged(&self, id: &str, type_: &str, name: &str, reason: &str) {
+        self.run.lock().await.unchanged(id, type_, name, reason).await;
+    }
+
+    pub async fn fail_one(&self, id: &str, e: &CloudError) {
+        self.run.lock().await.fail_one(id, e).await;
+    }
+}
+
+/// The first error of calls that ran side by side (each ran to its end).
+pub(crate) fn first_error(results: impl IntoIterator<Item = Result<(), CloudError>>) -> Result<(), CloudError> {
+    results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::future::try_join_all;
 use serde_json::{json, Value};
 
 use super::iam_policy::has_member;
@@ -367,53 +368,70 @@ impl Gcp {
             .collect())
     }
 
+    /// Every read of the survey goes out at once (one round trip): the enabled APIs, the roles,
+    /// service accounts, key rings, keys, buckets and the project's policy; then, in a second
+    /// round, the policies of the other binding targets that exist.
     pub(crate) async fn survey(&self, notes: &Notes, spec: &Spec) -> Result<Survey, CloudError> {
         let p = self.inner.project.clone();
-        let mut s = Survey { enabled: self.enabled_services(notes).await?, ..Survey::default() };
-        for r in &spec.roles {
+        let roles = try_join_all(spec.roles.iter().map(|r| async {
             let name = spec.role_name(r);
             let req = ApiRequest::new(Service::Iam, Method::Get, role_path(&name));
-            s.roles.insert(
-                r.id.clone(),
-                self.read_opt(notes, &format!("read custom role {name}"), req, "iam.roles.get").await?,
-            );
-        }
-        for a in &spec.service_accounts {
+            let found = self.read_opt(notes, &format!("read custom role {name}"), req, "iam.roles.get").await?;
+            Ok::<_, CloudError>((r.id.clone(), found))
+        }));
+        let accounts = try_join_all(spec.service_accounts.iter().map(|a| async {
             let email = spec.service_account_email(a);
             let req = ApiRequest::new(Service::Iam, Method::Get, account_path(&p, &email));
             let what = format!("read service account {email}");
-            s.accounts.insert(a.id.clone(), self.read_opt(notes, &what, req, "iam.serviceAccounts.get").await?);
-        }
-        for k in &spec.key_rings {
+            Ok::<_, CloudError>((a.id.clone(), self.read_opt(notes, &what, req, "iam.serviceAccounts.get").await?))
+        }));
+        let rings = try_join_all(spec.key_rings.iter().map(|k| async {
             let name = spec.key_ring_name(k);
             let req = ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}"));
-            s.key_rings.insert(
-                k.id.clone(),
-                self.read_opt(notes, &format!("read key ring {name}"), req, "cloudkms.keyRings.get").await?,
-            );
-        }
-        for k in &spec.crypto_keys {
+            let found = self.read_opt(notes, &format!("read key ring {name}"), req, "cloudkms.keyRings.get").await?;
+            Ok::<_, CloudError>((k.id.clone(), found))
+        }));
+        let keys = try_join_all(spec.crypto_keys.iter().map(|k| async {
             let name = spec.crypto_key_name(k);
             let req = ApiRequest::new(Service::Kms, Method::Get, format!("/v1/{name}"));
-            s.keys.insert(
-                k.id.clone(),
-                self.read_opt(notes, &format!("read key {name}"), req, "cloudkms.cryptoKeys.get").await?,
-            );
-        }
-        for b in &spec.buckets {
+            let found = self.read_opt(notes, &format!("read key {name}"), req, "cloudkms.cryptoKeys.get").await?;
+            Ok::<_, CloudError>((k.id.clone(), found))
+        }));
+        let buckets = try_join_all(spec.buckets.iter().map(|b| async {
             let req = ApiRequest::new(Service::Storage, Method::Get, format!("/storage/v1/b/{}", b.name));
             let step = self.step(&format!("read bucket {}", b.name), &req, "storage.buckets.get");
             let r = self.call(notes, &step, req).await?;
             // 403: the name belongs to a bucket of another project (or we may not read it): the
             // create call says which, with the fix.
             let found = if matches!(r.status, 403 | 404) { None } else { Some(self.ok(&step, r)?) };
-            s.buckets.insert(b.id.clone(), found);
+            Ok::<_, CloudError>((b.id.clone(), found))
+        }));
+        let (enabled, roles, accounts, rings, keys, buckets, project_policy) = futures::try_join!(
+            self.enabled_services(notes),
+            roles,
+            accounts,
+            rings,
+            keys,
+            buckets,
+            self.read_policy(notes, &Target::Project)
+        )?;
+        let mut s = Survey {
+            enabled,
+            roles: roles.into_iter().collect(),
+            accounts: accounts.into_iter().collect(),
+            key_rings: rings.into_iter().collect(),
+            keys: keys.into_iter().collect(),
+            buckets: buckets.into_iter().collect(),
+            ..Survey::default()
+        };
+        if let Some(policy) = project_policy {
+            s.policies.insert(Target::Project.full_name(&p), policy);
         }
-        let mut targets = vec![Target::Project];
+        let mut targets: Vec<Target> = Vec::new();
         for b in &spec.bindings {
             let (_, _, target) = binding_parts(spec, b)?;
             let exists = match &target {
-                Target::Project => true,
+                Target::Project => false,
                 Target::ServiceAccount { email } => spec
                     .service_accounts
                     .iter()
@@ -430,11 +448,13 @@ impl Gcp {
                 targets.push(target);
             }
         }
-        for t in targets {
-            if let Some(policy) = self.read_policy(notes, &t).await? {
-                s.policies.insert(t.full_name(&p), policy);
-            }
-        }
+        let project = &p;
+        let policies =
+            try_join_all(targets.iter().map(|t| async move {
+                Ok::<_, CloudError>((t.full_name(project), self.read_policy(notes, t).await?))
+            }))
+            .await?;
+        s.policies.extend(policies.into_iter().filter_map(|(name, policy)| Some((name, policy?))));
         Ok(s)
     }
 

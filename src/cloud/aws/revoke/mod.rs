@@ -1,6 +1,8 @@
 //! Finding installs in the account (by tags, not local files), the per-resource preflight, the
 //! ordered delete (AUTH first: the vendor's access ends first), and the checks afterwards.
 
+mod verify;
+
 use aws_sdk_ec2::types::Filter;
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -310,106 +312,37 @@ impl Aws {
         let mut root_cause: Option<String> = None;
         let mut failed: Vec<ResidueItem> = Vec::new();
         let mut scheduled: BTreeMap<String, KeySchedule> = BTreeMap::new();
-        for g in &plan.groups {
+        // Waves: a stack is deleted once every stack that depends on it is gone (AUTH first: the
+        // vendor's access ends first); the stacks of one wave (VPC and S3) side by side.
+        let deps = |k: &str| self.inner.blueprint.stack(k).map(|s| s.depends_on.clone()).unwrap_or_default();
+        let mut left: Vec<&RevokeGroup> = plan.groups.iter().collect();
+        while !left.is_empty() {
             if root_cause.is_some() {
-                log(format!(
-                    "{}: not deleted, because an earlier stack failed to delete; fix that and revoke again",
-                    g.name
-                ))
-                .await;
-                continue;
-            }
-            let current = self.find_stack(&c, &g.id).await?;
-            let Some(current) = current else {
-                log(format!("{}: already gone", g.name)).await;
-                self.schedule_group_keys(&c, g, retain, &mut scheduled, &tx).await;
-                continue;
-            };
-            // Asked again right before deleting: the stack must still be this install's.
-            if let Verdict::NotThisInstall(why) = ownership::judge(&who, &g.name, &marks_of(&current)) {
-                let why = why.join("; ");
-                log(format!("{}: not deleted: it is no longer provably this install's ({why})", g.name)).await;
-                root_cause = Some(format!("{} is no longer this install's ({why})", g.name));
-                continue;
-            }
-            let status = current.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
-            let retain_here: Vec<String> =
-                g.resources.iter().filter(|r| retain.contains(&r.id)).map(|r| r.id.clone()).collect();
-            let cursor = self.cursor_now(&c, &g.id).await;
-            let mut attempt = 0;
-            let sent = loop {
-                let mut req = c.cfn.delete_stack().stack_name(&g.id).client_request_token(token());
-                // RetainResources is accepted only for a stack in DELETE_FAILED.
-                if status == "DELETE_FAILED" && !retain_here.is_empty() {
-                    req = req.set_retain_resources(Some(retain_here.clone()));
+                for g in &left {
+                    log(format!(
+                        "{}: not deleted, because an earlier stack failed to delete; fix that and revoke again",
+                        g.name
+                    ))
+                    .await;
                 }
-                match req.send().await {
-                    Err(e) if attempt < 3 && e.error_code().as_deref() == Some("DependencyViolation") => {
-                        // AWS reports a blocked delete as DELETE_FAILED events; some endpoints answer
-                        // at once instead, and succeed on a retry once dependents are gone.
-                        attempt += 1;
-                        log(format!(
-                            "{}: DeleteStack answered DependencyViolation at once; retrying ({attempt}/3)",
-                            g.name
-                        ))
-                        .await;
-                        tokio::time::sleep(self.inner.cadence.interval * attempt).await;
-                    }
-                    other => break other,
-                }
-            };
-            if let Err(e) = sent {
-                let err = self.err("cloudformation:DeleteStack", e);
-                log(format!("{}: {err}", g.name)).await;
-                root_cause = Some(err.to_string());
-                failed.push(ResidueItem {
-                    type_: "AWS::CloudFormation::Stack".into(),
-                    physical_id: g.id.clone(),
-                    state: "delete_failed".into(),
-                    note: err.to_string(),
-                });
-                continue;
+                break;
             }
-            let f = match poller::follow(&CfnEvents(&c.cfn), &g.id, &g.name, cursor, self.inner.cadence, &tx, &cancel)
-                .await
-            {
-                Ok(f) => f,
-                // AWS keeps a deleted stack readable by id for 90 days; an endpoint that forgets it
-                // at once has deleted it.
-                Err(poller::PageError::Failed(m)) if m.contains("does not exist") => {
-                    log(format!("{}: the stack no longer exists (its events cannot be read any more)", g.name)).await;
-                    poller::Followed { status: Some(Status::DeleteComplete), root_cause: None }
+            let blocked = |g: &RevokeGroup| left.iter().any(|o| o.key != g.key && deps(&o.key).contains(&g.key));
+            let (wave, rest): (Vec<&RevokeGroup>, Vec<&RevokeGroup>) = left.iter().partition(|g| !blocked(g));
+            // A cycle cannot come from the blueprint; should one appear, go in the plan's order.
+            let (wave, rest) = if wave.is_empty() { (left[..1].to_vec(), left[1..].to_vec()) } else { (wave, rest) };
+            left = rest;
+            let outcomes = futures::future::join_all(
+                wave.iter().map(|g| self.delete_group(&c, plan, g, retain, &who, &tx, &cancel)),
+            )
+            .await;
+            for outcome in outcomes {
+                let o = outcome?;
+                if root_cause.is_none() {
+                    root_cause = o.root_cause;
                 }
-                Err(e) => return Err(super::deploy::follow_error(e, &g.name, &inst.region)),
-            };
-            if cancel.is_cancelled() {
-                return Err(CloudError::Cancelled);
-            }
-            if f.status == Some(Status::DeleteComplete) {
-                // Only now that the stack and the access it grants are gone: a revoke that stops
-                // before this point leaves a working install, never one with a doomed key.
-                self.schedule_group_keys(&c, g, retain, &mut scheduled, &tx).await;
-            } else {
-                root_cause = f.root_cause.or(Some(format!("{} did not delete", g.name)));
-                if let Ok(out) = c.cfn.describe_stack_resources().stack_name(&g.id).send().await {
-                    for r in out
-                        .stack_resources()
-                        .iter()
-                        .filter(|r| r.resource_status().map(|s| s.as_str()) == Some("DELETE_FAILED"))
-                    {
-                        failed.push(ResidueItem {
-                            type_: r.resource_type().unwrap_or_default().to_string(),
-                            physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
-                            state: "delete_failed".into(),
-                            note: format!(
-                                "{} in stack {}: {}",
-                                r.logical_resource_id().unwrap_or_default(),
-                                g.name,
-                                r.resource_status_reason().unwrap_or_default()
-                            ),
-                        });
-                    }
-                }
+                failed.extend(o.failed);
+                scheduled.extend(o.scheduled);
             }
         }
         // Keys earlier attempts left: scheduled once the install itself is gone (one of them may
@@ -424,6 +357,123 @@ impl Aws {
         let ok = root_cause.is_none() && residue.checks.iter().all(|c| c.ok);
         let _ = tx.send(Update::Revoked { residue: residue.clone(), ok, root_cause }).await;
         Ok(residue)
+    }
+
+    /// Delete one stack (asked again first whether it is still this install's), follow it, and
+    /// schedule the keys it retained once it is gone.
+    #[allow(clippy::too_many_arguments)]
+    async fn delete_group(
+        &self,
+        c: &Clients,
+        plan: &RevokePlan,
+        g: &RevokeGroup,
+        retain: &[String],
+        who: &ownership::InstallIdentity,
+        tx: &mpsc::Sender<Update>,
+        cancel: &CancellationToken,
+    ) -> Result<GroupOutcome, CloudError> {
+        let c = c.clone();
+        let inst = &plan.installation;
+        let log = |text: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Update::Log { text }).await;
+            }
+        };
+        let mut root_cause: Option<String> = None;
+        let mut failed: Vec<ResidueItem> = Vec::new();
+        let mut scheduled: BTreeMap<String, KeySchedule> = BTreeMap::new();
+        let current = self.find_stack(&c, &g.id).await?;
+        let Some(current) = current else {
+            log(format!("{}: already gone", g.name)).await;
+            self.schedule_group_keys(&c, g, retain, &mut scheduled, tx).await;
+            return Ok(GroupOutcome { root_cause, failed, scheduled });
+        };
+        // Asked again right before deleting: the stack must still be this install's.
+        if let Verdict::NotThisInstall(why) = ownership::judge(who, &g.name, &marks_of(&current)) {
+            let why = why.join("; ");
+            log(format!("{}: not deleted: it is no longer provably this install's ({why})", g.name)).await;
+            root_cause = Some(format!("{} is no longer this install's ({why})", g.name));
+            return Ok(GroupOutcome { root_cause, failed, scheduled });
+        }
+        let status = current.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
+        let retain_here: Vec<String> =
+            g.resources.iter().filter(|r| retain.contains(&r.id)).map(|r| r.id.clone()).collect();
+        let cursor = self.cursor_now(&c, &g.id).await;
+        let mut attempt = 0;
+        let sent = loop {
+            let mut req = c.cfn.delete_stack().stack_name(&g.id).client_request_token(token());
+            // RetainResources is accepted only for a stack in DELETE_FAILED.
+            if status == "DELETE_FAILED" && !retain_here.is_empty() {
+                req = req.set_retain_resources(Some(retain_here.clone()));
+            }
+            match req.send().await {
+                Err(e) if attempt < 3 && e.error_code().as_deref() == Some("DependencyViolation") => {
+                    // AWS reports a blocked delete as DELETE_FAILED events; some endpoints answer
+                    // at once instead, and succeed on a retry once dependents are gone.
+                    attempt += 1;
+                    log(format!(
+                        "{}: DeleteStack answered DependencyViolation at once; retrying ({attempt}/3)",
+                        g.name
+                    ))
+                    .await;
+                    tokio::time::sleep(self.inner.cadence.interval * attempt).await;
+                }
+                other => break other,
+            }
+        };
+        if let Err(e) = sent {
+            let err = self.err("cloudformation:DeleteStack", e);
+            log(format!("{}: {err}", g.name)).await;
+            root_cause = Some(err.to_string());
+            failed.push(ResidueItem {
+                type_: "AWS::CloudFormation::Stack".into(),
+                physical_id: g.id.clone(),
+                state: "delete_failed".into(),
+                note: err.to_string(),
+            });
+            return Ok(GroupOutcome { root_cause, failed, scheduled });
+        }
+        let f = match poller::follow(&CfnEvents(&c.cfn), &g.id, &g.name, cursor, self.inner.cadence, tx, cancel).await {
+            Ok(f) => f,
+            // AWS keeps a deleted stack readable by id for 90 days; an endpoint that forgets it
+            // at once has deleted it.
+            Err(poller::PageError::Failed(m)) if m.contains("does not exist") => {
+                log(format!("{}: the stack no longer exists (its events cannot be read any more)", g.name)).await;
+                poller::Followed { status: Some(Status::DeleteComplete), root_cause: None }
+            }
+            Err(e) => return Err(super::deploy::follow_error(e, &g.name, &inst.region)),
+        };
+        if cancel.is_cancelled() {
+            return Err(CloudError::Cancelled);
+        }
+        if f.status == Some(Status::DeleteComplete) {
+            // Only now that the stack and the access it grants are gone: a revoke that stops
+            // before this point leaves a working install, never one with a doomed key.
+            self.schedule_group_keys(&c, g, retain, &mut scheduled, tx).await;
+        } else {
+            root_cause = f.root_cause.or(Some(format!("{} did not delete", g.name)));
+            if let Ok(out) = c.cfn.describe_stack_resources().stack_name(&g.id).send().await {
+                for r in out
+                    .stack_resources()
+                    .iter()
+                    .filter(|r| r.resource_status().map(|s| s.as_str()) == Some("DELETE_FAILED"))
+                {
+                    failed.push(ResidueItem {
+                        type_: r.resource_type().unwrap_or_default().to_string(),
+                        physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
+                        state: "delete_failed".into(),
+                        note: format!(
+                            "{} in stack {}: {}",
+                            r.logical_resource_id().unwrap_or_default(),
+                            g.name,
+                            r.resource_status_reason().unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(GroupOutcome { root_cause, failed, scheduled })
     }
 
     /// Schedule the deletion of the keys of a deleted group (CloudFormation retained them), unless
@@ -468,115 +518,13 @@ impl Aws {
         };
         let _ = tx.send(Update::Log { text }).await;
     }
+}
 
-    /// Check that access is really gone and say what stays.
-    async fn verify(
-        &self,
-        c: &Clients,
-        plan: &RevokePlan,
-        failed: Vec<ResidueItem>,
-        scheduled: &BTreeMap<String, KeySchedule>,
-    ) -> Residue {
-        let mut items = failed;
-        let mut checks = Vec::new();
-        for item in plan.items().chain(plan.leftovers.iter()) {
-            let Some(id) = item.physical_id.as_deref() else { continue };
-            match item.type_.as_str() {
-                "AWS::IAM::Role" => {
-                    let check = match c.iam.get_role().role_name(id).send().await {
-                        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Check {
-                            what: format!("role {id} no longer exists"),
-                            ok: true,
-                            detail: "GetRole: NoSuchEntity".into(),
-                        },
-                        Ok(_) => Check {
-                            what: format!("role {id} no longer exists"),
-                            ok: false,
-                            detail: "GetRole still finds it".into(),
-                        },
-                        Err(e) => Check {
-                            what: format!("role {id} no longer exists"),
-                            ok: false,
-                            detail: format!("could not check: {}", self.err("iam:GetRole", e)),
-                        },
-                    };
-                    checks.push(check);
-                }
-                "AWS::KMS::Key" => {
-                    let described =
-                        c.kms.describe_key().key_id(id).send().await.map_err(|e| self.err("kms:DescribeKey", e));
-                    // DescribeKey confirms; if it cannot answer, ScheduleKeyDeletion's own answer is the evidence.
-                    let (state, date, source) = match described.as_ref().ok().and_then(|d| d.key_metadata()) {
-                        Some(m) => (
-                            m.key_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                            m.deletion_date().map(|d| to_chrono(d).date_naive().to_string()).unwrap_or_default(),
-                            "DescribeKey".to_string(),
-                        ),
-                        None => match (scheduled.get(id), &described) {
-                            (Some(k), Err(e)) => {
-                                (k.state.clone(), k.date.to_string(), format!("ScheduleKeyDeletion's answer ({e})"))
-                            }
-                            (_, Err(e)) => (String::new(), String::new(), e.to_string()),
-                            (_, Ok(_)) => (String::new(), String::new(), "DescribeKey gave no metadata".into()),
-                        },
-                    };
-                    let check = if state == "PendingDeletion" {
-                        items.push(ResidueItem {
-                            type_: item.type_.clone(),
-                            physical_id: id.to_string(),
-                            state: "pending_deletion".into(),
-                            note: format!(
-                                "deleted by AWS on {date}; to keep it: aws kms cancel-key-deletion --key-id {id}"
-                            ),
-                        });
-                        Check {
-                            what: format!("key {id} is pending deletion"),
-                            ok: true,
-                            detail: format!("KeyState PendingDeletion, deletion date {date} (from {source})"),
-                        }
-                    } else if retain_listed(plan, id) {
-                        Check { what: format!("key {id} kept as asked"), ok: true, detail: format!("KeyState {state}") }
-                    } else {
-                        Check {
-                            what: format!("key {id} is pending deletion"),
-                            ok: false,
-                            detail: format!("KeyState {state:?} (from {source})"),
-                        }
-                    };
-                    checks.push(check);
-                }
-                "AWS::S3::Bucket" if matches!(item.outcome, RevokeOutcome::Kept { .. }) => {
-                    let there = c.s3.head_bucket().bucket(id).send().await.is_ok();
-                    if there {
-                        let (objects, bytes) = self.bucket_usage(c, id).await.unwrap_or((0, 0));
-                        items.push(ResidueItem {
-                            type_: item.type_.clone(),
-                            physical_id: id.to_string(),
-                            state: "kept".into(),
-                            note: format!(
-                                "kept with your data ({objects} objects, {}); delete it yourself when no longer needed",
-                                common::human_bytes(bytes)
-                            ),
-                        });
-                    }
-                    checks.push(Check {
-                        what: format!("bucket {id} is still there"),
-                        ok: there,
-                        detail: if there { "HeadBucket: found".into() } else { "HeadBucket: not found".into() },
-                    });
-                }
-                _ => {}
-            }
-        }
-        Residue {
-            cloud: plan.installation.cloud,
-            org: plan.installation.org.clone(),
-            account: plan.installation.account.clone(),
-            finished: Utc::now(),
-            items,
-            checks,
-        }
-    }
+/// How deleting one stack went.
+struct GroupOutcome {
+    root_cause: Option<String>,
+    failed: Vec<ResidueItem>,
+    scheduled: BTreeMap<String, KeySchedule>,
 }
 
 /// A key the revoke plan keeps (the user's retain list turns it into Kept).

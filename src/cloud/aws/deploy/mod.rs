@@ -3,6 +3,11 @@
 //! endpoint refuses change sets. VPC and S3 run in parallel; AUTH waits for both and gets their
 //! outputs as parameters (never exports, which would block deleting in revoke's order).
 
+mod keys;
+mod preview;
+
+pub(crate) use keys::KeySchedule;
+
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, Tag};
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -151,149 +156,6 @@ impl Aws {
             .collect()
     }
 
-    /// What applying would change in stacks that exist now (UPDATE change sets, deleted after
-    /// reading); new stacks add every resource of the plan.
-    pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
-        let c = self.clients(&plan.region);
-        let mut out = Vec::new();
-        let mut outputs = BTreeMap::new();
-        for g in &plan.groups {
-            let adds = || {
-                g.resources
-                    .iter()
-                    .map(|r| ResourceChange {
-                        action: "Add".into(),
-                        id: r.id.clone(),
-                        type_: r.type_.clone(),
-                        replacement: None,
-                    })
-                    .collect()
-            };
-            let existing = self.classify(&c, g, plan).await?;
-            let stack = match existing {
-                Existing::Settled(stack) => stack,
-                Existing::RolledBack(stack) => {
-                    let status = stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
-                    let note =
-                        format!("left in {status} by an earlier attempt: it is deleted first, then created again");
-                    out.push(GroupChanges {
-                        group: g.name.clone(),
-                        kind: ChangeKind::Create,
-                        changes: adds(),
-                        note: Some(note),
-                    });
-                    continue;
-                }
-                Existing::None => {
-                    self.refuse_kept_data(&c, plan, g).await?;
-                    out.push(GroupChanges {
-                        group: g.name.clone(),
-                        kind: ChangeKind::Create,
-                        changes: adds(),
-                        note: None,
-                    });
-                    continue;
-                }
-            };
-            // A stack from before install ids: the update records the id, even when nothing else changes.
-            let records_id = (!tags_recorded(&stack, plan)).then(|| {
-                format!(
-                    "records {}={} on the stack (made before install ids); the template is unchanged",
-                    ownership::MARK_INSTALL_ID,
-                    ownership::install_id_of(plan).unwrap_or("?")
-                )
-            });
-            let no_changes = |out: &mut Vec<GroupChanges>| {
-                out.push(GroupChanges {
-                    group: g.name.clone(),
-                    kind: if records_id.is_some() { ChangeKind::Update } else { ChangeKind::NoChanges },
-                    changes: vec![],
-                    note: records_id.clone(),
-                })
-            };
-            outputs.insert(g.key.clone(), stack_outputs(&stack));
-            let name = format!("cloudgrant-preview-{}", Utc::now().timestamp_millis());
-            let created = c
-                .cfn
-                .create_change_set()
-                .stack_name(&g.name)
-                .change_set_name(&name)
-                .change_set_type(ChangeSetType::Update)
-                .template_body(template_text(&self.inner.blueprint, g)?)
-                .set_parameters(Some(self.parameters(g, &outputs)))
-                .capabilities(Capability::CapabilityNamedIam)
-                .set_tags(Some(tags(plan)))
-                .client_token(token())
-                .send()
-                .await;
-            if let Err(e) = created {
-                use super::errors::AsSdkError;
-                if no_changes_reason(&e.error_message()) {
-                    // Some endpoints refuse an empty change set outright instead of failing it.
-                    no_changes(&mut out);
-                    continue;
-                }
-                out.push(GroupChanges {
-                    group: g.name.clone(),
-                    kind: ChangeKind::Update,
-                    changes: vec![],
-                    note: Some(format!("change set refused: {}", e.error_message())),
-                });
-                continue;
-            }
-            let (status, reason, changes) = self.wait_change_set(&c, &g.name, &name).await?;
-            let _ = c.cfn.delete_change_set().stack_name(&g.name).change_set_name(&name).send().await;
-            let empty = status == Some(ChangeSetStatus::Failed) && reason.as_deref().is_some_and(no_changes_reason);
-            if empty || (status == Some(ChangeSetStatus::CreateComplete) && changes.is_empty()) {
-                no_changes(&mut out);
-                continue;
-            }
-            out.push(GroupChanges { group: g.name.clone(), kind: ChangeKind::Update, changes, note: reason });
-        }
-        Ok(out)
-    }
-
-    /// A new stack that would create a bucket the account still has (kept by an earlier revoke:
-    /// `DeletionPolicy: Retain`) fails half-way with BucketAlreadyExists, after other stacks were
-    /// made. cloudgrant does not adopt the bucket into the new stack (CloudFormation resource
-    /// import), so it refuses up front, naming the bucket and the choice to make.
-    pub(super) async fn refuse_kept_data(&self, c: &Clients, plan: &Plan, g: &Group) -> Result<(), CloudError> {
-        for r in g.resources.iter().filter(|r| r.type_ == "AWS::S3::Bucket") {
-            let Some(name) = r.name.as_deref() else { continue };
-            match c.s3.head_bucket().bucket(name).send().await {
-                Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => continue,
-                Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
-                    return Err(CloudError::failed(
-                        format!("the bucket name {name} is taken by another AWS account; nothing was created"),
-                        "Bucket names are global: install under another org name (`--org`).",
-                    ))
-                }
-                Err(e) => return Err(self.err("s3:HeadBucket", e)),
-            }
-            let objects = match c.s3.list_objects_v2().bucket(name).max_keys(1000).send().await {
-                Ok(o) => format!(
-                    "{} object(s){}",
-                    o.key_count().unwrap_or(0),
-                    if o.is_truncated() == Some(true) { " or more" } else { "" }
-                ),
-                Err(_) => "its objects".into(),
-            };
-            let flags = self.profile().map(|p| format!(" --profile {p}")).unwrap_or_default();
-            return Err(CloudError::failed(
-                format!(
-                    "the data bucket {name} is still in the account ({objects}), kept by an earlier revoke of org {}: stack {} cannot be created while it exists, and cloudgrant does not adopt an existing bucket into a new stack; nothing was created",
-                    plan.org, g.name
-                ),
-                format!(
-                    "Choose one. Keep the data and install under another org name: `cloudgrant init --org NEW_ORG{flags}`. Or move the data out (`aws s3 sync s3://{name} s3://OTHER_BUCKET`), empty the bucket of every object version (S3 console: Empty) and delete it (`aws s3 rb s3://{name}`), then run `cloudgrant init --org {}{flags}` again.",
-                    plan.org
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     /// Wait for a change set to be computed; returns its status, reason and changes.
     async fn wait_change_set(
         &self,
@@ -349,14 +211,15 @@ impl Aws {
         }
         // Refuse before changing anything: stacks that are not this install's, stacks that are
         // busy, and a kept bucket a new stack would collide with.
+        // The stacks are read side by side, then the kept buckets new stacks would meet.
+        let classified = futures::future::join_all(plan.groups.iter().map(|g| self.classify(&c, g, plan))).await;
         let mut existing = BTreeMap::new();
-        for g in &plan.groups {
-            existing.insert(g.key.clone(), self.classify(&c, g, plan).await?);
+        for (g, found) in plan.groups.iter().zip(classified) {
+            existing.insert(g.key.clone(), found?);
         }
-        for g in &plan.groups {
-            if matches!(existing.get(&g.key), Some(Existing::None)) {
-                self.refuse_kept_data(&c, plan, g).await?;
-            }
+        let fresh = plan.groups.iter().filter(|g| matches!(existing.get(&g.key), Some(Existing::None)));
+        for refused in futures::future::join_all(fresh.map(|g| self.refuse_kept_data(&c, plan, g))).await {
+            refused?;
         }
         let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let mut done: BTreeMap<String, bool> = BTreeMap::new();
@@ -675,72 +538,10 @@ impl Aws {
             Err(_) => Cursor::new(None, Some(Utc::now())),
         }
     }
-
-    /// Keys CloudFormation retained (DELETE_SKIPPED) in this stack: schedule their deletion, so
-    /// no key is left enabled and forgotten.
-    pub(super) async fn schedule_retained_keys(
-        &self,
-        c: &Clients,
-        stack_id: &str,
-        why: &str,
-        tx: &mpsc::Sender<Update>,
-    ) {
-        let Ok(out) = c.cfn.describe_stack_resources().stack_name(stack_id).send().await else { return };
-        for r in out.stack_resources() {
-            let skipped = r.resource_status().map(|s| s.as_str()) == Some("DELETE_SKIPPED");
-            if r.resource_type() == Some("AWS::KMS::Key") && skipped {
-                if let Some(key) = r.physical_resource_id() {
-                    let text = match self.schedule_key(c, key).await {
-                        Ok(k) => format!("key {key} ({why}): deletion scheduled, AWS deletes it on {}", k.date),
-                        Err(e) => format!("key {key} ({why}): could not schedule its deletion: {e}. Run: aws kms schedule-key-deletion --key-id {key}"),
-                    };
-                    let _ = tx.send(Update::Log { text }).await;
-                }
-            }
-        }
-    }
-
-    /// ScheduleKeyDeletion with the template's pending window; returns the date and key state
-    /// AWS answers with (kept as evidence for the checks after revoke).
-    pub(super) async fn schedule_key(&self, c: &Clients, key: &str) -> Result<KeySchedule, CloudError> {
-        let days = self.key_window_days();
-        let out = c
-            .kms
-            .schedule_key_deletion()
-            .key_id(key)
-            .pending_window_in_days(days as i32)
-            .send()
-            .await
-            .map_err(|e| self.err("kms:ScheduleKeyDeletion", e))?;
-        let date =
-            out.deletion_date().map(to_chrono).unwrap_or_else(|| Utc::now() + chrono::Duration::days(i64::from(days)));
-        // A successful ScheduleKeyDeletion leaves the key PendingDeletion; older answers omit KeyState.
-        let state = out.key_state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "PendingDeletion".into());
-        Ok(KeySchedule { date: date.date_naive(), state })
-    }
-
-    pub(super) fn key_window_days(&self) -> u32 {
-        self.inner
-            .blueprint
-            .stacks
-            .iter()
-            .flat_map(|s| s.template.resources.iter())
-            .find(|r| r.type_ == "AWS::KMS::Key")
-            .and_then(|r| r.properties.get("PendingWindowInDays").and_then(serde_json::Value::as_u64))
-            .map(|d| d as u32)
-            .unwrap_or(30)
-    }
-}
-
-/// What ScheduleKeyDeletion answered.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct KeySchedule {
-    pub date: chrono::NaiveDate,
-    pub state: String,
 }
 
 /// The pack's template text a group is deployed from.
-fn template_text(blueprint: &crate::plan::aws::Blueprint, g: &Group) -> Result<String, CloudError> {
+pub(super) fn template_text(blueprint: &crate::plan::aws::Blueprint, g: &Group) -> Result<String, CloudError> {
     blueprint.template_text(&g.template).map(str::to_string).ok_or_else(|| {
         CloudError::failed(format!("template {} is not in the vendor pack", g.template), "Report this as a bug.")
     })

@@ -11,12 +11,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::{type_and_name, Run};
 use super::errors::AzureError;
+use super::follow::poll_wait;
 use super::survey::{stack_path, state_is};
 use super::{ApiRequest, Azure, Method, Notes, Service, API_AUTHORIZATION, API_KEYVAULT, API_STACKS, API_STORAGE};
 use crate::cloud::CloudError;
 use crate::model::{
-    Check, Cloud, Installation, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan, Status,
-    Update,
+    Cloud, Installation, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan, Status, Update,
 };
 use crate::plan::azure::{MAIN, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE, STORAGE};
 
@@ -26,6 +26,8 @@ const TYPE_ROLE_DEFINITION: &str = "Microsoft.Authorization/roleDefinitions";
 const TYPE_STORAGE_ACCOUNT: &str = "Microsoft.Storage/storageAccounts";
 /// Key Vault's default soft-delete retention, when the vault cannot be read.
 const DEFAULT_RETENTION_DAYS: i64 = 90;
+
+mod verify;
 
 const SP_KEPT: &str = "the vendor's service principal stays in your tenant: once the main stack is gone it holds no role in this subscription, and other installs of this vendor may use it. To remove it too: revoke with --delete-service-principal";
 
@@ -248,12 +250,13 @@ impl Azure {
                 "Revoke without --retain (the storage stack's data account is kept anyway), or remove the resource from the stack in the Azure portal first.",
             ));
         }
-        let mut run = Run::new(&tx, cancel);
+        let run = Run::new(&tx, cancel);
+        let gone = Gone::default();
         let mut root_cause: Option<String> = None;
         let mut items: Vec<ResidueItem> = Vec::new();
         let mut main_ok = true;
         if let Some(g) = plan.groups.iter().find(|g| g.key == MAIN) {
-            if let Err(e) = self.delete_stack(&mut run, inst, g, true).await {
+            if let Err(e) = self.delete_stack(&run, inst, g, true, &gone).await {
                 if e == CloudError::Cancelled {
                     return Err(e);
                 }
@@ -266,43 +269,44 @@ impl Azure {
                     note: format!("{e}. Fix: {}", e.next_step()),
                 });
             }
-            if main_ok {
-                if let Some(sp) = g.resources.iter().find(|i| i.type_ == SERVICE_PRINCIPAL_TYPE) {
-                    let retained = retain.iter().any(|r| r == &sp.id);
-                    if sp.outcome == RevokeOutcome::Deleted && !retained {
-                        if let Err(e) = self.delete_principal(&run, &g.name, sp).await {
-                            root_cause.get_or_insert_with(|| format!("{e}. Fix: {}", e.next_step()));
-                        }
-                    } else {
-                        let why = if retained { "kept as asked (--retain)" } else { SP_KEPT };
-                        run.event(
-                            &g.name,
-                            &sp.id,
-                            &sp.type_,
-                            Status::DeleteSkipped,
-                            Some(why.into()),
-                            sp.physical_id.clone(),
-                        )
-                        .await;
-                    }
-                }
-            }
         }
-        if let Some(g) = plan.groups.iter().find(|g| g.key == STORAGE) {
-            if main_ok {
-                if let Err(e) = self.delete_stack(&mut run, inst, g, false).await {
-                    if e == CloudError::Cancelled {
-                        return Err(e);
-                    }
-                    root_cause.get_or_insert_with(|| format!("{e}. Fix: {}", e.next_step()));
-                }
-            } else {
-                run.notes
-                    .log(format!("the storage stack {} is left as it is: the main stack must go first; revoke again once it is fixed", g.name))
-                    .await;
+        // Once the main stack is gone: the service principal (when asked) and the storage
+        // stack's detach, side by side.
+        let principal = async {
+            let Some(g) = plan.groups.iter().find(|g| g.key == MAIN) else { return Ok(()) };
+            let Some(sp) = g.resources.iter().find(|i| i.type_ == SERVICE_PRINCIPAL_TYPE).filter(|_| main_ok) else {
+                return Ok(());
+            };
+            let retained = retain.iter().any(|r| r == &sp.id);
+            if sp.outcome == RevokeOutcome::Deleted && !retained {
+                return self.delete_principal(&run, &g.name, sp).await;
             }
+            let why = if retained { "kept as asked (--retain)" } else { SP_KEPT };
+            run.event(&g.name, &sp.id, &sp.type_, Status::DeleteSkipped, Some(why.into()), sp.physical_id.clone())
+                .await;
+            Ok(())
+        };
+        let storage = async {
+            let Some(g) = plan.groups.iter().find(|g| g.key == STORAGE) else { return Ok(()) };
+            if main_ok {
+                return self.delete_stack(&run, inst, g, false, &gone).await;
+            }
+            run.notes
+                .log(format!("the storage stack {} is left as it is: the main stack must go first; revoke again once it is fixed", g.name))
+                .await;
+            Ok(())
+        };
+        let (principal, storage) = futures::join!(principal, storage);
+        if let Err(e) = principal {
+            root_cause.get_or_insert_with(|| format!("{e}. Fix: {}", e.next_step()));
         }
-        let residue = self.verify(plan, items).await;
+        if let Err(e) = storage {
+            if e == CloudError::Cancelled {
+                return Err(e);
+            }
+            root_cause.get_or_insert_with(|| format!("{e}. Fix: {}", e.next_step()));
+        }
+        let residue = self.verify(plan, items, &gone).await;
         let ok = root_cause.is_none() && residue.checks.iter().all(|c| c.ok);
         // A failure is in the Revoked update and the residue: the caller shows both.
         run.notes.send(Update::Revoked { residue: residue.clone(), ok, root_cause }).await;
@@ -354,10 +358,11 @@ impl Azure {
     /// stack lets go of it (storage).
     async fn delete_stack(
         &self,
-        run: &mut Run,
+        run: &Run,
         inst: &Installation,
         group: &RevokeGroup,
         delete_all: bool,
+        gone: &Gone,
     ) -> Result<(), CloudError> {
         let name = &group.name;
         let path = stack_path(self.sub(), name);
@@ -410,12 +415,13 @@ impl Azure {
         let r = self.call(&run.notes, &step, req).await?;
         let mut last: Option<Value> = None;
         let outcome: Result<(), CloudError> = if r.status == 404 {
+            gone.saw(name);
             Ok(())
         } else if !r.is_success() {
             Err(self.error(&step, &r))
         } else if r.status == 202 || r.async_operation.is_some() {
             let url = r.async_operation.clone().or_else(|| r.location.clone());
-            self.follow_delete(run, name, url.as_deref(), &mut last).await
+            self.follow_delete(run, name, url.as_deref(), &mut last, gone).await
         } else {
             Ok(())
         };
@@ -467,15 +473,19 @@ impl Azure {
         }
     }
 
-    /// Poll a stack deletion until the operation settles or the stack is gone.
+    /// Poll a stack deletion until the operation settles or the stack is gone: one call a poll,
+    /// the async operation (the stack is read only without one, or to name what failed).
     async fn follow_delete(
         &self,
-        run: &mut Run,
+        run: &Run,
         name: &str,
         url: Option<&str>,
         last: &mut Option<Value>,
+        gone: &Gone,
     ) -> Result<(), CloudError> {
         let started = std::time::Instant::now();
+        let mut polls = 0;
+        let mut sent = tokio::time::Instant::now();
         loop {
             if started.elapsed() >= crate::cloud::common::deadline() {
                 let state = last
@@ -489,7 +499,9 @@ impl Azure {
                     &format!("az stack sub show --name {name} --query properties.provisioningState"),
                 ));
             }
-            run.pause(self.inner.options.poll_interval).await?;
+            polls += 1;
+            run.pause_until(sent + poll_wait(self.inner.options.poll_interval, polls)).await?;
+            sent = tokio::time::Instant::now();
             let mut status = None;
             let mut op = Value::Null;
             if let Some(url) = url {
@@ -503,13 +515,21 @@ impl Azure {
                 op = self.ok(&step, r)?;
                 status = op["status"].as_str().map(String::from);
             }
+            let is = |found: Option<&str>, want: &str| found.is_some_and(|f| state_is(f, want));
+            let op_failed = is(status.as_deref(), "failed") || is(status.as_deref(), "canceled");
+            if url.is_some() && !op_failed {
+                if is(status.as_deref(), "succeeded") {
+                    return Ok(());
+                }
+                continue;
+            }
             let stack = self.read_stack(&run.notes, name).await?;
             if stack.is_some() {
                 *last = stack.clone();
+            } else {
+                gone.saw(name);
             }
-            let is = |found: Option<&str>, want: &str| found.is_some_and(|f| state_is(f, want));
-            let failed = is(status.as_deref(), "failed")
-                || is(status.as_deref(), "canceled")
+            let failed = op_failed
                 || stack.as_ref().is_some_and(|s| is(s["properties"]["provisioningState"].as_str(), "failed"));
             if failed {
                 let error = [
@@ -531,114 +551,23 @@ impl Azure {
                     format!("Look at it with `az stack sub show --name {name}`, fix what it names, then revoke again."),
                 ));
             }
-            if stack.is_none() || is(status.as_deref(), "succeeded") {
+            if stack.is_none() {
                 return Ok(());
             }
         }
     }
+}
 
-    /// Read the subscription again and list what stays.
-    async fn verify(&self, plan: &RevokePlan, mut items: Vec<ResidueItem>) -> Residue {
-        let inst = &plan.installation;
-        let notes = Notes::default();
-        let mut checks = Vec::new();
-        let failed = |what: String, e: CloudError| Check { what, ok: false, detail: format!("could not check: {e}") };
-        let principals = [
-            ("the vendor's service principal", inst.outputs.get("ServicePrincipalObjectId")),
-            ("the machines' identity", inst.outputs.get("IdentityPrincipalId")),
-        ];
-        for (who, id) in principals {
-            let Some(id) = id else { continue };
-            let what = format!("{who} ({id}) holds no role assignment in subscription {}", self.sub());
-            checks.push(match self.assignments_of(&notes, id).await {
-                Ok(list) if list.is_empty() => Check { what, ok: true, detail: "roleAssignments ($filter principalId): none".into() },
-                Ok(list) => {
-                    let ids: Vec<&str> = list.iter().filter_map(|a| a["id"].as_str()).collect();
-                    Check { what, ok: false, detail: format!("still assigned: {} (not made by this install, or re-added since); remove with `az role assignment delete --ids {}`", ids.join(", "), ids.join(" ")) }
-                }
-                Err(e) => failed(what, e),
-            });
-        }
-        for g in &plan.groups {
-            let what = format!("deployment stack {} is gone", g.name);
-            checks.push(match self.read_stack(&notes, &g.name).await {
-                Ok(None) => Check { what, ok: true, detail: "deploymentStacks GET: 404".into() },
-                Ok(Some(s)) => Check {
-                    what,
-                    ok: false,
-                    detail: format!("still there ({})", s["properties"]["provisioningState"].as_str().unwrap_or("?")),
-                },
-                Err(e) => failed(what, e),
-            });
-        }
-        for i in plan.items() {
-            let name = i.physical_id.as_deref().and_then(type_and_name).map(|(_, n)| n).unwrap_or_default();
-            match (i.type_.as_str(), &i.outcome) {
-                (TYPE_VAULT, _) => {
-                    let what = format!("Key Vault {name} is soft-deleted");
-                    let location = inst.region.clone();
-                    checks.push(match self.deleted_vault(&notes, &location, &name).await {
-                        Ok(Some(v)) => {
-                            let purge = v["properties"]["scheduledPurgeDate"].as_str().unwrap_or("unknown").to_string();
-                            let protected = v["properties"]["purgeProtectionEnabled"].as_bool() == Some(true);
-                            let how = if protected { "purge protection is on: Azure purges it then".to_string() } else { format!("purge it sooner with `az keyvault purge --name {name} --location {location}`") };
-                            items.push(ResidueItem { type_: i.type_.clone(), physical_id: name.clone(), state: "soft_deleted".into(), note: format!("scheduled purge {purge}; its name stays reserved until then; recover with `az keyvault recover --name {name}`; {how}") });
-                            Check { what, ok: true, detail: format!("deletedVaults: found, scheduled purge {purge}") }
-                        }
-                        Ok(None) => {
-                            let group = plan.groups.iter().find(|g| g.key == MAIN).map(|g| g.name.clone()).unwrap_or_default();
-                            match self.read_vault(&notes, &group, &name).await {
-                                Ok(Some(_)) => Check { what, ok: false, detail: "the vault is still active".into() },
-                                Ok(None) => Check { what, ok: true, detail: "neither active nor in deletedVaults: purged already".into() },
-                                Err(e) => failed(what, e),
-                            }
-                        }
-                        Err(e) => failed(what, e),
-                    });
-                }
-                (TYPE_STORAGE_ACCOUNT, RevokeOutcome::Kept { .. }) => {
-                    let what = format!("data account {name} is kept");
-                    let group =
-                        plan.groups.iter().find(|g| g.key == STORAGE).map(|g| g.name.clone()).unwrap_or_default();
-                    checks.push(match self.read_account(&notes, &group, &name).await {
-                        Ok(Some(_)) => {
-                            items.push(ResidueItem { type_: i.type_.clone(), physical_id: name.clone(), state: "kept".into(), note: format!("your data stays; no longer managed by a stack; delete it yourself when you no longer need it: `az storage account delete --name {name} --resource-group {group}`") });
-                            Check { what, ok: true, detail: "storageAccounts GET: found".into() }
-                        }
-                        Ok(None) => Check { what, ok: false, detail: "storageAccounts GET: 404 (deleted outside cloudgrant?)".into() },
-                        Err(e) => failed(what, e),
-                    });
-                }
-                (SERVICE_PRINCIPAL_TYPE, RevokeOutcome::Deleted) => {
-                    let what = "the vendor's service principal is deleted".to_string();
-                    checks.push(match self.find_service_principal(&notes).await {
-                        Ok(None) => Check { what, ok: true, detail: "servicePrincipals(appId) GET: 404".into() },
-                        Ok(Some(_)) => Check { what, ok: false, detail: "Graph still finds it".into() },
-                        Err(e) => failed(what, e),
-                    });
-                }
-                (SERVICE_PRINCIPAL_TYPE, _) => items.push(ResidueItem {
-                    type_: i.type_.clone(),
-                    physical_id: i.physical_id.clone().unwrap_or_default(),
-                    state: "kept".into(),
-                    note: SP_KEPT.into(),
-                }),
-                (_, RevokeOutcome::Kept { reason }) => items.push(ResidueItem {
-                    type_: i.type_.clone(),
-                    physical_id: name.clone(),
-                    state: "kept".into(),
-                    note: reason.clone(),
-                }),
-                _ => {}
-            }
-        }
-        Residue {
-            cloud: Cloud::Azure,
-            org: inst.org.clone(),
-            account: inst.account.clone(),
-            finished: Utc::now(),
-            items,
-            checks,
-        }
+/// The stacks a revoke saw gone (404) while deleting them: verification does not read them again.
+#[derive(Debug, Default)]
+pub(crate) struct Gone(std::sync::Mutex<std::collections::BTreeSet<String>>);
+
+impl Gone {
+    fn saw(&self, stack: &str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(stack.to_string());
+    }
+
+    pub(crate) fn seen(&self, stack: &str) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(stack)
     }
 }
