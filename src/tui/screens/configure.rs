@@ -149,7 +149,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     app.vendor.vendor.id
                 ),
                 crate::model::Cloud::Aws => {
-                    format!("The org name is part of every name cloudgrant creates ({}-<org>-auth, …).", app.vendor.vendor.id)
+                    format!("The org name is part of every stack name cloudgrant creates ({}-<org>-…).", app.vendor.vendor.id)
                 }
             },
             t.muted,
@@ -174,7 +174,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             crate::model::Cloud::Azure => {
                 "the Azure region for both resource groups and everything in them (e.g. westeurope, eastus2)"
             }
-            crate::model::Cloud::Aws => "the AWS region for the network, bucket and key",
+            crate::model::Cloud::Aws => "the AWS region of the stacks",
         },
     };
     render_field(frame, region, &region_view, t);

@@ -74,7 +74,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
             .map_or(g.resources.len(), |pg| pg.resources.len());
         out.push(Line::from(vec![
             Span::styled(format!("  {:<22}", g.name), t.text),
-            Span::styled(format!("{:>3} resources  ", n), t.text),
+            Span::styled(format!("{:>3} {:<9}  ", n, if n == 1 { "resource" } else { "resources" }), t.text),
             Span::styled(g.status.as_str(), t.status(Some(g.status))),
         ]));
     }
