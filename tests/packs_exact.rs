@@ -6,9 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+#[path = "support/template_walk.rs"]
+mod template_walk;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use template_walk::{actions, statements};
 
 use cloudgrant::model::{Cloud, OnRevoke, PermissionKind};
 use cloudgrant::plan::{self, Choices};
@@ -44,37 +47,6 @@ fn choices(vendor: &VendorProfile, cloud: Cloud) -> Choices {
         region: plan::default_region(cloud, vendor),
         account: Some(account.into()),
         external_id: Some("x".repeat(40)),
-    }
-}
-
-fn actions(v: &Value, out: &mut BTreeSet<String>) {
-    match v {
-        Value::Mapping(m) => {
-            for (k, v) in m {
-                if k.as_str() == Some("Action") {
-                    match v {
-                        Value::String(s) => {
-                            out.insert(s.clone());
-                        }
-                        Value::Sequence(seq) => out.extend(seq.iter().filter_map(|x| x.as_str().map(String::from))),
-                        _ => {}
-                    }
-                }
-                actions(v, out);
-            }
-        }
-        Value::Sequence(s) => s.iter().for_each(|x| actions(x, out)),
-        Value::Tagged(t) => actions(&t.value, out),
-        _ => {}
-    }
-}
-
-fn statements(v: &Value) -> usize {
-    match v {
-        Value::Mapping(m) => usize::from(m.contains_key("Effect")) + m.values().map(statements).sum::<usize>(),
-        Value::Sequence(s) => s.iter().map(statements).sum(),
-        Value::Tagged(t) => statements(&t.value),
-        _ => 0,
     }
 }
 

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+#[path = "support/template_walk.rs"]
+mod template_walk;
 use cloudgrant::model::{Effect, Permission, PermissionKind, Plan};
 use cloudgrant::permissions::{self, AccessLevel, RiskKind, Severity};
 use cloudgrant::plan::aws::{self, Blueprint};
@@ -14,6 +16,7 @@ use cloudgrant::vendor::VendorProfile;
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
+use template_walk::actions;
 
 const EXTERNAL_ID: &str = "0123456789abcdefghij0123456789abcdefghij";
 
@@ -32,29 +35,6 @@ fn plan() -> Plan {
 
 fn template_text(name: &str) -> String {
     std::fs::read_to_string(format!("{}/assets/aws/{name}", env!("CARGO_MANIFEST_DIR"))).expect("read")
-}
-
-/// Every string under every `Action` key, anywhere in the document.
-fn actions(v: &Value, out: &mut BTreeSet<String>) {
-    match v {
-        Value::Mapping(m) => {
-            for (k, v) in m {
-                if k.as_str() == Some("Action") {
-                    match v {
-                        Value::String(s) => {
-                            out.insert(s.clone());
-                        }
-                        Value::Sequence(seq) => out.extend(seq.iter().filter_map(|x| x.as_str().map(String::from))),
-                        _ => {}
-                    }
-                }
-                actions(v, out);
-            }
-        }
-        Value::Sequence(s) => s.iter().for_each(|x| actions(x, out)),
-        Value::Tagged(t) => actions(&t.value, out),
-        _ => {}
-    }
 }
 
 fn by_sid<'p>(plan: &'p Plan, sid: &str) -> &'p Permission {

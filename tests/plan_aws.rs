@@ -4,11 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+#[path = "support/template_walk.rs"]
+mod template_walk;
 use cloudgrant::model::{OnRevoke, PermissionKind};
 use cloudgrant::plan::{aws, Choices};
 use cloudgrant::vendor::VendorProfile;
 use serde_yaml::Value;
 use std::collections::BTreeSet;
+use template_walk::{actions, statements};
 
 fn plan() -> cloudgrant::model::Plan {
     let vendor = VendorProfile::bundled().expect("vendor");
@@ -24,39 +27,6 @@ fn plan() -> cloudgrant::model::Plan {
 fn template(name: &str) -> Value {
     let path = format!("{}/assets/aws/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_yaml::from_str(&std::fs::read_to_string(path).expect("read")).expect("yaml")
-}
-
-/// Every string under every `Action` key, anywhere in the document.
-fn actions(v: &Value, out: &mut BTreeSet<String>) {
-    match v {
-        Value::Mapping(m) => {
-            for (k, v) in m {
-                if k.as_str() == Some("Action") {
-                    match v {
-                        Value::String(s) => {
-                            out.insert(s.clone());
-                        }
-                        Value::Sequence(seq) => out.extend(seq.iter().filter_map(|x| x.as_str().map(String::from))),
-                        _ => {}
-                    }
-                }
-                actions(v, out);
-            }
-        }
-        Value::Sequence(s) => s.iter().for_each(|x| actions(x, out)),
-        Value::Tagged(t) => actions(&t.value, out),
-        _ => {}
-    }
-}
-
-/// Number of mappings with an `Effect` key: the statements.
-fn statements(v: &Value) -> usize {
-    match v {
-        Value::Mapping(m) => usize::from(m.contains_key("Effect")) + m.values().map(statements).sum::<usize>(),
-        Value::Sequence(s) => s.iter().map(statements).sum(),
-        Value::Tagged(t) => statements(&t.value),
-        _ => 0,
-    }
 }
 
 #[test]
