@@ -5,14 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Term {
     screen: Arc<Mutex<vt100::Parser>>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
-    _writer: Box<dyn std::io::Write + Send>,
+    writer: Box<dyn std::io::Write + Send>,
 }
 
 impl Term {
@@ -40,7 +40,13 @@ impl Term {
                 feed.lock().unwrap().process(&buf[..n]);
             }
         });
-        Term { screen, child, _writer: writer }
+        Term { screen, child, writer }
+    }
+
+    fn keys(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
     }
 
     fn wait_for(&self, needle: &str, secs: u64) {
@@ -93,4 +99,47 @@ fn sigterm_sighup_and_sigint_from_outside_restore_the_terminal() {
         assert_eq!(status.exit_code(), code as u32, "signal {signal}: exits with 128 + its number:\n{}", s.contents());
         assert!(s.contents().contains("stopped by"), "it says why it stopped:\n{}", s.contents());
     }
+}
+
+/// A signal while the wizard deploys: the run is told to stop watching, and the receipt of what
+/// happened so far is written before the wizard leaves, its path printed on the normal screen.
+#[test]
+fn a_signal_during_a_deploy_keeps_the_receipt_of_the_run_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Term::start(dir.path());
+    t.wait_for("Step 1 of 8 · Welcome", 20);
+    t.keys("\r");
+    t.wait_for("Step 2 of 8 · Cloud", 10);
+    t.keys("\r");
+    t.wait_for("210987654321", 10);
+    t.keys("\r");
+    t.wait_for("Connected", 20);
+    t.keys("\r");
+    t.wait_for("Step 4 of 8 · Configure", 10);
+    t.keys("sig\r");
+    t.wait_for("Resources (", 20);
+    t.keys("\r");
+    t.wait_for("Step 6 of 8 · Confirm", 10);
+    t.keys("\t\r");
+    // The sandbox runs at its real pace here: the stacks are still being created.
+    t.wait_for("CREATE_IN_PROGRESS", 30);
+    let pid = t.child.process_id().expect("pid") as i32;
+    // SAFETY: a signal to our own child, by its pid.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = t.wait_exit(15);
+    let text = t.screen.lock().unwrap().screen().contents();
+    assert_eq!(status.exit_code(), 143, "{text}");
+    assert!(text.contains("stopped by SIGTERM: the install was stopped before it finished"), "{text}");
+    assert!(text.contains("Receipt: "), "the receipt's path is printed:\n{text}");
+    let receipts: Vec<_> = std::fs::read_dir(dir.path().join("receipts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(receipts.len(), 1, "one receipt for the one run: {receipts:?}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&receipts[0]).unwrap()).unwrap();
+    assert_eq!(r["outcome"]["ok"], false, "{r}");
+    assert_eq!(r["outcome"]["summary"], "stopped watching (Ctrl-C or a signal): the cloud carries on", "{r}");
+    let events = r["events"].to_string();
+    assert!(events.contains("CREATE_IN_PROGRESS"), "the events seen so far are kept: {events}");
 }

@@ -160,18 +160,14 @@ async fn apply_init(p: &Provider, vendor: &VendorProfile, plan: &Plan) -> Result
         Some(Update::Applied { installation, ok, root_cause }) => (Some(installation), *ok, root_cause.clone()),
         _ => (None, false, result.as_ref().err().map(|e| e.to_string())),
     };
-    let summary = match (ok, &result) {
-        (true, _) => "created: the install is complete".to_string(),
-        (false, Err(CloudError::Cancelled)) => "stopped watching (Ctrl-C): the cloud carries on".to_string(),
-        (false, _) => "the install did not complete".to_string(),
-    };
+    let cancelled = matches!(result, Err(CloudError::Cancelled));
     let receipt = receipts::for_init(
         plan,
         vendor,
         who,
         installation,
         events,
-        receipts::Outcome { ok, summary, root_cause },
+        receipts::Outcome::of(receipts::Flow::Init, ok, cancelled, root_cause),
         chrono::Utc::now(),
     );
     keep_receipt(&receipt);
@@ -327,18 +323,14 @@ async fn run_revoke(
         Some(Update::Revoked { residue, ok, root_cause }) => (Some(residue), *ok, root_cause.clone()),
         _ => (None, false, result.as_ref().err().map(|e| e.to_string())),
     };
-    let summary = match (ok, &result) {
-        (true, _) => "revoked: the vendor's access is gone".to_string(),
-        (false, Err(CloudError::Cancelled)) => "stopped watching (Ctrl-C): the cloud carries on".to_string(),
-        (false, _) => "revoke did not complete".to_string(),
-    };
+    let cancelled = matches!(result, Err(CloudError::Cancelled));
     let receipt = receipts::for_revoke(
         rplan,
         vendor,
         who,
         residue,
         events,
-        receipts::Outcome { ok, summary, root_cause },
+        receipts::Outcome::of(receipts::Flow::Revoke, ok, cancelled, root_cause),
         chrono::Utc::now(),
     );
     keep_receipt(&receipt);

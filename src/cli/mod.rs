@@ -427,6 +427,17 @@ async fn wizard(global: &Global) -> Result<(), Failure> {
     for line in &report.report {
         println!("{line}");
     }
+    if let Some(by) = report.stopped_by {
+        return Err(Failure {
+            message: format!("stopped by {by}: {}", report.unfinished.unwrap_or("nothing was being changed")),
+            next_step: match report.unfinished {
+                Some(_) => "Run `cloudgrant status` to see what exists, then run cloudgrant again to finish or revoke.",
+                None => "Run cloudgrant again to continue.",
+            }
+            .into(),
+            code: 1,
+        });
+    }
     match report.unfinished {
         Some(why) => Err(Failure {
             message: why.into(),

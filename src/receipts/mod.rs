@@ -163,6 +163,21 @@ pub struct Outcome {
     pub root_cause: Option<String>,
 }
 
+impl Outcome {
+    /// The one wording of a run's outcome, for the plain commands and the wizard alike: done, not
+    /// done, or stopped by the user (Ctrl-C, a signal) while the cloud carries on.
+    pub fn of(flow: Flow, ok: bool, cancelled: bool, root_cause: Option<String>) -> Outcome {
+        let summary = match (flow, ok, cancelled) {
+            (Flow::Init, true, _) => "created: the install is complete",
+            (Flow::Revoke, true, _) => "revoked: the vendor's access is gone",
+            (_, false, true) => "stopped watching (Ctrl-C or a signal): the cloud carries on",
+            (Flow::Init, false, false) => "the install did not complete",
+            (Flow::Revoke, false, false) => "revoke did not complete",
+        };
+        Outcome { ok, summary: summary.into(), root_cause }
+    }
+}
+
 /// One resource of a revoke, with the fate the review gave it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RevokedResource {

@@ -75,6 +75,8 @@ pub struct App {
     pub receipt: Option<Result<std::path::PathBuf, String>>,
     /// A receipt was asked for the current run (one per run, on its first result).
     pub receipt_asked: bool,
+    /// The signal (SIGINT, SIGTERM, SIGHUP) from outside that ended the wizard, if one did.
+    pub stopped_by: Option<&'static str>,
     /// First line shown of the screens that scroll as a whole (Welcome, Confirm, Done) and of
     /// the help overlay.
     pub scroll: usize,
@@ -112,6 +114,7 @@ impl App {
             receipts_dir: None,
             receipt: None,
             receipt_asked: false,
+            stopped_by: None,
             scroll: 0,
             help_scroll: 0,
         }
@@ -183,6 +186,16 @@ impl App {
             Flow::Onboard => "install",
             Flow::Revoke => "revoke",
         };
+        let cancelled =
+            run.finish.as_ref().is_some_and(|f| matches!(f.error, Some(crate::cloud::CloudError::Cancelled)));
+        if cancelled {
+            return Some(match what {
+                "install" => {
+                    "the install was stopped before it finished (what was already asked of the cloud carries on)"
+                }
+                _ => "the revoke was stopped before it finished (what was already asked of the cloud carries on)",
+            });
+        }
         match (run.running(), run.failed(), what) {
             (true, _, "install") => Some(
                 "the install was still running when the wizard closed (what was already asked of the cloud carries on)",

@@ -27,6 +27,7 @@ impl App {
         }));
         let finish = run.finish.clone();
         let ok = finish.as_ref().is_some_and(|f| f.ok);
+        let cancelled = finish.as_ref().is_some_and(|f| matches!(f.error, Some(crate::cloud::CloudError::Cancelled)));
         let root_cause = run
             .root_cause
             .as_ref()
@@ -38,14 +39,12 @@ impl App {
         let receipt = match (self.flow, run.kind) {
             (Flow::Onboard, RunKind::Deploy) => {
                 let Some(plan) = &self.preview.plan else { return Vec::new() };
-                let summary = if ok { "created: the install is complete" } else { "the install did not complete" };
-                let outcome = Outcome { ok, summary: summary.into(), root_cause };
+                let outcome = Outcome::of(receipts::Flow::Init, ok, cancelled, root_cause);
                 receipts::for_init(plan, &self.vendor, who, self.installation.as_ref(), events, outcome, now)
             }
             (Flow::Revoke, RunKind::Revoke) => {
                 let Some(plan) = &self.review.plan else { return Vec::new() };
-                let summary = if ok { "revoked: the vendor's access is gone" } else { "revoke did not complete" };
-                let outcome = Outcome { ok, summary: summary.into(), root_cause };
+                let outcome = Outcome::of(receipts::Flow::Revoke, ok, cancelled, root_cause);
                 receipts::for_revoke(plan, &self.vendor, who, self.residue.residue.as_ref(), events, outcome, now)
             }
             _ => return Vec::new(),

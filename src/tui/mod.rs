@@ -44,6 +44,8 @@ pub struct Exit {
     pub report: Vec<String>,
     /// Set when the last apply or revoke failed or was left running: the exit is not a success.
     pub unfinished: Option<&'static str>,
+    /// The signal from outside that ended the wizard (its name), if one did.
+    pub stopped_by: Option<&'static str>,
 }
 
 /// Run the wizard on the terminal until the user quits; returns the lines to print on the normal
@@ -65,5 +67,5 @@ pub async fn run(opts: TuiOptions) -> color_eyre::Result<Exit> {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     }
     ratatui::restore();
-    result.map(|app| Exit { report: app.exit_report(), unfinished: app.unfinished_run() })
+    result.map(|app| Exit { report: app.exit_report(), unfinished: app.unfinished_run(), stopped_by: app.stopped_by })
 }

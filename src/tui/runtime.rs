@@ -34,6 +34,8 @@ pub const TICK: Duration = Duration::from_millis(100);
 pub const FRAME: Duration = Duration::from_millis(16);
 /// How long exit waits for a task to notice the cancellation.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long leaving waits for a stopped run's last answer and its receipt.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
     mpsc::channel(CAPACITY)
@@ -293,8 +295,8 @@ where
                 apply_batch(&mut app, &mut exec.provider, &mut buf)
             }
             _ = stop.cancelled() => {
-                let by = crate::signals::received().map(crate::signals::name).unwrap_or("a signal");
-                break Err(eyre!("stopped by {by}"));
+                app.stopped_by = Some(crate::signals::received().map(crate::signals::name).unwrap_or("a signal"));
+                break Ok(());
             }
             _ = tick.tick() => {
                 app.update(Action::Tick(start.elapsed()));
@@ -313,20 +315,34 @@ where
             exec.execute(c);
         }
     };
-    // A receipt still being written is waited for (briefly), so its path can be printed.
-    if result.is_ok() && app.receipt_pending() {
-        let wait = tokio::time::timeout(JOIN_TIMEOUT, async {
-            while app.receipt_pending() {
-                if recv_batch(&mut rx, &mut buf).await == 0 {
-                    break;
-                }
-                apply_batch(&mut app, &mut exec.provider, &mut buf);
-            }
-        });
-        let _ = wait.await;
+    if result.is_ok() {
+        settle_run(&mut app, &mut exec, &mut rx, &mut buf).await;
     }
     exec.shutdown().await;
     result.map(|()| app)
+}
+
+/// Leaving while a run is under way (a signal, or the user's second Ctrl-C): the run is told to
+/// stop watching and its last answer — what the cloud said so far — is waited for, briefly, so
+/// that its receipt is written and its path printed; a receipt still being written is waited for
+/// too. Nothing else is started.
+async fn settle_run(app: &mut App, exec: &mut Executor, rx: &mut Receiver<Msg>, buf: &mut Vec<Msg>) {
+    if app.running() {
+        exec.execute(Command::CancelRun);
+    }
+    let wait = tokio::time::timeout(SETTLE_TIMEOUT, async {
+        while app.running() || app.receipt_pending() {
+            if recv_batch(rx, buf).await == 0 {
+                break;
+            }
+            for c in apply_batch(app, &mut exec.provider, buf) {
+                if matches!(c, Command::WriteReceipt { .. }) {
+                    exec.execute(c);
+                }
+            }
+        }
+    });
+    let _ = wait.await;
 }
 
 /// A command's name for the debug log (never its content: plans and receipts stay out of it).
