@@ -89,3 +89,37 @@ fn deploy_statuses_and_counts_are_whole_at_80x24() {
     let vpc = plan().groups.iter().find(|g| g.key == "vpc").map(|g| g.resources.len()).unwrap();
     assert!(text.contains(&format!("{vpc}/{vpc}")) && text.contains("CREATE_COMPLETE"), "{text}");
 }
+
+#[test]
+fn at_60x15_the_chosen_target_and_who_cloudgrant_acts_as_stay_in_view() {
+    for (w, h) in SIZES {
+        // The Account screen, connected: the chosen account, the principal whole, what Enter does.
+        let mut app = app_connected();
+        app.update(Action::Resize(w, h));
+        let text = screen_text(&app);
+        let principal = identity().principal;
+        assert!(text.lines().any(|l| l.contains(&principal)), "{w}x{h}: the principal whole on one line\n{text}");
+        assert!(text.contains("> ") && text.contains("✓ connected"), "{w}x{h}: the connected choice\n{text}");
+        assert!(text.contains("Enter: continue to Configure"), "{w}x{h}: what Enter does\n{text}");
+        // The Cloud screen with the last target focused: it is in view, and the list says more is above.
+        let mut cloud = new_app();
+        cloud.start();
+        feed(&mut cloud, [Action::Targets(targets()), Action::Select]);
+        assert_eq!(cloud.screen, Screen::Cloud);
+        let last = targets().len() - 1;
+        for _ in 0..last {
+            cloud.update(Action::Down);
+        }
+        cloud.update(Action::Resize(w, h));
+        let text = screen_text(&cloud);
+        let title = &targets()[cloud.cloud.selected].title;
+        let head: String = title.chars().take(20).collect();
+        assert!(
+            text.lines().any(|l| l.starts_with(" > ") && l.contains(&head)),
+            "{w}x{h}: the focused target `{title}` is in view\n{text}"
+        );
+        if (w, h) == (60, 15) {
+            assert!(text.contains("↑ more above"), "{w}x{h}: the list says what is out of view\n{text}");
+        }
+    }
+}

@@ -431,6 +431,9 @@ pub fn without_pack_digest(text: &str) -> String {
     let digest = vendor().pack.digest;
     let hidden = |s: &str| "#".repeat(s.len());
     let mut out = text.replace(&digest, &hidden(&digest));
+    // Confirm's short form: the digest's two ends.
+    let short = format!("{}…{}", &digest[..16], &digest[digest.len() - 16..]);
+    out = out.replace(&short, &format!("{}…{}", hidden(&digest[..16]), hidden(&digest[..16])));
     for n in (8..digest.len() - 8).rev() {
         let (head, tail) = digest.split_at(n);
         let ends_line = out.lines().any(|l| l.trim_end_matches([' ', '│']).ends_with(head));
@@ -557,7 +560,8 @@ pub fn screens() -> Vec<(&'static str, App)> {
     let mut out: Vec<(&str, App)> = vec![("welcome", new_app())];
     let mut cloud = new_app();
     cloud.start();
-    feed(&mut cloud, [Action::Targets(targets())]);
+    feed(&mut cloud, [Action::Targets(targets()), Action::Select]);
+    assert_eq!(cloud.screen, Screen::Cloud, "the cloud fixture is on the Cloud screen");
     out.push(("cloud", cloud));
     out.push(("account", app_connected()));
     let mut configure = app_connected();

@@ -3,13 +3,14 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{error_lines, waiting_lines, Screen};
 use crate::cloud::{AccountChoice, CloudError, Identity};
 use crate::tui::action::{Action, Command};
 use crate::tui::app::{App, Flow};
+use crate::tui::widgets::{hanging, list_screen, value_lines, wrap};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AccountState {
@@ -105,61 +106,99 @@ impl App {
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let a = &app.account;
+    let width = area.width as usize;
     let target = app.cloud.chosen().map_or("the target", |t| t.title.as_str());
     let cloud = app.cloud.chosen().map_or(crate::model::Cloud::Aws, |t| t.cloud);
     let what = cloud.account_word();
-    let mut lines = vec![Line::raw(""), Line::styled(format!("Which {what} of {target}?"), t.heading), Line::raw("")];
+    let mut head = vec![Line::raw("")];
+    head.extend(wrap(&format!("Which {what} of {target}?"), width).into_iter().map(|l| Line::styled(l, t.heading)));
+    head.push(Line::raw(""));
     if a.loading {
         let waiting = match cloud {
             crate::model::Cloud::Gcp => "Listing your projects…",
             crate::model::Cloud::Azure => "Listing your subscriptions…",
             crate::model::Cloud::Aws => "Looking for accounts…",
         };
-        lines.extend(waiting_lines(app, waiting));
+        head.extend(waiting_lines(app, waiting));
     } else if a.accounts.is_empty() {
         let why = app.cloud.chosen().map(|t| format!(": {}", t.detail)).unwrap_or_default();
-        lines.push(Line::styled(format!("No {what}s found{why}."), t.warn));
-        lines.push(Line::styled("Esc goes back to choose another target.", t.muted));
+        head.extend(wrap(&format!("No {what}s found{why}."), width).into_iter().map(|l| Line::styled(l, t.warn)));
+        head.push(Line::styled("Esc goes back to choose another target.", t.muted));
     }
-    for (i, acc) in a.accounts.iter().enumerate() {
-        let chosen = i == a.selected;
-        let marker = if chosen { "> " } else { "  " };
-        let style = if chosen { t.selected } else { t.text };
-        let mut spans = vec![Span::styled(marker, t.key), Span::styled(format!(" {} ", acc.label), style)];
-        if a.connected.as_ref().is_some_and(|(c, _)| *c == i) {
-            spans.push(Span::styled("  ✓ connected", t.ok));
-        }
-        lines.push(Line::from(spans));
-        lines.push(Line::from(vec![Span::raw("     "), Span::styled(acc.detail.clone(), t.muted)]));
-    }
-    lines.push(Line::raw(""));
+    let items: Vec<Vec<Line<'static>>> = a
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, acc)| {
+            let chosen = i == a.selected;
+            let connected = a.connected.as_ref().is_some_and(|(c, _)| *c == i);
+            let style = if chosen { t.selected } else { t.text };
+            let beside = connected.then_some(("  ✓ connected", t.ok));
+            choice_lines(app, chosen, (&acc.label, style), beside, &acc.detail, width)
+        })
+        .collect();
+    // What is below the list stays in view: who cloudgrant acts as, and what Enter does.
+    let mut tail = vec![Line::raw("")];
     if let Some(i) = a.connecting {
         let label = a.accounts.get(i).map_or("", |x| x.label.as_str());
-        lines.extend(waiting_lines(app, &format!("Connecting to {label}…")));
+        tail.extend(waiting_lines(app, &format!("Connecting to {label}…")));
     } else if let Some((_, id)) = &a.connected {
-        lines.push(Line::styled("Connected. cloudgrant will act as:", t.ok));
-        lines.push(kv(app, what, &id.account));
+        tail.push(Line::styled("Connected. cloudgrant will act as:", t.ok));
+        tail.extend(kv(app, what, &id.account, width));
         if cloud == crate::model::Cloud::Azure {
             // The tenant the vendor's service principal will be made in.
-            lines.push(kv(app, "tenant", id.tenant.as_deref().unwrap_or("(not reported)")));
+            tail.extend(kv(app, "tenant", id.tenant.as_deref().unwrap_or("(not reported)"), width));
         }
-        lines.push(kv(app, "principal", &id.principal));
-        lines.push(kv(app, "credentials", &id.source));
-        lines.push(Line::raw(""));
+        tail.extend(kv(app, "principal", &id.principal, width));
+        tail.extend(kv(app, "credentials", &id.source, width));
+        tail.push(Line::raw(""));
         let next = match app.flow {
             Flow::Onboard => "Enter: continue to Configure (nothing is created yet).",
             Flow::Revoke if cloud == crate::model::Cloud::Aws => "Enter: look for installs in this account.",
             Flow::Revoke if cloud == crate::model::Cloud::Gcp => "Enter: look for installs in this project.",
             Flow::Revoke => "Enter: look for installs in this subscription.",
         };
-        lines.push(Line::styled(next, t.heading));
+        tail.extend(wrap(next, width).into_iter().map(|l| Line::styled(l, t.heading)));
     } else if let Some(e) = &a.error {
-        lines.extend(error_lines(app, e, area.width));
-        lines.push(Line::styled("Enter tries again.", t.muted));
+        tail.extend(error_lines(app, e, area.width));
+        tail.push(Line::styled("Enter tries again.", t.muted));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let lines = list_screen(head, &items, a.selected, tail, area.height as usize, t);
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn kv<'a>(app: &App, k: &str, v: &str) -> Line<'a> {
-    Line::from(vec![Span::styled(format!("  {k:<13}"), app.theme.muted), Span::styled(v.to_string(), app.theme.text)])
+/// One choice of a list (an account, a cloud): its marker and title, what it adds beside the
+/// title, and its description under it; wrapped lines stay under themselves.
+pub(crate) fn choice_lines(
+    app: &App,
+    chosen: bool,
+    (title, style): (&str, ratatui::style::Style),
+    beside: Option<(&str, ratatui::style::Style)>,
+    detail: &str,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let marker = Span::styled(if chosen { "> " } else { "  " }, t.key);
+    let extra = beside.map_or(0, |(b, _)| b.chars().count());
+    let mut lines = if 2 + title.chars().count() + 2 + extra <= width {
+        let mut spans = vec![marker, Span::styled(format!(" {title} "), style)];
+        if let Some((b, s)) = beside {
+            spans.push(Span::styled(b.to_string(), s));
+        }
+        vec![Line::from(spans)]
+    } else {
+        let mut l = hanging(vec![marker, Span::raw(" ")], title, width, style);
+        if let Some((b, s)) = beside {
+            l.push(Line::from(vec![Span::raw("  "), Span::styled(b.trim_start().to_string(), s)]));
+        }
+        l
+    };
+    lines.extend(hanging(vec![Span::raw("     ")], detail, width, t.muted));
+    lines
+}
+
+/// `label value`, the value whole (a principal is copied from here): beside the label when it
+/// fits, else on its own line.
+fn kv(app: &App, k: &str, v: &str, width: usize) -> Vec<Line<'static>> {
+    value_lines(&format!("  {k:<13}"), v, width, app.theme.muted, app.theme.text)
 }

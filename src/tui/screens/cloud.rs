@@ -2,15 +2,15 @@
 //! what was detected but cannot be chosen; the first available one is selected: your account when credentials were found, else the sandbox.
 
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{waiting_lines, Screen};
 use crate::cloud::Target;
 use crate::tui::action::{Action, Command};
 use crate::tui::app::App;
-use crate::tui::widgets::wrap;
+use crate::tui::widgets::{list_screen, wrap};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CloudState {
@@ -80,37 +80,44 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         crate::tui::app::Flow::Onboard => "Where should cloudgrant create the access?",
         crate::tui::app::Flow::Revoke => "Where is the install to revoke?",
     };
-    let mut lines = vec![Line::raw(""), Line::styled(question, t.heading), Line::raw("")];
+    let width = area.width as usize;
+    let mut head = vec![Line::raw("")];
+    head.extend(wrap(question, width).into_iter().map(|l| Line::styled(l, t.heading)));
+    head.push(Line::raw(""));
     if c.loading && c.targets.is_empty() {
-        lines.extend(waiting_lines(app, "Looking for credentials…"));
+        head.extend(waiting_lines(app, "Looking for credentials…"));
     }
-    for (i, target) in c.targets.iter().enumerate() {
-        let chosen = i == c.selected;
-        let marker = if chosen { "> " } else { "  " };
-        let base = if target.available { t.text } else { t.muted };
-        let style = if chosen { base.patch(t.selected) } else { base };
-        let mut spans = vec![Span::styled(marker, t.key), Span::styled(format!(" {} ", target.title), style)];
-        if !target.available {
-            spans.push(Span::styled("  coming", t.warn));
-        }
-        lines.push(Line::from(spans));
-        for part in wrap(&target.detail, (area.width as usize).saturating_sub(5)) {
-            lines.push(Line::from(vec![Span::raw("     "), Span::styled(part, t.muted)]));
-        }
-        lines.push(Line::raw(""));
-    }
+    let items: Vec<Vec<Line<'static>>> = c
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, target)| {
+            let chosen = i == c.selected;
+            let base = if target.available { t.text } else { t.muted };
+            let style = if chosen { base.patch(t.selected) } else { base };
+            let coming = (!target.available).then_some(("  coming", t.warn));
+            let mut lines =
+                super::account::choice_lines(app, chosen, (&target.title, style), coming, &target.detail, width);
+            lines.push(Line::raw(""));
+            lines
+        })
+        .collect();
+    let mut tail = Vec::new();
     let covered = app.vendor.clouds();
     if covered.len() < crate::model::Cloud::ALL.len() {
         let names: Vec<&str> = covered.iter().map(|c| c.title()).collect();
-        lines.push(Line::styled(
-            format!("{}'s vendor pack covers {} only.", app.vendor.vendor.name, names.join(" and ")),
-            t.muted,
-        ));
+        let text = format!("{}'s vendor pack covers {} only.", app.vendor.vendor.name, names.join(" and "));
+        tail.extend(wrap(&text, width).into_iter().map(|l| Line::styled(l, t.muted)));
     }
     if let Some(m) = &c.message {
-        lines.push(Line::styled(m.clone(), t.warn));
+        tail.extend(wrap(m, width).into_iter().map(|l| Line::styled(l, t.warn)));
     } else if app.sandbox_only {
-        lines.push(Line::styled("Started with --sandbox: only the sandbox is offered.", t.muted));
+        tail.extend(
+            wrap("Started with --sandbox: only the sandbox is offered.", width)
+                .into_iter()
+                .map(|l| Line::styled(l, t.muted)),
+        );
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let lines = list_screen(head, &items, c.selected, tail, area.height as usize, t);
+    frame.render_widget(Paragraph::new(lines), area);
 }

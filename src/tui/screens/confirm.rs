@@ -75,7 +75,17 @@ pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     if plan.groups.iter().any(|g| g.parameters.iter().any(|p| p.name == "ExternalId")) {
         lines.extend(kv("ExternalId", external));
     }
-    lines.extend(kv("vendor pack", format!("sha256 {}", plan.pack_sha256)));
+    // The pack's digest beside its label: whole where it fits, else its two ends (the preview's
+    // Parameters tab, `cloudgrant plan` and the receipt give it whole; --vendor-sha256 checks it).
+    let digest = &plan.pack_sha256;
+    let whole = format!("sha256 {digest}");
+    let shown = match (digest.get(..16), digest.get(digest.len().saturating_sub(16)..)) {
+        (Some(head), Some(tail)) if 16 + whole.chars().count() > width && digest.len() > 32 => {
+            format!("sha256 {head}…{tail}")
+        }
+        _ => whole,
+    };
+    lines.extend(kv("vendor pack", shown));
     // The change sets, once known: new stacks, updates (with replacements), or nothing to do.
     match &app.preview.changes {
         Some(Ok(changes)) => {
@@ -115,7 +125,7 @@ pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     }
     let next = match cloud {
         crate::model::Cloud::Gcp => "The next screens show what to tell the vendor. Revoke takes it all back.",
-        crate::model::Cloud::Azure => "The vendor's application gets a service principal in your tenant. The next screens show what to tell the vendor: tenant, subscription, the machines' identity (client id), Key Vault, registry and data account. Revoke takes it back.",
+        crate::model::Cloud::Azure => "The vendor's application gets a service principal in your tenant. The next screens show what to tell the vendor. Revoke takes it all back.",
         crate::model::Cloud::Aws => "The vendor gets the role ARN and the ExternalId on the next screens. Revoke takes it all back.",
     };
     lines.push(Line::raw(""));

@@ -191,6 +191,77 @@ pub fn value_lines(
     vec![head, value_line]
 }
 
+/// A list that may not fit `height`: the items (each its lines) from the first one from which the
+/// focused item is whole, as many as fit, with "↑ more above" / "↓ more below" where items are
+/// out of view. The focused item is always shown (cut at `height` only when it alone is taller).
+pub fn window(items: &[Vec<Line<'static>>], focus: usize, height: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let total: usize = items.iter().map(Vec::len).sum();
+    if total <= height || items.is_empty() {
+        return items.concat();
+    }
+    let focus = focus.min(items.len() - 1);
+    let fits = |start: usize, end: usize| {
+        let lines: usize = items[start..end].iter().map(Vec::len).sum();
+        lines + usize::from(start > 0) + usize::from(end < items.len()) <= height
+    };
+    let mut start = 0;
+    while start < focus && !fits(start, focus + 1) {
+        start += 1;
+    }
+    let mut end = focus + 1;
+    while end < items.len() && fits(start, end + 1) {
+        end += 1;
+    }
+    let mut out = Vec::new();
+    if start > 0 {
+        out.push(Line::styled("  ↑ more above", theme.warn));
+    }
+    out.extend(items[start..end].iter().flatten().cloned());
+    if end < items.len() {
+        out.push(Line::styled("  ↓ more below", theme.warn));
+    }
+    out.truncate(height.max(1));
+    out
+}
+
+/// A screen that is a list between a head (the question) and a tail (what was chosen, what Enter
+/// does), in `height` lines: head and tail always whole — their blank lines go first when room is
+/// short — and the list windowed around its focused item in what is left.
+pub fn list_screen(
+    mut head: Vec<Line<'static>>,
+    items: &[Vec<Line<'static>>],
+    focus: usize,
+    mut tail: Vec<Line<'static>>,
+    height: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let need = items.get(focus).map_or(0, Vec::len);
+    if head.len() + tail.len() + need > height {
+        let blank = |l: &Line| l.spans.iter().all(|s| s.content.trim().is_empty());
+        head.retain(|l| !blank(l));
+        tail.retain(|l| !blank(l));
+    }
+    let room = height.saturating_sub(head.len() + tail.len()).max(1);
+    let mut lines = head;
+    lines.extend(window(items, focus, room, theme));
+    lines.extend(tail);
+    lines
+}
+
+/// `text` wrapped to `width` with `first` before its first line and each following line
+/// indented as deep, so a wrapped title or description stays under itself.
+pub fn hanging(first: Vec<Span<'static>>, text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
+    let indent: usize = first.iter().map(|s| s.content.chars().count()).sum();
+    let mut lines = Vec::new();
+    for (i, part) in wrap(text, width.saturating_sub(indent)).into_iter().enumerate() {
+        let head = if i == 0 { first.clone() } else { vec![Span::raw(" ".repeat(indent))] };
+        let mut spans = head;
+        spans.push(Span::styled(part, style));
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
 /// Whether [`value_lines`] had to cut `value` at `width`.
 pub fn value_cut(value: &str, width: usize) -> bool {
     value.chars().count() > width
@@ -212,6 +283,41 @@ pub fn count(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect()
+    }
+
+    fn items(n: usize) -> Vec<Vec<Line<'static>>> {
+        (0..n).map(|i| vec![Line::raw(format!("item {i}")), Line::raw(format!("  about {i}"))]).collect()
+    }
+
+    #[test]
+    fn a_window_keeps_the_focused_item_whole_and_says_what_is_out_of_view() {
+        let t = Theme::plain();
+        assert_eq!(window(&items(3), 0, 6, &t).len(), 6, "all fit: no markers");
+        let top = text(&window(&items(5), 0, 5, &t));
+        assert_eq!(top, ["item 0", "  about 0", "item 1", "  about 1", "  ↓ more below"]);
+        let last = text(&window(&items(5), 4, 5, &t));
+        assert_eq!(last, ["  ↑ more above", "item 3", "  about 3", "item 4", "  about 4"]);
+        let middle = text(&window(&items(5), 2, 4, &t));
+        assert_eq!(middle, ["  ↑ more above", "item 2", "  about 2", "  ↓ more below"]);
+    }
+
+    #[test]
+    fn hanging_lines_stay_under_their_first_words() {
+        let lines = text(&hanging(vec![Span::raw("  > ")], "one two three four five", 14, Style::default()));
+        assert_eq!(lines, ["  > one two", "    three four", "    five"]);
+    }
+
+    #[test]
+    fn a_short_list_screen_drops_blank_lines_before_the_head_or_the_tail() {
+        let t = Theme::plain();
+        let head = vec![Line::raw(""), Line::raw("Which one?"), Line::raw("")];
+        let tail = vec![Line::raw(""), Line::raw("Enter: go on")];
+        let out = text(&list_screen(head, &items(3), 2, tail, 5, &t));
+        assert_eq!(out, ["Which one?", "  ↑ more above", "item 2", "  about 2", "Enter: go on"]);
+    }
 
     #[test]
     fn wrap_keeps_every_character() {
