@@ -120,6 +120,115 @@ async fn automl_pack_previews_applies_and_revokes_exactly_its_definitions() {
     assert!(env.gcp.discover(Some(ORG)).await.expect("discover").is_empty());
 }
 
+/// A pack of two buckets, two roles, and a second vendor account bound on the project: no key ring
+/// and no service account of its own.
+const TWO_BUCKETS: &str = r#"
+labels:
+  managed-by: cloudgrant
+  cloudgrant-install: ${install}
+  cloudgrant-vendor: ${vendor_id}
+  cloudgrant-org: ${org}
+roles:
+  - id: ObjectsRole
+    role_id: ${vendor_id}_${org_}_objects
+    title: objects
+    why: Read and write the objects.
+    permissions: [storage.objects.get, storage.objects.create]
+  - id: WatchRole
+    role_id: ${vendor_id}_${org_}_watch
+    title: watch
+    why: See the buckets.
+    permissions: [storage.buckets.list]
+buckets:
+  - id: Inputs
+    name: ${project}-${org}-in
+    location: ${location}
+    uniform_bucket_level_access: true
+    why: Training data.
+  - id: Models
+    name: ${project}-${org}-models
+    location: ${location}
+    uniform_bucket_level_access: true
+    why: Trained models.
+bindings:
+  - id: InputsBinding
+    role: ObjectsRole
+    member: serviceAccount:${vendor_sa}
+    on: Inputs
+    why: The vendor reads the data.
+  - id: ModelsBinding
+    role: ObjectsRole
+    member: serviceAccount:${vendor_sa}
+    on: Models
+    why: The vendor writes the models.
+  - id: WatchBinding
+    role: WatchRole
+    member: serviceAccount:tabular-watch@tabular-prod.iam.gserviceaccount.com
+    on: project
+    why: The vendor's monitor lists the buckets.
+send_to_vendor: [Models, Project, Inputs]
+"#;
+
+#[tokio::test]
+async fn a_pack_of_two_buckets_and_a_second_vendor_account_is_found_and_revoked_exactly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let toml = std::fs::read_to_string(pack("examples/automl/vendor.toml")).expect("vendor.toml");
+    let gcp_only = toml.find("\n[azure]").map_or(toml.clone(), |at| toml[..at].to_string());
+    std::fs::write(dir.path().join("vendor.toml"), gcp_only).expect("write");
+    std::fs::create_dir(dir.path().join("gcp")).expect("gcp");
+    std::fs::write(dir.path().join("gcp/install.yaml"), TWO_BUCKETS).expect("write");
+    let vendor = VendorProfile::load(dir.path()).expect("pack loads");
+    let env = env_with(vendor).await;
+    let plan = plan(&env.vendor);
+    let inst = apply(&env).await.0.expect("apply");
+    assert!(inst.is_complete(), "{inst:?}");
+    let (inputs, models) = ("acme-prod-123-acme-research-in", "acme-prod-123-acme-research-models");
+    let watch = "serviceAccount:tabular-watch@tabular-prod.iam.gserviceaccount.com";
+    assert!(env.fake.with(|s| s.policy("project").to_string().contains(watch)));
+    let want = vec![
+        ("Models".to_string(), Some(models.to_string())),
+        ("Project".to_string(), Some(PROJECT.to_string())),
+        ("Inputs".to_string(), Some(inputs.to_string())),
+    ];
+    assert_eq!(inst.for_vendor(&plan.send_to_vendor), want);
+
+    // Status: every resource of the file, both buckets and the second account's binding.
+    let found = env.gcp.discover(Some(ORG)).await.expect("discover");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].is_complete(), "{:?}", found[0].groups[0].status_reason);
+    let ids: Vec<&str> = found[0].groups[0].resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["ObjectsRole", "WatchRole", "Inputs", "Models", "InputsBinding", "ModelsBinding", "WatchBinding"]);
+    assert_eq!(found[0].for_vendor(&plan.send_to_vendor), want);
+
+    // Revoke removes exactly the three bindings, keeps both buckets, and verifies both accounts.
+    env.fake.with(|s| {
+        s.foreign_change("project", "roles/viewer", "serviceAccount:ci@acme-prod-123.iam.gserviceaccount.com")
+    });
+    let rplan = env.gcp.revoke_plan(&found[0]).await.expect("revoke plan");
+    let first: Vec<&str> = rplan.items().take(3).map(|i| i.id.as_str()).collect();
+    assert_eq!(first, ["InputsBinding", "ModelsBinding", "WatchBinding"]);
+    let (tx, mut rx) = mpsc::channel(4096);
+    let residue = env.gcp.revoke(&rplan, &[], tx, CancellationToken::new()).await.expect("revoke");
+    drain(&mut rx);
+    assert!(residue.checks.iter().all(|c| c.ok), "{:?}", residue.checks);
+    assert!(
+        residue.checks.iter().any(|c| c.what.contains(watch) && c.what.contains("project")),
+        "{:?}",
+        residue.checks
+    );
+    let kept: Vec<&str> = residue.items.iter().filter(|i| i.state == "kept").map(|i| i.physical_id.as_str()).collect();
+    assert_eq!(kept, [inputs, models]);
+    env.fake.with(|s| {
+        let project = s.policy("project").to_string();
+        assert!(!project.contains(watch) && project.contains("serviceAccount:ci@acme-prod-123"), "{project}");
+        for b in [inputs, models] {
+            assert!(s.buckets.contains_key(b));
+            assert!(!s.policy(&format!("bucket:{b}")).to_string().contains(TABULAR_SA));
+        }
+    });
+    assert!(env.gcp.discover(Some(ORG)).await.expect("discover").is_empty());
+}
+
 #[tokio::test]
 async fn the_bundled_pack_sends_exactly_its_send_to_vendor() {
     let env = env().await;
