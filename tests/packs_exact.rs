@@ -1,11 +1,15 @@
 //! Every pack in the repository (the bundled `assets/` and each `examples/*`), walked here with a
 //! plain YAML walk independent of the plan code: each AWS stack's resources, actions and
 //! statements are exactly the plan's, every action has an access level, the fates on revoke are
-//! the templates' (DeletionPolicy and type), and cross-account trust requires the ExternalId.
-//! With the sandbox, each pack runs init, status and revoke through the real binary.
+//! the templates' (DeletionPolicy and type), and cross-account trust requires the ExternalId;
+//! each Google Cloud `install.yaml`'s resources, fates, bindings and their exact permissions are
+//! the plan's (tests/support/gcp_walk.rs). With the sandbox, each pack runs init, status and
+//! revoke through the real binary, on every cloud it covers that has a sandbox walk here.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+#[path = "support/gcp_walk.rs"]
+mod gcp_walk;
 #[path = "support/template_walk.rs"]
 mod template_walk;
 use std::collections::BTreeSet;
@@ -142,6 +146,8 @@ fn sandbox(dir: &Path, state: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .env("CLOUDGRANT_SANDBOX_DIR", state)
         .env("CLOUDGRANT_SANDBOX_SPEED", "50")
+        .env("CLOUDGRANT_RECEIPTS_DIR", state.join("receipts"))
+        .env_remove("CLOUDGRANT_GCP_ENDPOINT")
         .stdin(Stdio::null())
         .output()
         .expect("run cloudgrant")
@@ -174,6 +180,135 @@ fn every_aws_pack_runs_init_status_and_revoke_on_the_sandbox() {
             sandbox(&dir, state.path(), &["revoke", "--cloud", "aws", "--org", "demo", "--yes", "--output", "json"]);
         assert!(out.status.success(), "{}: {}", dir.display(), text(&out.stderr));
         let out = sandbox(&dir, state.path(), &["status", "--cloud", "aws", "--org", "demo"]);
+        assert!(text(&out.stdout).contains("No cloudgrant install"), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn every_gcp_pack_is_exactly_its_install_yaml() {
+    let mut seen = 0;
+    for dir in packs() {
+        let vendor = VendorProfile::load(&dir).expect("pack loads");
+        if !vendor.clouds().contains(&Cloud::Gcp) {
+            continue;
+        }
+        seen += 1;
+        let c = choices(&vendor, Cloud::Gcp);
+        let plan = plan::build(Cloud::Gcp, &vendor, &c).expect("plan");
+        assert_eq!(plan.pack_sha256, vendor.pack.digest);
+        let text = std::fs::read_to_string(dir.join("gcp/install.yaml")).expect("install.yaml");
+        let walk = gcp_walk::Walk::new(&text, &vendor, "acme-prod-123", &c.region, "demo");
+        let [group] = plan.groups.as_slice() else { panic!("{}: one resource set", dir.display()) };
+        let in_plan: Vec<(&str, &str, OnRevoke)> =
+            group.resources.iter().map(|r| (r.id.as_str(), r.type_.as_str(), r.on_revoke)).collect();
+        let written: Vec<(&str, &str, OnRevoke)> =
+            walk.resources.iter().map(|(i, t, f)| (i.as_str(), t.as_str(), *f)).collect();
+        assert_eq!(in_plan, written, "{}", dir.display());
+        for r in &group.resources {
+            assert!(!r.why.trim().is_empty(), "{} {} has a reason", dir.display(), r.id);
+        }
+        let granted: Vec<(String, String, Vec<String>, Vec<String>)> = group
+            .permissions
+            .iter()
+            .map(|p| {
+                let mut actions = p.actions.clone();
+                actions.sort();
+                (p.holder.clone(), p.principal.clone(), actions, p.resources.clone())
+            })
+            .collect();
+        assert_eq!(granted, walk.bindings, "{}: every binding grants exactly its role's permissions", dir.display());
+        for p in &group.permissions {
+            for a in &p.access {
+                assert!(!a.unknown, "{}: {} has no access level", dir.display(), a.action);
+            }
+        }
+        assert_eq!(plan.send_to_vendor, walk.send_to_vendor, "{}", dir.display());
+        assert!(!plan.send_to_vendor.is_empty(), "{}: the vendor receives something", dir.display());
+    }
+    assert!(seen >= 2, "the bundled pack and examples/automl cover Google Cloud");
+}
+
+#[test]
+fn every_gcp_pack_runs_init_status_and_revoke_on_the_sandbox() {
+    for dir in packs() {
+        let vendor = VendorProfile::load(&dir).expect("pack loads");
+        if !vendor.clouds().contains(&Cloud::Gcp) {
+            continue;
+        }
+        let state = tempfile::tempdir().expect("tmp");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let gcp = ["--cloud", "gcp", "--project", "cg-sandbox-dev", "--org", "demo"];
+        let with = |args: &[&'static str]| -> Vec<&'static str> { args.iter().chain(gcp.iter()).copied().collect() };
+        let out = sandbox(&dir, state.path(), &with(&["init", "--yes"]));
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{}: {stdout}\n{}", dir.display(), text(&out.stderr));
+        let mut c = choices(&vendor, Cloud::Gcp);
+        c.account = Some("cg-sandbox-dev".into());
+        let plan = plan::build(Cloud::Gcp, &vendor, &c).expect("plan");
+        let text_of = std::fs::read_to_string(dir.join("gcp/install.yaml")).expect("install.yaml");
+        let walk = gcp_walk::Walk::new(&text_of, &vendor, "cg-sandbox-dev", &c.region, "demo");
+        // What the vendor is sent: exactly the values the file names, each with its value.
+        let sent: Vec<String> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ").and_then(|l| l.split_once(": ")))
+            .filter(|(k, _)| walk.values.contains_key(*k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let expected: Vec<String> = walk.send_to_vendor.iter().map(|k| format!("{k}={}", walk.values[k])).collect();
+        assert_eq!(sent, expected, "{}:\n{stdout}", dir.display());
+        // The receipt records the same, in the same order.
+        let receipts = state.path().join("receipts");
+        let receipt = std::fs::read_dir(&receipts)
+            .expect("receipts")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|x| x == "json"))
+            .expect("an init receipt");
+        let receipt: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(receipt).expect("read")).expect("json");
+        let received: Vec<String> = receipt["vendor_received"]
+            .as_array()
+            .expect("vendor_received")
+            .iter()
+            .map(|kv| format!("{}={}", kv[0].as_str().expect("key"), kv[1].as_str().expect("a value")))
+            .collect();
+        assert_eq!(received, expected, "{}: {receipt}", dir.display());
+
+        let out = sandbox(&dir, state.path(), &with(&["status", "--output", "json"]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let installs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let found: Vec<&str> = installs[0]["groups"][0]["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        let planned: Vec<&str> = plan.groups[0].resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(found, planned, "{}: {installs}", dir.display());
+        assert_eq!(installs[0]["health"]["state"], "complete", "{}: {installs}", dir.display());
+
+        let out = sandbox(&dir, state.path(), &with(&["revoke", "--yes", "--output", "json"]));
+        assert!(out.status.success(), "{}: {}\n{}", dir.display(), text(&out.stdout), text(&out.stderr));
+        let residue: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let checks = residue["checks"].as_array().expect("checks");
+        assert!(!checks.is_empty() && checks.iter().all(|c| c["ok"] == true), "{}: {residue}", dir.display());
+        // What stays is exactly what the file keeps: APIs, key rings and buckets.
+        let mut kept: Vec<&str> = residue["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|i| i["state"] == "kept")
+            .filter_map(|i| i["physical_id"].as_str())
+            .collect();
+        kept.sort();
+        let mut expect_kept: Vec<&str> = plan.groups[0]
+            .resources
+            .iter()
+            .filter(|r| r.on_revoke == OnRevoke::Keep)
+            .filter_map(|r| r.name.as_deref())
+            .collect();
+        expect_kept.sort();
+        assert_eq!(kept, expect_kept, "{}: {residue}", dir.display());
+        let out = sandbox(&dir, state.path(), &with(&["status"]));
         assert!(text(&out.stdout).contains("No cloudgrant install"), "{}", text(&out.stdout));
     }
 }

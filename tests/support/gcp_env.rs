@@ -40,10 +40,14 @@ pub fn transport(server: &MockServer) -> SharedTransport {
 }
 
 pub async fn env() -> Env {
+    env_with(VendorProfile::bundled().expect("vendor")).await
+}
+
+/// A provider for `vendor`'s pack, connected to a fresh double.
+pub async fn env_with(vendor: VendorProfile) -> Env {
     let server = MockServer::start().await;
     let fake = FakeGoogle::new(PROJECT);
     Mock::given(any()).respond_with(fake.clone()).mount(&server).await;
-    let vendor = VendorProfile::bundled().expect("vendor");
     let dir = tempfile::tempdir().expect("tempdir");
     let options = GcpOptions {
         manifest_dir: Some(dir.path().to_path_buf()),

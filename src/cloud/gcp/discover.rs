@@ -1,7 +1,7 @@
 //! Finding installs again from the project itself: custom roles and service accounts whose
 //! description carries `managed-by=cloudgrant cloudgrant-install=<id>`, buckets and keys with the
-//! labels, the key ring named after the install, and the bindings in the IAM policies. The local
-//! manifest only says where to look for a key ring when no bucket gives the location.
+//! labels, the key rings and keys the definitions name, and the bindings in the IAM policies. The
+//! local manifest only says where to look (a key ring's location when no bucket gives it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,20 +44,15 @@ impl Gcp {
                     && !matches!(r.status, Status::DeleteComplete | Status::DeleteSkipped)
             })
         };
-        let mut outputs = BTreeMap::new();
-        outputs.insert("VendorServiceAccount".to_string(), self.inner.vendor.gcp.service_account.clone());
-        for a in spec.service_accounts.iter().filter(|a| live(&a.id)) {
-            outputs.insert(a.id.clone(), spec.service_account_email(a));
-        }
-        for r in spec.roles.iter().filter(|r| live(&r.id)) {
-            outputs.insert(r.id.clone(), spec.role_name(r));
-        }
-        if let Some(b) = spec.buckets.iter().find(|b| live(&b.id)) {
-            outputs.insert("Bucket".into(), b.name.clone());
-        }
-        if let Some(k) = spec.crypto_keys.iter().find(|k| live(&k.id)) {
-            outputs.insert("Key".into(), spec.crypto_key_name(k));
-        }
+        // Every resource found under its logical id (its e-mail or full name), so `send_to_vendor`
+        // can name any of them; an API only when the definitions send it (they are not created).
+        let outputs: BTreeMap<String, String> = spec
+            .ids()
+            .into_iter()
+            .filter(|id| live(id))
+            .filter(|id| !spec.apis.iter().any(|a| a.id == *id) || spec.send_to_vendor.iter().any(|s| s == id))
+            .filter_map(|id| Some((id.to_string(), spec.value_of(id)?)))
+            .collect();
         let parameters = [
             ("Project", spec.project.clone()),
             ("Location", spec.location.clone()),
@@ -133,10 +128,11 @@ impl Gcp {
                 installs.insert(id.to_string(), loc);
             }
         }
+        // A manifest gives the location when no bucket does, and names an install whose only
+        // marked resources are keys (a pack without roles, service accounts or buckets): what it
+        // names is looked for in the project, never taken from the file.
         for m in manifests.iter().filter(|m| m.project == p) {
-            if let Some(entry) = installs.get_mut(&m.install) {
-                entry.get_or_insert_with(|| m.location.clone());
-            }
+            installs.entry(m.install.clone()).or_default().get_or_insert_with(|| m.location.clone());
         }
         let wanted = org.map(|o| crate::plan::gcp::install_id(&vendor_id, o));
         let enabled = self.enabled_services(&notes).await?;

@@ -181,7 +181,8 @@ pub fn connect_gcp(
                 format!("Use one of: {}.", ids.join(", ")),
             )
         })?;
-    let google = google::SimulatedGoogle::open(config)?;
+    let definitions = crate::plan::gcp::Spec::of(vendor)?;
+    let google = google::SimulatedGoogle::open(config, definitions)?;
     let poll = std::time::Duration::from_secs_f64((1.5 / config.speed).clamp(0.001, 1.5));
     let options = GcpOptions {
         manifest_dir: Some(config.dir.join("gcp-manifests").join(id)),

@@ -8,6 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+mod gcp;
+
 use super::Pack;
 use crate::model::{Cloud, Effect, PermissionKind, Plan};
 use crate::permissions::AccessLevel;
@@ -154,7 +156,7 @@ pub fn check(dir: &Path, scan: bool) -> Report {
     for cloud in vendor.clouds() {
         match cloud {
             Cloud::Aws => aws_rules(&pack, &mut f),
-            Cloud::Gcp => gcp_rules(&pack, &mut f),
+            Cloud::Gcp => gcp::rules(&pack, &vendor, &mut f),
             Cloud::Azure => azure_rules(&pack, &mut f),
         }
         let choices = Choices {
@@ -212,18 +214,6 @@ fn aws_rules(pack: &Pack, f: &mut Findings) {
                 None | Some("Delete" | "Retain") => {}
                 Some(other) => f.add(Level::Refused, "fate", Some(Cloud::Aws), file, id, format!("DeletionPolicy {other} has no fate cloudgrant can state on revoke: use Delete (removed) or Retain (kept)")),
             }
-        }
-    }
-}
-
-/// Google Cloud service-account keys are static credentials; the definitions format has no
-/// place for them, so a pack that tries names them at the top level.
-fn gcp_rules(pack: &Pack, f: &mut Findings) {
-    let Some(file) = pack.file(plan::gcp::FILE) else { return };
-    let Ok(serde_yaml::Value::Mapping(m)) = serde_yaml::from_str::<serde_yaml::Value>(file.text) else { return };
-    for k in m.keys().filter_map(|k| k.as_str()) {
-        if k.contains("service_account_key") || k == "keys" {
-            f.add(Level::Refused, "static-credentials", Some(Cloud::Gcp), Some(file.path), Some(k), format!("`{k}`: service-account keys are long-lived secrets; the vendor acts as its own service account through a binding instead"));
         }
     }
 }

@@ -39,6 +39,12 @@ pub const TYPE_BINDING: &str = "IAM binding";
 /// The definitions' path in a pack.
 pub const FILE: &str = "gcp/install.yaml";
 
+/// The `send_to_vendor` entry that stands for the project id.
+pub const PROJECT_VALUE: &str = "Project";
+
+/// Members that stand for everyone (on the internet, or with a Google account).
+pub const PUBLIC_MEMBERS: [&str; 2] = ["allUsers", "allAuthenticatedUsers"];
+
 /// Placeholder for the project before one is chosen (`plan` without an account).
 pub const NO_PROJECT: &str = "<project>";
 
@@ -50,14 +56,21 @@ pub struct Spec {
     #[serde(default)]
     pub send_to_vendor: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    #[serde(default)]
     pub apis: Vec<Api>,
+    #[serde(default)]
     pub roles: Vec<CustomRole>,
     #[serde(default)]
     pub predefined_roles: Vec<PredefinedRole>,
+    #[serde(default)]
     pub service_accounts: Vec<ServiceAccount>,
+    #[serde(default)]
     pub key_rings: Vec<KeyRing>,
+    #[serde(default)]
     pub crypto_keys: Vec<CryptoKey>,
+    #[serde(default)]
     pub buckets: Vec<Bucket>,
+    #[serde(default)]
     pub bindings: Vec<Binding>,
     /// Filled in by [`Spec::render`]: the project and location the names were rendered for.
     #[serde(skip)]
@@ -82,6 +95,7 @@ pub struct Spec {
 pub struct Api {
     pub id: String,
     pub service: String,
+    #[serde(default)]
     pub why: String,
 }
 
@@ -91,6 +105,7 @@ pub struct CustomRole {
     pub id: String,
     pub role_id: String,
     pub title: String,
+    #[serde(default)]
     pub why: String,
     pub permissions: Vec<String>,
 }
@@ -108,6 +123,7 @@ pub struct ServiceAccount {
     pub id: String,
     pub account_id: String,
     pub display_name: String,
+    #[serde(default)]
     pub why: String,
 }
 
@@ -117,6 +133,7 @@ pub struct KeyRing {
     pub id: String,
     pub name: String,
     pub location: String,
+    #[serde(default)]
     pub why: String,
 }
 
@@ -128,6 +145,7 @@ pub struct CryptoKey {
     pub name: String,
     pub purpose: String,
     pub destroy_scheduled_days: u32,
+    #[serde(default)]
     pub why: String,
 }
 
@@ -138,6 +156,7 @@ pub struct Bucket {
     pub name: String,
     pub location: String,
     pub uniform_bucket_level_access: bool,
+    #[serde(default)]
     pub why: String,
 }
 
@@ -151,6 +170,7 @@ pub struct Binding {
     pub member: String,
     /// `project`, or the logical id of a service account, bucket, key ring or key.
     pub on: String,
+    #[serde(default)]
     pub why: String,
 }
 
@@ -308,7 +328,8 @@ impl Spec {
         Spec::render(a.text, a.path, &Vars::new(vendor, choices))
     }
 
-    fn ids(&self) -> Vec<&str> {
+    /// Every logical id of the file, in creation order.
+    pub fn ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = Vec::new();
         ids.extend(self.apis.iter().map(|x| x.id.as_str()));
         ids.extend(self.roles.iter().map(|x| x.id.as_str()));
@@ -326,6 +347,25 @@ impl Spec {
         for (i, id) in ids.iter().enumerate() {
             if ids[..i].contains(id) {
                 return Err(bad(file, &format!("id `{id}`"), "is used twice; every entry needs its own id"));
+            }
+        }
+        if ids.contains(&PROJECT_VALUE) {
+            return Err(bad(
+                file,
+                &format!("id `{PROJECT_VALUE}`"),
+                "is reserved for the project in send_to_vendor; choose another id",
+            ));
+        }
+        for (i, name) in self.send_to_vendor.iter().enumerate() {
+            if self.value_of(name).is_none() {
+                let names: Vec<&str> = std::iter::once(PROJECT_VALUE)
+                    .chain(ids.iter().copied().filter(|id| !self.bindings.iter().any(|b| b.id == *id)))
+                    .collect();
+                return Err(bad(
+                    file,
+                    &format!("send_to_vendor[{i}] `{name}`"),
+                    format!("is neither `{PROJECT_VALUE}` nor the logical id of a resource of the file (a binding has no value to send); use one of: {}", names.join(", ")),
+                ));
             }
         }
         for r in &self.roles {
@@ -406,7 +446,7 @@ impl Spec {
                 bad(
                     file,
                     &format!("binding {} member `{}`", b.id, b.member),
-                    "is neither `serviceAccount:…`, `user:…`, `group:…` nor a service account of the file",
+                    "is neither `serviceAccount:…`, `user:…`, `group:…`, `domain:…`, `allUsers`, `allAuthenticatedUsers` nor a service account of the file",
                 )
             })?;
             self.target(&b.on).ok_or_else(|| {
@@ -447,13 +487,48 @@ impl Spec {
         self.predefined_roles.iter().find(|p| p.role == role).map(|p| (p.role.clone(), p.permissions.clone()))
     }
 
-    /// The IAM member a binding names.
+    /// The IAM member a binding names: a service account of the file, `serviceAccount:`,
+    /// `user:` or `group:` with an e-mail, `domain:` with a domain, or Google's `allUsers` /
+    /// `allAuthenticatedUsers` (accepted so that `vendor check` can flag them by name).
     pub fn member(&self, member: &str) -> Option<String> {
         if let Some(sa) = self.service_accounts.iter().find(|s| s.id == member) {
             return Some(format!("serviceAccount:{}", self.service_account_email(sa)));
         }
+        if PUBLIC_MEMBERS.contains(&member) {
+            return Some(member.to_string());
+        }
         let (kind, who) = member.split_once(':')?;
-        (["serviceAccount", "user", "group"].contains(&kind) && who.contains('@')).then(|| member.to_string())
+        let ok = match kind {
+            "serviceAccount" | "user" | "group" => who.contains('@'),
+            "domain" => who.contains('.') && !who.contains('@'),
+            _ => false,
+        };
+        ok.then(|| member.to_string())
+    }
+
+    /// What the vendor receives for one `send_to_vendor` entry: the project id for `Project`,
+    /// else the e-mail or full name of the resource with that logical id (`None`: no such
+    /// resource, or a binding, which has no name of its own).
+    pub fn value_of(&self, id: &str) -> Option<String> {
+        if id == PROJECT_VALUE {
+            return Some(self.project.clone());
+        }
+        if let Some(a) = self.apis.iter().find(|x| x.id == id) {
+            return Some(a.service.clone());
+        }
+        if let Some(r) = self.roles.iter().find(|x| x.id == id) {
+            return Some(self.role_name(r));
+        }
+        if let Some(a) = self.service_accounts.iter().find(|x| x.id == id) {
+            return Some(self.service_account_email(a));
+        }
+        if let Some(r) = self.key_rings.iter().find(|x| x.id == id) {
+            return Some(self.key_ring_name(r));
+        }
+        if let Some(k) = self.crypto_keys.iter().find(|x| x.id == id) {
+            return Some(self.crypto_key_name(k));
+        }
+        self.buckets.iter().find(|x| x.id == id).map(|b| b.name.clone())
     }
 
     pub fn target(&self, on: &str) -> Option<Target> {

@@ -72,7 +72,11 @@ fn malformed_definitions_name_the_entry_and_the_fix() {
         (text.replace("- compute.zones.list", "- compute zones list"), "permission `compute zones list`"),
         (text.replace("account_id: cg-${org}-vm", "account_id: CG-${org}"), "account_id `CG-acme-research`"),
         (text.replace("destroy_scheduled_days: 30", "destroy_scheduled_days: 400"), "1 to 120 days"),
-        (text.replace("    why: The data bucket.\n", ""), "missing field `why`"),
+        (
+            text.replace("DataBucket, DataKey]", "DataBucket, VendorManagerBinding]"),
+            "send_to_vendor[3] `VendorManagerBinding`: is neither `Project` nor the logical id of a resource",
+        ),
+        (text.replace("  - id: KmsApi", "  - id: Project"), "id `Project`: is reserved"),
         (text.replace("  - id: KmsApi", "  - id: IamApi"), "id `IamApi`: is used twice"),
     ];
     for (t, want) in cases {
@@ -92,4 +96,35 @@ fn spec_for_refuses_a_plan_it_would_not_build() {
     assert!(spec_for(&plan, &v).is_ok());
     plan.groups[0].permissions[0].actions.push("compute.instances.setIamPolicy".into());
     assert!(spec_for(&plan, &v).is_err());
+}
+
+#[test]
+fn every_section_is_optional_and_send_to_vendor_names_any_resource() {
+    let text = "labels:\n  managed-by: cloudgrant\n  cloudgrant-install: ${install}\nbuckets:\n  - id: Data\n    name: ${project}-${org}-x\n    location: ${location}\n    uniform_bucket_level_access: true\n    why: Data.\nsend_to_vendor: [Data, Project]\n";
+    let plan = build_from(text, "gcp/install.yaml", &vendor(), &choices(Some("acme-prod-123"))).expect("plan");
+    let ids: Vec<&str> = plan.groups[0].resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["Data"]);
+    assert!(plan.groups[0].permissions.is_empty());
+    assert_eq!(plan.send_to_vendor, ["Data", "Project"]);
+    let spec =
+        Spec::render(text, "gcp/install.yaml", &Vars::new(&vendor(), &choices(Some("acme-prod-123")))).expect("spec");
+    assert_eq!(spec.value_of("Data").as_deref(), Some("acme-prod-123-acme-research-x"));
+    assert_eq!(spec.value_of("Project").as_deref(), Some("acme-prod-123"));
+    assert_eq!(spec.value_of("Nope"), None);
+    // A missing `why` is the vendor check's to refuse (rule `why`), as on AWS.
+    let no_why = text.replace("    why: Data.\n", "");
+    let plan = build_from(&no_why, "gcp/install.yaml", &vendor(), &choices(Some("acme-prod-123"))).expect("plan");
+    assert_eq!(plan.groups[0].resources[0].why, "");
+}
+
+#[test]
+fn members_include_everyone_and_domains_only_in_their_documented_forms() {
+    let spec = Spec::render(Spec::asset().text, "gcp/install.yaml", &Vars::new(&vendor(), &choices(Some("p-123456"))))
+        .expect("spec");
+    for ok in ["allUsers", "allAuthenticatedUsers", "domain:example.com", "user:a@b.example", "group:g@b.example"] {
+        assert_eq!(spec.member(ok).as_deref(), Some(ok));
+    }
+    for bad in ["alluser", "domain:a@b.example", "user:nobody", "robot:x@y"] {
+        assert_eq!(spec.member(bad), None, "{bad}");
+    }
 }

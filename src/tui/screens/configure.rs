@@ -141,7 +141,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::styled(
             match c.cloud {
                 crate::model::Cloud::Gcp => format!(
-                    "The org name is part of every name cloudgrant creates ({}-<org> key ring, <project>-<org>-data bucket, …).",
+                    "The org name is part of every name cloudgrant creates (the labelled resource set {}-<org>, …).",
                     app.vendor.vendor.id
                 ),
                 crate::model::Cloud::Azure => format!(
@@ -170,7 +170,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         focused: c.focus == Field::Region,
         error: c.shown_error(Field::Region),
         help: match c.cloud {
-            crate::model::Cloud::Gcp => "the Google Cloud region for the key ring and the bucket (e.g. europe-west1)",
+            crate::model::Cloud::Gcp => {
+                "the Google Cloud region for what has one (buckets, key rings; e.g. europe-west1)"
+            }
             crate::model::Cloud::Azure => {
                 "the Azure region for both resource groups and everything in them (e.g. westeurope, eastus2)"
             }

@@ -1,6 +1,7 @@
 //! Step 8, Done: what to send the vendor (from the installation's outputs: role ARN and
 //! ExternalId on AWS; project, service account, bucket and key on GCP; tenant, subscription, the
-//! machines' identity, Key Vault, registry and data account on Azure), what was created, where
+//! machines' identity, Key Vault, registry and data account on Azure: what the pack's
+//! `send_to_vendor` names), what was created, where
 //! the receipt is, and how to revoke later. It scrolls; values are never split across lines, and
 //! everything to send is printed again on the normal screen when the wizard closes.
 
@@ -11,9 +12,6 @@ use ratatui::Frame;
 
 use crate::tui::app::App;
 use crate::tui::widgets::{value_cut, value_lines, wrap};
-
-/// Outputs that name the vendor's own identity: known to the vendor, not created here.
-const VENDOR_OWN: [&str; 1] = ["VendorServiceAccount"];
 
 pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
@@ -45,11 +43,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
             t.warn,
         ));
     }
-    let others: Vec<_> = inst
-        .outputs
-        .iter()
-        .filter(|(k, _)| !for_vendor.iter().any(|(f, _)| f == *k) && !VENDOR_OWN.contains(&k.as_str()))
-        .collect();
+    let others: Vec<_> = inst.outputs.iter().filter(|(k, _)| !for_vendor.iter().any(|(f, _)| f == *k)).collect();
     if !others.is_empty() {
         out.push(Line::raw(""));
         out.extend(para("Also created (for your records):", t.heading));

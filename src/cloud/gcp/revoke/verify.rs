@@ -48,7 +48,20 @@ impl Gcp {
         let mut members = vec![vendor.clone()];
         members
             .extend(spec.service_accounts.iter().map(|a| format!("serviceAccount:{}", spec.service_account_email(a))));
-        let mut reads: Vec<BoxFuture<'_, Found>> = vec![self.verify_project(&notes, &p, &vendor).boxed()];
+        // Every service account the pack's bindings name (a vendor may use more than one) holds
+        // nothing any more; on the project, each one a project binding named.
+        let mut on_project = vec![vendor.clone()];
+        for b in &spec.bindings {
+            let Some(m) = spec.member(&b.member).filter(|m| m.starts_with("serviceAccount:")) else { continue };
+            if b.on == "project" && !on_project.contains(&m) {
+                on_project.push(m.clone());
+            }
+            if !members.contains(&m) {
+                members.push(m);
+            }
+        }
+        let mut reads: Vec<BoxFuture<'_, Found>> =
+            on_project.iter().map(|m| self.verify_project(&notes, &p, m).boxed()).collect();
         for item in plan.items().filter(|i| !retain.contains(&i.id)) {
             let name = item.physical_id.clone().unwrap_or_default();
             match item.type_.as_str() {

@@ -1,11 +1,11 @@
 //! `--sandbox-fail <logical id>` for Google Cloud: the call that creates that resource answers the
-//! error Google would give. Which call that is comes from the bundled definitions
-//! (`assets/gcp/install.yaml`), read as written: a name such as `${project}-${org}-data` becomes
+//! error Google would give. Which call that is comes from the definitions of the vendor pack in
+//! use (`gcp/install.yaml`), read as written: a name such as `${project}-${org}-data` becomes
 //! a pattern where `${project}` is the project of the call and every other placeholder matches
 //! any text. So the faults follow the file, without knowing the vendor or the org.
 
-use crate::assets;
 use crate::cloud::CloudError;
+use crate::pack::PackFile;
 use crate::plan::gcp::Spec;
 
 /// A name from the definitions, placeholders unfilled.
@@ -93,22 +93,24 @@ pub enum Fault {
 pub struct Faults(Vec<Fault>);
 
 impl Faults {
-    /// The faults for these logical ids; an id the definitions do not have is an error that lists
-    /// the ones they do.
-    pub fn new(ids: &[String]) -> Result<Faults, CloudError> {
+    /// The faults for these logical ids of `definitions` (the pack's `gcp/install.yaml`); an id
+    /// the definitions do not have is an error that lists the ones they do.
+    pub fn new(ids: &[String], definitions: PackFile) -> Result<Faults, CloudError> {
         if ids.is_empty() {
             return Ok(Faults::default());
         }
-        let asset = assets::GCP_INSTALL;
-        let spec: Spec = serde_yaml::from_str(asset.text).map_err(|e| {
-            CloudError::failed(format!("the bundled {} cannot be read: {e}", asset.path), "Report this as a bug.")
+        let spec: Spec = serde_yaml::from_str(definitions.text).map_err(|e| {
+            CloudError::failed(
+                format!("{} cannot be read: {e}", definitions.path),
+                "Fix the file (`cloudgrant vendor check` names the field), then run again.",
+            )
         })?;
         let mut out = Vec::new();
         for id in ids {
             let fault = fault_for(&spec, id).ok_or_else(|| {
                 CloudError::failed(
-                    format!("--sandbox-fail `{id}` is not a resource of {}", asset.path),
-                    format!("Use a logical id: {}.", all_ids(&spec).join(", ")),
+                    format!("--sandbox-fail `{id}` is not a resource of {}", definitions.path),
+                    format!("Use a logical id: {}.", spec.ids().join(", ")),
                 )
             })?;
             out.push(fault);
@@ -181,18 +183,6 @@ impl Faults {
     }
 }
 
-fn all_ids(spec: &Spec) -> Vec<&str> {
-    let mut ids: Vec<&str> = Vec::new();
-    ids.extend(spec.apis.iter().map(|x| x.id.as_str()));
-    ids.extend(spec.roles.iter().map(|x| x.id.as_str()));
-    ids.extend(spec.service_accounts.iter().map(|x| x.id.as_str()));
-    ids.extend(spec.key_rings.iter().map(|x| x.id.as_str()));
-    ids.extend(spec.crypto_keys.iter().map(|x| x.id.as_str()));
-    ids.extend(spec.buckets.iter().map(|x| x.id.as_str()));
-    ids.extend(spec.bindings.iter().map(|x| x.id.as_str()));
-    ids
-}
-
 fn sa_email(spec: &Spec, id: &str) -> Option<String> {
     spec.service_accounts
         .iter()
@@ -249,6 +239,11 @@ fn fault_for(spec: &Spec, id: &str) -> Option<Fault> {
 mod tests {
     use super::*;
 
+    fn bundled() -> PackFile {
+        let a = crate::plan::gcp::Spec::asset();
+        PackFile { path: a.path, text: a.text }
+    }
+
     #[test]
     fn patterns_fill_the_project_and_match_the_rest() {
         let p = Pattern::new("${project}-${org}-data");
@@ -268,7 +263,7 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
-        let f = Faults::new(&ids).expect("known ids");
+        let f = Faults::new(&ids, bundled()).expect("known ids");
         assert_eq!(f.api("storage.googleapis.com"), Some("StorageApi"));
         assert_eq!(f.bucket("p1-acme-data", "p1"), Some("DataBucket"));
         assert_eq!(f.role("acme_prod_manager", "p1"), Some("ManagerRole"));
@@ -281,7 +276,7 @@ mod tests {
         )];
         assert_eq!(f.binding(&Target::Project, &added, "p1"), Some("VendorManagerBinding"));
         assert_eq!(f.binding(&Target::Bucket { name: "b" }, &added, "p1"), None);
-        let e = Faults::new(&["Nope".to_string()]).expect_err("unknown id");
+        let e = Faults::new(&["Nope".to_string()], bundled()).expect_err("unknown id");
         assert!(e.next_step().contains("DataBucket"), "{}", e.next_step());
     }
 }

@@ -9,7 +9,7 @@
 //!   overwritten.
 //! - Durations (an API being enabled, a service account becoming visible, the vendor's objects
 //!   appearing in the bucket) are divided by the sandbox speed and stored as timestamps.
-//! - `--sandbox-fail <logical id>` (ids of `assets/gcp/install.yaml`) makes the call that creates
+//! - `--sandbox-fail <logical id>` (ids of the pack's `gcp/install.yaml`) makes the call that creates
 //!   that resource answer the error Google would give.
 //! - Calls the simulation does not know answer 404 in Google's format, naming the call.
 
@@ -33,6 +33,7 @@ use futures::future::BoxFuture;
 use super::SandboxConfig;
 use crate::cloud::gcp::transport::{ApiRequest, ApiResponse, Endpoints, Service, Transport, TransportError};
 use crate::cloud::CloudError;
+use crate::pack::PackFile;
 use faults::Faults;
 use reply::Answer;
 use state::{Project, Store, World};
@@ -65,9 +66,10 @@ struct Inner {
 
 impl SimulatedGoogle {
     /// The simulated cloud whose state lives in `config.dir`. Fails on a state file that cannot be
-    /// read, or on a `--sandbox-fail` id that `assets/gcp/install.yaml` does not define.
-    pub fn open(config: &SandboxConfig) -> Result<SimulatedGoogle, CloudError> {
-        let faults = Faults::new(&config.fail)?;
+    /// read, or on a `--sandbox-fail` id that `definitions` (the pack's `gcp/install.yaml`) does
+    /// not define.
+    pub fn open(config: &SandboxConfig, definitions: PackFile) -> Result<SimulatedGoogle, CloudError> {
+        let faults = Faults::new(&config.fail, definitions)?;
         let store = Store::new(&config.dir);
         // Read it once now, so a corrupt file stops us before anything else happens.
         store.load()?;

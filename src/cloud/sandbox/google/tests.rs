@@ -18,9 +18,14 @@ fn config(dir: &tempfile::TempDir, speed: f64, fail: &[&str]) -> SandboxConfig {
     SandboxConfig { dir: dir.path().to_path_buf(), speed, fail: fail.iter().map(|s| s.to_string()).collect() }
 }
 
+fn bundled() -> crate::pack::PackFile {
+    let a = Spec::asset();
+    crate::pack::PackFile { path: a.path, text: a.text }
+}
+
 fn sim(speed: f64) -> (tempfile::TempDir, SimulatedGoogle) {
     let dir = tempfile::tempdir().unwrap();
-    let g = SimulatedGoogle::open(&config(&dir, speed, &[])).unwrap();
+    let g = SimulatedGoogle::open(&config(&dir, speed, &[]), bundled()).unwrap();
     (dir, g)
 }
 
@@ -240,7 +245,7 @@ fn deleted_roles_stay_visible_and_block_their_id() {
 #[test]
 fn service_accounts_are_eventually_consistent_and_leave_deleted_members() {
     let dir = tempfile::tempdir().unwrap();
-    let slow = SimulatedGoogle::open(&config(&dir, 1.0, &[])).unwrap();
+    let slow = SimulatedGoogle::open(&config(&dir, 1.0, &[]), bundled()).unwrap();
     // The clock is the test's: a loaded machine cannot move a call past the visibility window.
     let t0 = chrono::Utc::now();
     let at = |ms: i64, method: Method, service: Service, path: &str, body: Option<Value>| {
@@ -424,8 +429,8 @@ fn key_destroy_is_scheduled_for_the_window() {
 #[test]
 fn state_persists_across_instances_on_one_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let first = SimulatedGoogle::open(&config(&dir, 1.0, &[])).unwrap();
-    let second = SimulatedGoogle::open(&config(&dir, 1.0, &[])).unwrap();
+    let first = SimulatedGoogle::open(&config(&dir, 1.0, &[]), bundled()).unwrap();
+    let second = SimulatedGoogle::open(&config(&dir, 1.0, &[]), bundled()).unwrap();
     assert_eq!(create_role(&first, PROD, "acme_prod_instances").status, 200);
     assert_eq!(get(&second, Service::Iam, "/v1/projects/cg-sandbox-prod/roles/acme_prod_instances").status, 200);
     assert!(dir.path().join(FILE_NAME).exists());
@@ -437,11 +442,11 @@ fn unreadable_state_is_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(FILE_NAME);
     std::fs::write(&path, "{ not json").unwrap();
-    let e = SimulatedGoogle::open(&config(&dir, 1.0, &[])).unwrap_err();
+    let e = SimulatedGoogle::open(&config(&dir, 1.0, &[]), bundled()).unwrap_err();
     assert!(e.to_string().contains("corrupt") && e.to_string().contains(&path.display().to_string()), "{e}");
     assert!(e.next_step().contains(&format!("mv {}", path.display())), "{}", e.next_step());
     std::fs::write(&path, r#"{"format": 99}"#).unwrap();
-    let e = SimulatedGoogle::open(&config(&dir, 1.0, &[])).unwrap_err();
+    let e = SimulatedGoogle::open(&config(&dir, 1.0, &[]), bundled()).unwrap_err();
     assert!(e.to_string().contains("format 99"), "{e}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"format": 99}"#);
 }
@@ -468,8 +473,8 @@ fn faults_fail_the_calls_that_create_the_named_resources() {
     let spec = Spec::bundled(&vendor, &choices).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ids = ["DataBucket", "ManagerRole", "InstanceServiceAccount", "DataKey", "VendorManagerBinding", "StorageApi"];
-    let g = SimulatedGoogle::open(&config(&dir, 1000.0, &ids)).unwrap();
-    let plain = SimulatedGoogle::open(&config(&dir, 1000.0, &[])).unwrap();
+    let g = SimulatedGoogle::open(&config(&dir, 1000.0, &ids), bundled()).unwrap();
+    let plain = SimulatedGoogle::open(&config(&dir, 1000.0, &[]), bundled()).unwrap();
 
     let r = create_role(&g, DEV, &spec.roles[0].role_id);
     assert_eq!((r.status, status(&r)), (403, "PERMISSION_DENIED"));
@@ -522,13 +527,13 @@ fn faults_fail_the_calls_that_create_the_named_resources() {
     let disabled = create_bucket(&g, DEV, &spec.buckets[0].name);
     assert_eq!(disabled.status, 403);
     assert_eq!(disabled.body["error"]["errors"][0]["reason"], "accessNotConfigured");
-    let iam_off = SimulatedGoogle::open(&config(&dir, 1000.0, &["IamApi"])).unwrap();
+    let iam_off = SimulatedGoogle::open(&config(&dir, 1000.0, &["IamApi"]), bundled()).unwrap();
     let r = get(&iam_off, Service::Iam, "/v1/projects/cg-sandbox-dev/roles?view=FULL");
     assert_eq!((r.status, status(&r)), (403, "PERMISSION_DENIED"));
     assert_eq!(r.body["error"]["details"][0]["reason"], "SERVICE_DISABLED");
     assert_eq!(r.body["error"]["details"][0]["metadata"]["service"], "iam.googleapis.com");
     let r = create_bucket(
-        &SimulatedGoogle::open(&config(&dir, 1000.0, &["DataBucket"])).unwrap(),
+        &SimulatedGoogle::open(&config(&dir, 1000.0, &["DataBucket"]), bundled()).unwrap(),
         DEV,
         &spec.buckets[0].name,
     );
@@ -552,7 +557,7 @@ fn faults_fail_the_calls_that_create_the_named_resources() {
         200
     );
 
-    let e = SimulatedGoogle::open(&config(&dir, 1.0, &["NoSuchThing"])).unwrap_err();
+    let e = SimulatedGoogle::open(&config(&dir, 1.0, &["NoSuchThing"]), bundled()).unwrap_err();
     assert!(e.to_string().contains("NoSuchThing") && e.next_step().contains("DataBucket"), "{e}");
 }
 
