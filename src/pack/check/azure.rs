@@ -12,7 +12,14 @@ use crate::pack::Pack;
 const AZ: Option<Cloud> = Some(Cloud::Azure);
 
 /// Built-in roles that manage everything in their scope, or who may do so: never the vendor's.
-const PRIVILEGED: [&str; 3] = ["Owner", "Contributor", "User Access Administrator"];
+/// By their ids, which Azure fixes for every tenant (Microsoft's built-in roles reference): the
+/// plan cannot preview them (cloudgrant bundles only the roles it can show action by action),
+/// so the rule reads the template.
+const PRIVILEGED: [(&str, &str); 3] = [
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"),
+];
 
 /// The rules read from the templates themselves (they hold even when no plan can be built).
 pub(super) fn template_rules(pack: &Pack, f: &mut Findings) {
@@ -75,10 +82,33 @@ fn resource_rules(template: &Value, file: &str, f: &mut Findings) {
                 f.add(Level::Flagged, "subscription-scope", AZ, Some(file), Some(label), "the custom role may be assigned anywhere in the subscription (assignableScopes): list the vendor's resource group instead, unless the vendor's work needs the whole subscription");
             }
         }
+        if type_.eq_ignore_ascii_case(crate::plan::azure::TYPE_ROLE_ASSIGNMENT) {
+            let role = r.pointer("/properties/roleDefinitionId").and_then(Value::as_str).unwrap_or_default();
+            let to = r.pointer("/properties/principalId").and_then(Value::as_str).unwrap_or_default();
+            let role = with_variables(template, role).to_ascii_lowercase();
+            if let Some((_, name)) = PRIVILEGED.iter().find(|(guid, _)| role.contains(guid)) {
+                if to.contains(crate::plan::azure::VENDOR_PRINCIPAL_PARAM) {
+                    f.add(Level::Flagged, "privileged-role", AZ, Some(file), Some(label), format!("the vendor gets the built-in role {name}, which manages everything in its scope{}: give a role listing only the actions it needs", if *name == "Contributor" { "" } else { " and hands out access to it" }));
+                }
+            }
+        }
         if r.pointer("/properties/template").is_some_and(Value::is_object) {
             resource_rules(&r["properties"]["template"], file, f);
         }
     }
+}
+
+/// `text` with each `variables('name')` it names followed by that variable's text (one level:
+/// how templates name a built-in role's id).
+fn with_variables(template: &Value, text: &str) -> String {
+    let mut out = text.to_string();
+    for part in text.split("variables('").skip(1) {
+        if let Some(v) = part.split_once('\'').and_then(|(name, _)| template["variables"][name].as_str()) {
+            out.push(' ');
+            out.push_str(v);
+        }
+    }
+    out
 }
 
 /// `[subscription().id]`, or a literal `/subscriptions/<id>` with nothing below it.
@@ -100,7 +130,6 @@ fn wildcard_write(action: &str) -> bool {
 
 /// The rules on what the plan grants.
 pub(super) fn plan_rules(plan: &Plan, f: &mut Findings) {
-    let vendor_principal = format!("{}'s service principal", plan.vendor);
     for g in &plan.groups {
         let file = Some(g.template.as_str());
         for p in g.permissions.iter().filter(|p| p.effect == Effect::Allow && p.kind == PermissionKind::Identity) {
@@ -111,13 +140,6 @@ pub(super) fn plan_rules(plan: &Plan, f: &mut Findings) {
             }
             if p.resources.iter().any(|r| is_subscription(r)) {
                 f.add(Level::Flagged, "subscription-scope", AZ, file, holder, format!("{} gets `{}` on the whole subscription: scope the role assignment to the vendor's resource group or to the one resource it needs", p.principal, p.policy));
-            }
-            let role = p.policy.trim_end_matches(" (built-in)");
-            if p.principal.starts_with(&vendor_principal)
-                && p.policy.ends_with("(built-in)")
-                && PRIVILEGED.contains(&role)
-            {
-                f.add(Level::Flagged, "privileged-role", AZ, file, holder, format!("the vendor gets the built-in role {role}, which manages everything in its scope{}: give a role listing only the actions it needs", if role == "Contributor" { "" } else { " and hands out access" }));
             }
         }
     }
