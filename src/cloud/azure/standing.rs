@@ -146,8 +146,10 @@ impl Azure {
                 .find(|g| g.key == key)
                 .and_then(|g| g.parameters.get(SUFFIX_PARAM).cloned())
         };
-        let main = param(crate::plan::azure::MAIN);
-        let storage = param(crate::plan::azure::STORAGE);
+        let keys = self.stack_keys();
+        let first = |fate| keys.iter().filter(|(_, f)| *f == fate).find_map(|(k, _)| param(k));
+        let main = first(crate::plan::azure::Fate::Delete);
+        let storage = first(crate::plan::azure::Fate::Detach);
         let kept = existing
             .iter()
             .flat_map(|i| i.leftovers.iter())

@@ -206,9 +206,19 @@ fn group_suffix(plan: &Plan, key: &str) -> Option<String> {
     plan.group(key)?.parameters.iter().find(|p| p.name == SUFFIX_PARAM).map(|p| p.value.clone())
 }
 
-/// The install's suffix, as the plan's main stack passes it.
+/// Whether revoke deletes a group of the plan (its resources are deleted), or detaches it.
+fn deleted_on_revoke(g: &Group) -> bool {
+    g.resources.iter().any(|r| matches!(r.on_revoke, OnRevoke::Delete | OnRevoke::SoftDelete))
+}
+
+/// The suffix the plan's first group of that kind passes to its stack.
+fn first_suffix(plan: &Plan, deleted: bool) -> Option<String> {
+    plan.groups.iter().filter(|g| deleted_on_revoke(g) == deleted).find_map(|g| group_suffix(plan, &g.key))
+}
+
+/// The install's suffix: the one a deleted stack passes, else a detached one's.
 pub fn suffix_of(plan: &Plan) -> Option<String> {
-    group_suffix(plan, MAIN).or_else(|| group_suffix(plan, STORAGE))
+    first_suffix(plan, true).or_else(|| first_suffix(plan, false))
 }
 
 /// What the provider creates for a plan, after checking that the templates give exactly that plan.
@@ -217,7 +227,7 @@ pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> 
         return Err(PlanError::Invalid(format!("this is a plan for {}, not Azure", plan.cloud.title())));
     }
     let suffix = suffix_of(plan).ok_or_else(|| PlanError::Invalid("the plan has no `suffix` parameter".into()))?;
-    let data_suffix = group_suffix(plan, STORAGE).unwrap_or_else(|| suffix.clone());
+    let data_suffix = first_suffix(plan, false).unwrap_or_else(|| suffix.clone());
     let choices = Choices {
         org: plan.org.clone(),
         region: plan.region.clone(),
@@ -231,7 +241,7 @@ pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> 
         plan.tags.iter().filter(|(k, _)| k != crate::plan::MARK_INSTALL_ID).cloned().collect();
     if again.groups != plan.groups || again.tags != tags {
         return Err(PlanError::Invalid(
-            "the plan differs from what the bundled Azure templates give for it (built by another version of cloudgrant?)"
+            "the plan differs from what the pack's Azure templates give for it (built by another version of cloudgrant, or from another pack?)"
                 .into(),
         ));
     }
