@@ -132,7 +132,7 @@ impl VendorProfile {
         })?;
         let mut profile = Self::parse(file.text, &origin)?;
         for cloud in Cloud::ALL {
-            let (section, templates) = (profile.has_section(cloud), pack.file(crate::pack::marker(cloud)).is_some());
+            let (section, templates) = (profile.has_section(cloud), pack.has_templates(cloud));
             if section != templates {
                 let message = if section {
                     format!(

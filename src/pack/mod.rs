@@ -43,12 +43,12 @@ pub enum PackError {
 /// The directories of a pack that hold templates, with the cloud each stands for.
 pub const CLOUD_DIRS: [(&str, Cloud); 3] = [("aws", Cloud::Aws), ("gcp", Cloud::Gcp), ("azure", Cloud::Azure)];
 
-/// The file whose presence says the pack supports a cloud.
+/// The file whose presence says the pack supports a cloud (for Azure: any template).
 pub fn marker(cloud: Cloud) -> &'static str {
     match cloud {
         Cloud::Aws => "aws/stacks.toml",
         Cloud::Gcp => "gcp/install.yaml",
-        Cloud::Azure => "azure/main.json",
+        Cloud::Azure => "azure/*.json",
     }
 }
 
@@ -149,7 +149,7 @@ impl Pack {
         if pack.clouds().is_empty() {
             return Err(PackError::Shape {
                 root: dir.display().to_string(),
-                message: "it holds templates for no cloud: add aws/stacks.toml, gcp/install.yaml or azure/main.json"
+                message: "it holds templates for no cloud: add aws/stacks.toml, gcp/install.yaml or azure/*.json"
                     .into(),
             });
         }
@@ -169,9 +169,17 @@ impl Pack {
         }
     }
 
+    /// Whether the pack holds `cloud`'s templates ([`marker`]).
+    pub fn has_templates(&self, cloud: Cloud) -> bool {
+        match cloud {
+            Cloud::Azure => self.files_under("azure").iter().any(|f| f.path.ends_with(".json")),
+            _ => self.file(marker(cloud)).is_some(),
+        }
+    }
+
     /// The clouds the pack holds templates for.
     pub fn clouds(&self) -> Vec<Cloud> {
-        Cloud::ALL.into_iter().filter(|c| self.file(marker(*c)).is_some()).collect()
+        Cloud::ALL.into_iter().filter(|c| self.has_templates(*c)).collect()
     }
 
     /// The files under `dir/` (`aws`, `gcp`, `azure`).

@@ -1,6 +1,8 @@
 //! Finding installs again from the subscription itself: the deployment stacks (#11) tagged
 //! `managed-by=cloudgrant` and `cloudgrant-vendor=<vendor id>`, grouped by `cloudgrant-org`. Each
 //! stack becomes one group: its status, the resources it manages, its outputs and parameters.
+//! Which stacks an install has, and which of their outputs it publishes, are the pack's
+//! templates' (`metadata.cloudgrant`, [`crate::plan::azure::layout`]).
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,7 @@ use crate::cloud::ownership::{self, InstallIdentity, Marks, Verdict};
 use crate::cloud::CloudError;
 use crate::model::{Cloud, Installation, InstalledGroup, InstalledResource, Status};
 use crate::plan::azure::{
-    Spec, MAIN, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE, STORAGE, SUFFIX_PARAM, VENDOR_PRINCIPAL_PARAM,
+    Fate, Spec, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE, SUFFIX_PARAM, VENDOR_PRINCIPAL_PARAM,
 };
 use crate::plan::Choices;
 
@@ -77,8 +79,10 @@ impl Azure {
                 .find(|(k, _)| k == key)
                 .and_then(|(_, s)| s["properties"]["parameters"][SUFFIX_PARAM]["value"].as_str())
         };
-        let suffix = suffix_of(MAIN).or_else(|| suffix_of(STORAGE));
-        let data_suffix = suffix_of(STORAGE).or(suffix);
+        let defs = crate::plan::azure::layout::stacks(&self.inner.vendor).unwrap_or_default();
+        let first = |fate: Fate| defs.iter().filter(|d| d.fate == fate).find_map(|d| suffix_of(&d.key));
+        let suffix = first(Fate::Delete).or_else(|| first(Fate::Detach));
+        let data_suffix = first(Fate::Detach).or(suffix);
         let spec = suffix.zip(data_suffix).and_then(|(x, d)| self.spec_of(org, location, x, d));
         let principal_id = principal.and_then(|p| p["id"].as_str().map(String::from)).or_else(|| {
             stacks
@@ -110,7 +114,8 @@ impl Azure {
                     resources.push(InstalledResource { id: l, type_: t, physical_id: Some(id.to_string()), status });
                 }
             }
-            if key == MAIN {
+            // The service principal stands in the first stack that takes it, as in the plan.
+            if defs.iter().find(|d| d.needs_principal).is_some_and(|d| &d.key == key) {
                 if let Some(pid) = &principal_id {
                     resources.insert(
                         0,
@@ -164,20 +169,13 @@ impl Azure {
         if let Some(pid) = &principal_id {
             outputs.insert("ServicePrincipalObjectId".into(), pid.clone());
         }
-        let out =
-            |key: &str, name: &str| groups.iter().find(|g| g.key == key).and_then(|g| g.outputs.get(name)).cloned();
-        for (k, group, name) in [
-            ("IdentityClientId", MAIN, "identityClientId"),
-            ("IdentityId", MAIN, "identityId"),
-            ("IdentityPrincipalId", MAIN, "identityPrincipalId"),
-            ("VaultName", MAIN, "vaultName"),
-            ("RegistryName", MAIN, "registryName"),
-            ("ResourceGroup", MAIN, "resourceGroup"),
-            ("DataAccount", STORAGE, "dataAccountName"),
-            ("StorageResourceGroup", STORAGE, "resourceGroup"),
-        ] {
-            if let Some(v) = out(group, name) {
-                outputs.insert(k.to_string(), v);
+        // Each stack's published outputs, under the install's names its template gives them.
+        for d in &defs {
+            let Some(g) = groups.iter().find(|g| g.key == d.key) else { continue };
+            for (name, output) in &d.publish {
+                if let Some(v) = g.outputs.get(output) {
+                    outputs.insert(name.clone(), v.clone());
+                }
             }
         }
         Installation {
@@ -219,6 +217,7 @@ impl Azure {
                 .filter_map(|m| m.org)
                 .collect(),
         };
+        let keys = self.stack_keys();
         let mut out = Vec::new();
         for o in orgs {
             let anyone = self.identity_for(&o, None);
@@ -237,8 +236,11 @@ impl Azure {
                     v if v.is_ours() => match &conflict {
                         Some(c) => strangers.push(self.stranger("deployment stack", name, vec![c.clone()])),
                         None => {
-                            let key = if name.eq_ignore_ascii_case(&who.names[0]) { MAIN } else { STORAGE };
-                            ours.insert(key.to_string(), s.clone());
+                            // `who.names` are the pack's stack names, in the order of `keys`.
+                            let at = who.names.iter().position(|n| name.eq_ignore_ascii_case(n));
+                            if let Some((key, _)) = at.and_then(|i| keys.get(i)) {
+                                ours.insert(key.clone(), s.clone());
+                            }
                         }
                     },
                     Verdict::NotThisInstall(why) => strangers.push(self.stranger("deployment stack", name, why)),
@@ -248,9 +250,9 @@ impl Azure {
             if ours.is_empty() && org.is_none() {
                 continue;
             }
-            // Creation order: storage, then main.
+            // Creation order.
             let ordered: Vec<(String, Value)> =
-                [STORAGE, MAIN].iter().filter_map(|k| ours.remove(*k).map(|s| (k.to_string(), s))).collect();
+                keys.iter().filter_map(|(k, _)| ours.remove(k).map(|s| (k.clone(), s))).collect();
             let location = ordered.iter().find_map(|(_, s)| s["location"].as_str()).unwrap_or_default().to_string();
             let principal = ordered
                 .iter()
@@ -259,7 +261,8 @@ impl Azure {
             let mut inst = self.installation_of(&o, &location, &ordered, principal.as_ref(), None);
             inst.install_id = install_id;
             inst.strangers = strangers;
-            if !ordered.iter().any(|(k, _)| k == STORAGE) {
+            let detached = |k: &String| keys.iter().any(|(x, f)| x == k && *f == Fate::Detach);
+            if !ordered.iter().any(|(k, _)| detached(k)) {
                 inst.leftovers = self.kept_data(&notes, &o).await?;
             }
             self.assess(&mut inst);

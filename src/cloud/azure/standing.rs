@@ -26,13 +26,21 @@ impl Azure {
     pub(crate) fn identity_for(&self, org: &str, install_id: Option<String>) -> InstallIdentity {
         let vendor = self.inner.vendor.vendor.id.clone();
         InstallIdentity {
-            names: vec![format!("{vendor}-{org}"), format!("{vendor}-{org}-storage")],
+            names: self.stack_keys().iter().map(|(k, _)| crate::plan::azure::stack_name(&vendor, org, k)).collect(),
             vendor,
             org: org.to_string(),
             install_id,
             // Azure resource group and deployment stack names are case-insensitive.
             ignore_case: true,
         }
+    }
+
+    /// The pack's stacks (key, fate) in creation order (`azure/*.json`, see
+    /// [`crate::plan::azure::layout`]); none when its templates do not read (the plan says why).
+    pub(crate) fn stack_keys(&self) -> Vec<(String, crate::plan::azure::Fate)> {
+        crate::plan::azure::layout::stacks(&self.inner.vendor)
+            .map(|defs| defs.into_iter().map(|d| (d.key, d.fate)).collect())
+            .unwrap_or_default()
     }
 
     /// A look-alike, with the commands that show and remove it.
@@ -73,7 +81,7 @@ impl Azure {
     pub(crate) fn assess(&self, inst: &mut Installation) {
         let who = self.identity_for(&inst.org, None);
         inst.health = Health::derive(&HealthFacts {
-            planned: vec![who.names[1].clone(), who.names[0].clone()],
+            planned: who.names.clone(),
             present: inst.groups.iter().map(|g| (g.name.clone(), g.status)).collect(),
             ..HealthFacts::default()
         });
@@ -84,7 +92,10 @@ impl Azure {
     /// vendor's and org's.
     pub(crate) async fn kept_data(&self, notes: &Notes, org: &str) -> Result<Vec<Leftover>, CloudError> {
         let who = self.identity_for(org, None);
-        let group = who.names[1].clone();
+        // The kept data sits in the first stack that revoke detaches (its group, by the same name).
+        let detached = self.stack_keys().into_iter().find(|(_, f)| *f == crate::plan::azure::Fate::Detach);
+        let Some((key, _)) = detached else { return Ok(Vec::new()) };
+        let group = crate::plan::azure::stack_name(&who.vendor, org, &key);
         let Some(g) = self.read_group(notes, &group).await? else { return Ok(Vec::new()) };
         if !ownership::judge(&who, &group, &marks_of(&g)).is_ours() {
             return Ok(Vec::new());
@@ -135,8 +146,10 @@ impl Azure {
                 .find(|g| g.key == key)
                 .and_then(|g| g.parameters.get(SUFFIX_PARAM).cloned())
         };
-        let main = param(crate::plan::azure::MAIN);
-        let storage = param(crate::plan::azure::STORAGE);
+        let keys = self.stack_keys();
+        let first = |fate| keys.iter().filter(|(_, f)| *f == fate).find_map(|(k, _)| param(k));
+        let main = first(crate::plan::azure::Fate::Delete);
+        let storage = first(crate::plan::azure::Fate::Detach);
         let kept = existing
             .iter()
             .flat_map(|i| i.leftovers.iter())

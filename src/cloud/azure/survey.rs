@@ -294,7 +294,9 @@ impl Azure {
         let has_storage_group = groups.iter().any(|(n, _)| n == &spec.storage_group);
         // A re-install re-attaches the data account an earlier revoke kept: its name is ours.
         let kept = async {
-            if s.stack(STORAGE).is_none() && has_storage_group {
+            let detached_gone =
+                spec.stacks.iter().filter(|st| !st.delete_on_revoke).all(|st| s.stack(&st.key).is_none());
+            if detached_gone && has_storage_group {
                 let kept = self.kept_data(notes, &spec.org).await?;
                 Ok(kept.into_iter().map(|l| l.physical_id).find(|n| n.eq_ignore_ascii_case(&spec.data_account)))
             } else {
@@ -302,14 +304,16 @@ impl Azure {
             }
         };
         let vault = async {
-            if s.owns(&spec.vault) {
+            // A pack without a Key Vault has no vault name to look for.
+            if spec.vault.is_empty() || s.owns(&spec.vault) {
                 Ok(None)
             } else {
                 self.deleted_vault(notes, &spec.location, &spec.vault).await
             }
         };
         // The data account's name is checked once the kept account is known (it may be ours).
-        let unowned: Vec<_> = names.iter().filter(|(_, _, name, _)| !s.owns(name)).collect();
+        // A name the pack's templates do not make (empty) is not checked.
+        let unowned: Vec<_> = names.iter().filter(|(_, _, name, _)| !name.is_empty() && !s.owns(name)).collect();
         let free = try_join_all(
             unowned.iter().filter(|(_, _, name, _)| *name != &spec.data_account || !has_storage_group).map(
                 |(namespace, type_, name, _)| async move {

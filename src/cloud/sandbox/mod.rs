@@ -238,7 +238,8 @@ pub fn connect_azure(
                 format!("Use one of: {}.", names.join("; ")),
             )
         })?;
-    let simulated = azure::SimulatedAzure::open(config, &[(&vendor.azure.app_id, &vendor.vendor.name)])?;
+    let simulated =
+        azure::SimulatedAzure::open_with_pack(config, &[(&vendor.azure.app_id, &vendor.vendor.name)], &vendor.pack)?;
     let poll = std::time::Duration::from_secs_f64((1.5 / config.speed).clamp(0.001, 1.5));
     let info = SubscriptionInfo {
         subscription_id: (*id).into(),

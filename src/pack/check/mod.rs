@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+mod azure;
 mod gcp;
 
 use super::Pack;
@@ -157,7 +158,7 @@ pub fn check(dir: &Path, scan: bool) -> Report {
         match cloud {
             Cloud::Aws => aws_rules(&pack, &mut f),
             Cloud::Gcp => gcp::rules(&pack, &vendor, &mut f),
-            Cloud::Azure => azure_rules(&pack, &mut f),
+            Cloud::Azure => azure::template_rules(&pack, &mut f),
         }
         let choices = Choices {
             org: CHECK_ORG.into(),
@@ -168,6 +169,9 @@ pub fn check(dir: &Path, scan: bool) -> Report {
         match plan::build(cloud, &vendor, &choices) {
             Ok(p) => {
                 plan_rules(&p, &mut f);
+                if cloud == Cloud::Azure {
+                    azure::plan_rules(&p, &mut f);
+                }
                 report.plans.push(p);
             }
             Err(e) => f.add(Level::Refused, "template", Some(cloud), None, None, e.to_string()),
@@ -214,36 +218,6 @@ fn aws_rules(pack: &Pack, f: &mut Findings) {
                 None | Some("Delete" | "Retain") => {}
                 Some(other) => f.add(Level::Refused, "fate", Some(Cloud::Aws), file, id, format!("DeletionPolicy {other} has no fate cloudgrant can state on revoke: use Delete (removed) or Retain (kept)")),
             }
-        }
-    }
-}
-
-/// Client secrets and certificates of an application are static credentials.
-fn azure_rules(pack: &Pack, f: &mut Findings) {
-    fn walk(v: &Value, path: &mut Vec<String>, hits: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    let lower = k.to_ascii_lowercase();
-                    if ["passwordcredentials", "keycredentials", "clientsecret"].contains(&lower.as_str()) {
-                        hits.push(format!("{}.{k}", path.join(".")));
-                    }
-                    path.push(k.clone());
-                    walk(x, path, hits);
-                    path.pop();
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|x| walk(x, path, hits)),
-            Value::String(s) if s.to_ascii_lowercase().contains("/addpassword") => hits.push(path.join(".")),
-            _ => {}
-        }
-    }
-    for file in pack.files_under("azure") {
-        let Ok(v) = serde_json::from_str::<Value>(file.text) else { continue };
-        let mut hits = Vec::new();
-        walk(&v, &mut Vec::new(), &mut hits);
-        for h in hits {
-            f.add(Level::Refused, "static-credentials", Some(Cloud::Azure), Some(file.path), None, format!("{h}: client secrets and certificates are long-lived secrets; the vendor signs in as its own multi-tenant application"));
         }
     }
 }

@@ -1,10 +1,13 @@
-//! Azure: the plan read from the two ARM templates of `assets/azure/` (subscription scope), which
-//! are also exactly what the deployment stacks receive. Names, role assignments and role
+//! Azure: the plan read from the pack's ARM templates (`azure/*.json`, subscription scope, one
+//! deployment stack each: [`layout`]), which are also exactly what the deployment stacks receive. Names, role assignments and role
 //! definitions are found by evaluating the templates with [`arm`], the same evaluator the sandbox's
 //! simulated Azure deploys them with.
 
 pub mod arm;
+pub mod layout;
 mod plan;
+
+pub use layout::{stack_name, Fate};
 
 use plan::plan_of;
 pub use plan::{builtin_role, RoleContent};
@@ -13,9 +16,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-/// The main stack's key: the vendor's group, its role, the machines' access. Deleted on revoke.
+/// The bundled pack's main stack key (`azure/main.json`): the vendor's group, its role, the
+/// machines' access. Only the bundled pack's tests name it; the code goes by each stack's fate.
 pub const MAIN: &str = "main";
-/// The storage stack's key: the data storage account. Detached (kept) on revoke.
+/// The bundled pack's storage stack key (`azure/storage.json`): the data account, detached.
 pub const STORAGE: &str = "storage";
 /// The main template's parameter that receives the vendor's service principal object id, known
 /// only once Microsoft Graph has created or found it.
@@ -57,8 +61,11 @@ pub struct Spec {
 /// One deployment stack at subscription scope.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackSpec {
-    /// [`MAIN`] or [`STORAGE`].
+    /// The template file's stem (`storage`, `main`): see [`layout`].
     pub key: String,
+    /// The pack file (`azure/storage.json`) and its text.
+    pub file: &'static str,
+    pub text: &'static str,
     /// The stack's name (the same as its resource group's).
     pub name: String,
     pub title: String,
@@ -67,8 +74,14 @@ pub struct StackSpec {
     pub template: Value,
     /// `{"name": {"value": …}}` for every parameter but [`VENDOR_PRINCIPAL_PARAM`].
     pub parameters: Map<String, Value>,
-    /// `actionOnUnmanage` delete (main) or detach (storage).
+    /// `actionOnUnmanage` delete or detach: the template's `metadata.cloudgrant.fate`.
     pub delete_on_revoke: bool,
+    /// The stacks created before it.
+    pub after: Vec<String>,
+    /// (parameter, stack key, output): values passed on from earlier stacks.
+    pub wired: Vec<(String, String, String)>,
+    /// (install value name, output): what status and the receipt show under the install's names.
+    pub publish: Vec<(String, String)>,
     /// On the stack itself: managed-by, cloudgrant-vendor, cloudgrant-org, cloudgrant-stack.
     pub tags: BTreeMap<String, String>,
     /// Whether the template takes [`VENDOR_PRINCIPAL_PARAM`].
@@ -86,7 +99,6 @@ use rand::distr::{Distribution, Uniform};
 use rand::TryRngCore;
 
 use super::{Choices, PlanError};
-use crate::assets::Asset;
 use crate::model::{
     Cloud, Effect, Group, OnRevoke, Parameter, ParameterSource, Permission, PermissionKind, Plan, Resource,
 };
@@ -111,23 +123,10 @@ pub const TAG_STACK: &str = "cloudgrant-stack";
 pub const TYPE_ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
 pub const TYPE_ROLE_DEFINITION: &str = "Microsoft.Authorization/roleDefinitions";
 pub const TYPE_VAULT: &str = "Microsoft.KeyVault/vaults";
+pub const TYPE_STORAGE_ACCOUNT: &str = "Microsoft.Storage/storageAccounts";
 pub const TYPE_IDENTITY: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 pub const TYPE_DEPLOYMENT: &str = "Microsoft.Resources/deployments";
 pub const TYPE_RESOURCE_GROUP: &str = "Microsoft.Resources/resourceGroups";
-
-/// The two templates of the vendor's pack, in creation order (`azure/storage.json`, then
-/// `azure/main.json`).
-fn stack_files(vendor: &VendorProfile) -> Result<[(&'static str, Asset, bool); 2], PlanError> {
-    let file = |path: &str| {
-        vendor.pack.file(path).map(|f| Asset { path: f.path, text: f.text }).ok_or_else(|| {
-            PlanError::Invalid(format!(
-                "{}: the vendor pack has no such Azure template (an Azure pack has azure/storage.json and azure/main.json)",
-                vendor.pack.display_path(path)
-            ))
-        })
-    };
-    Ok([(STORAGE, file("azure/storage.json")?, false), (MAIN, file("azure/main.json")?, true)])
-}
 
 /// A new random name suffix: 8 lowercase letters and digits from the operating system's CSPRNG.
 pub fn new_suffix() -> String {
@@ -207,9 +206,19 @@ fn group_suffix(plan: &Plan, key: &str) -> Option<String> {
     plan.group(key)?.parameters.iter().find(|p| p.name == SUFFIX_PARAM).map(|p| p.value.clone())
 }
 
-/// The install's suffix, as the plan's main stack passes it.
+/// Whether revoke deletes a group of the plan (its resources are deleted), or detaches it.
+fn deleted_on_revoke(g: &Group) -> bool {
+    g.resources.iter().any(|r| matches!(r.on_revoke, OnRevoke::Delete | OnRevoke::SoftDelete))
+}
+
+/// The suffix the plan's first group of that kind passes to its stack.
+fn first_suffix(plan: &Plan, deleted: bool) -> Option<String> {
+    plan.groups.iter().filter(|g| deleted_on_revoke(g) == deleted).find_map(|g| group_suffix(plan, &g.key))
+}
+
+/// The install's suffix: the one a deleted stack passes, else a detached one's.
 pub fn suffix_of(plan: &Plan) -> Option<String> {
-    group_suffix(plan, MAIN).or_else(|| group_suffix(plan, STORAGE))
+    first_suffix(plan, true).or_else(|| first_suffix(plan, false))
 }
 
 /// What the provider creates for a plan, after checking that the templates give exactly that plan.
@@ -218,7 +227,7 @@ pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> 
         return Err(PlanError::Invalid(format!("this is a plan for {}, not Azure", plan.cloud.title())));
     }
     let suffix = suffix_of(plan).ok_or_else(|| PlanError::Invalid("the plan has no `suffix` parameter".into()))?;
-    let data_suffix = group_suffix(plan, STORAGE).unwrap_or_else(|| suffix.clone());
+    let data_suffix = first_suffix(plan, false).unwrap_or_else(|| suffix.clone());
     let choices = Choices {
         org: plan.org.clone(),
         region: plan.region.clone(),
@@ -232,7 +241,7 @@ pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> 
         plan.tags.iter().filter(|(k, _)| k != crate::plan::MARK_INSTALL_ID).cloned().collect();
     if again.groups != plan.groups || again.tags != tags {
         return Err(PlanError::Invalid(
-            "the plan differs from what the bundled Azure templates give for it (built by another version of cloudgrant?)"
+            "the plan differs from what the pack's Azure templates give for it (built by another version of cloudgrant, or from another pack?)"
                 .into(),
         ));
     }
@@ -243,10 +252,6 @@ pub fn spec_for(plan: &Plan, vendor: &VendorProfile) -> Result<Spec, PlanError> 
         }
     }
     Ok(spec)
-}
-
-fn parse(asset: &Asset) -> Result<Value, PlanError> {
-    serde_json::from_str(asset.text).map_err(|e| PlanError::Invalid(format!("{}: not valid JSON: {e}", asset.path)))
 }
 
 fn value_params(pairs: &[(&str, &str)]) -> Map<String, Value> {
@@ -272,55 +277,64 @@ pub fn spec_with(
     let vendor_id = vendor.vendor.id.as_str();
     let org = choices.org.as_str();
     let subscription = choices.account.clone();
-    let main_group = format!("{vendor_id}-{org}");
-    let storage_group = format!("{main_group}-storage");
-    let data_account = format!("{vendor_id}data{data_suffix}");
-    let mut stacks = Vec::new();
-    for (key, asset, needs_principal) in stack_files(vendor)? {
-        let template = parse(&asset)?;
-        let parameters = match key {
-            STORAGE => value_params(&[
-                ("vendorId", vendor_id),
-                ("org", org),
-                ("location", &choices.region),
-                ("suffix", data_suffix),
-            ]),
-            _ => value_params(&[
-                ("vendorId", vendor_id),
-                ("vendorName", &vendor.vendor.name),
-                ("org", org),
-                ("location", &choices.region),
-                ("suffix", suffix),
-                ("dataAccountName", &data_account),
-            ]),
-        };
-        let name = if key == STORAGE { storage_group.clone() } else { main_group.clone() };
-        let meta = template.pointer("/metadata/cloudgrant");
+    let mut stacks: Vec<StackSpec> = Vec::new();
+    // The outputs of the stacks rendered so far, as the preview evaluates them: what `inputs` pass on.
+    let mut outputs: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for def in layout::stacks(vendor)? {
+        let file = vendor.pack.display_path(def.file);
+        let declared = def.template.get("parameters").and_then(Value::as_object).cloned().unwrap_or_default();
+        // A detached stack keeps its resources on revoke: a re-install re-attaches them under
+        // their names, so it takes the suffix they were made with.
+        let stack_suffix = if def.fate == Fate::Detach { data_suffix } else { suffix };
+        let tool = [
+            ("vendorId", vendor_id),
+            ("vendorName", vendor.vendor.name.as_str()),
+            ("org", org),
+            ("location", choices.region.as_str()),
+            (SUFFIX_PARAM, stack_suffix),
+        ];
+        let mut parameters =
+            value_params(&tool.into_iter().filter(|(k, _)| declared.contains_key(*k)).collect::<Vec<_>>());
+        for (param, from, output) in &def.inputs {
+            let value = outputs.get(from).and_then(|o| o.get(output)).ok_or_else(|| {
+                PlanError::Invalid(format!("{file}: metadata.cloudgrant.inputs.{param} names `{from}.{output}`, which is not an output of the stack `{from}`"))
+            })?;
+            if value.as_str().is_some_and(arm::is_unknown) {
+                return Err(PlanError::Invalid(format!("{file}: metadata.cloudgrant.inputs.{param} takes `{from}.{output}`, which Azure computes only once `{from}` is deployed; cloudgrant passes every value before deploying, so wire an output the template computes from its parameters")));
+            }
+            parameters.insert(param.clone(), serde_json::json!({ "value": value }));
+        }
+        let meta = def.template.pointer("/metadata/cloudgrant");
         let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or_default().to_string();
         let tags: BTreeMap<String, String> =
-            [(TAG_MANAGED_BY, "cloudgrant"), (TAG_VENDOR, vendor_id), (TAG_ORG, org), (TAG_STACK, key)]
+            [(TAG_MANAGED_BY, "cloudgrant"), (TAG_VENDOR, vendor_id), (TAG_ORG, org), (TAG_STACK, def.key.as_str())]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
         let mut stack = StackSpec {
-            key: key.to_string(),
-            name,
+            name: layout::stack_name(vendor_id, org, &def.key),
+            key: def.key.clone(),
+            file: def.file,
+            text: def.text,
             title: text("title"),
             description: text("description"),
-            template,
+            template: def.template.clone(),
             parameters,
-            delete_on_revoke: key == MAIN,
+            delete_on_revoke: def.fate == Fate::Delete,
+            after: def.after.clone(),
+            wired: def.inputs.clone(),
+            publish: def.publish.clone(),
             tags,
-            needs_principal,
+            needs_principal: def.needs_principal,
             names: Vec::new(),
             scoped: Vec::new(),
             unnamed: Vec::new(),
         };
         let x = stack.expand_preview(subscription.as_deref(), &choices.region)?;
         for r in &x.resources {
-            let id = r.id.clone().ok_or_else(|| {
-                PlanError::Invalid(format!("{}: {} has no `metadata.cloudgrant.id`", asset.path, r.path))
-            })?;
+            let id =
+                r.id.clone()
+                    .ok_or_else(|| PlanError::Invalid(format!("{file}: {} has no `metadata.cloudgrant.id`", r.path)))?;
             if r.type_.eq_ignore_ascii_case(TYPE_ROLE_ASSIGNMENT) {
                 if let Some(scope) = r.scope.as_ref().filter(|s| !arm::is_unknown(s)) {
                     stack.scoped.push((scope.to_ascii_lowercase(), id.clone()));
@@ -328,23 +342,26 @@ pub fn spec_with(
             }
             match &r.name {
                 Some(n) => {
-                    check_name(&r.type_, n, &id, asset.path)?;
+                    check_name(&r.type_, n, &id, &file)?;
                     stack.names.push((r.type_.clone(), n.clone(), id));
                 }
                 None => stack.unnamed.push((r.type_.clone(), id)),
             }
         }
+        outputs.insert(def.key.clone(), x.outputs);
         stacks.push(stack);
     }
-    let named = |type_: &str| {
+    let named = |type_: &str, fate: Option<bool>| {
         stacks
             .iter()
+            .filter(|s| fate.is_none_or(|d| s.delete_on_revoke == d))
             .flat_map(|s| s.names.iter())
             .filter(|(t, _, _)| t.eq_ignore_ascii_case(type_))
             .map(|(_, n, _)| n.clone())
             .collect::<Vec<_>>()
     };
-    let one = |type_: &str, skip: &str| named(type_).into_iter().find(|n| n != skip).unwrap_or_default();
+    let one = |type_: &str, fate: Option<bool>| named(type_, fate).into_iter().next().unwrap_or_default();
+    let first = |delete: bool| stacks.iter().find(|s| s.delete_on_revoke == delete).map(|s| s.name.clone());
     Ok(Spec {
         subscription,
         location: choices.region.clone(),
@@ -352,13 +369,13 @@ pub fn spec_with(
         suffix: suffix.to_string(),
         data_suffix: data_suffix.to_string(),
         app_id: vendor.azure.app_id.clone(),
-        vault: one(TYPE_VAULT, ""),
-        registry: one("Microsoft.ContainerRegistry/registries", ""),
-        images_account: one("Microsoft.Storage/storageAccounts", &data_account),
-        identity: one(TYPE_IDENTITY, ""),
-        data_account,
-        main_group,
-        storage_group,
+        vault: one(TYPE_VAULT, None),
+        registry: one("Microsoft.ContainerRegistry/registries", None),
+        images_account: one(TYPE_STORAGE_ACCOUNT, Some(true)),
+        identity: one(TYPE_IDENTITY, None),
+        data_account: one(TYPE_STORAGE_ACCOUNT, Some(false)),
+        main_group: first(true).unwrap_or_else(|| layout::stack_name(vendor_id, org, "main")),
+        storage_group: first(false).unwrap_or_else(|| layout::stack_name(vendor_id, org, "storage")),
         stacks,
     })
 }
@@ -389,7 +406,7 @@ impl StackSpec {
             deployment: self.name.clone(),
         };
         arm::expand(&self.template, &parameters, &scope, &NoReferences)
-            .map_err(|e| PlanError::Invalid(format!("assets/azure/{}.json: {e}", self.key)))
+            .map_err(|e| PlanError::Invalid(format!("{}: {e}", self.file)))
     }
 
     /// The whole body of the `PUT …/deploymentStacks/{name}` (docs/azure-calls.md #13).

@@ -2,6 +2,10 @@
 //! every role assignment as permissions (the role's actions, custom or built-in).
 
 use super::*;
+use crate::assets::Asset;
+
+/// The install's values cloudgrant itself knows (beside the stacks' published outputs).
+pub const INSTALL_VALUES: [&str; 3] = ["TenantId", "SubscriptionId", "ServicePrincipalObjectId"];
 
 /// The line of `"id": "<id>"` in a template, for "written at".
 fn line_of(text: &str, id: &str) -> Option<usize> {
@@ -71,7 +75,8 @@ pub(super) fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) ->
     let vendor_principal = format!("{}'s service principal (app {})", vendor.vendor.name, spec.app_id);
     let mut groups = Vec::new();
     let mut outputs: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    for (stack, (_, asset, _)) in spec.stacks.iter().zip(stack_files(vendor)?) {
+    for stack in &spec.stacks {
+        let asset = Asset { path: stack.file, text: stack.text };
         let x = stack.expand_preview(spec.subscription.as_deref(), &spec.location)?;
         outputs.insert(stack.key.clone(), x.outputs.clone());
         let identities: Vec<&Expanded> =
@@ -89,7 +94,8 @@ pub(super) fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) ->
         };
         let mut resources = Vec::new();
         let mut permissions = Vec::new();
-        if stack.needs_principal {
+        // The service principal stands in the first stack that grants it anything.
+        if stack.needs_principal && !spec.stacks.iter().take_while(|s| s.key != stack.key).any(|s| s.needs_principal) {
             resources.push(Resource {
                 id: SERVICE_PRINCIPAL_ID.into(),
                 type_: SERVICE_PRINCIPAL_TYPE.into(),
@@ -209,10 +215,11 @@ pub(super) fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) ->
             let (value, source) = if name == VENDOR_PRINCIPAL_PARAM {
                 (PRINCIPAL_PLACEHOLDER.to_string(), ParameterSource::Tool)
             } else if let Some(v) = stack.parameters.get(name).and_then(|p| p.get("value")) {
-                let source = if name == "dataAccountName" {
-                    ParameterSource::Output { group: STORAGE.into(), output: "dataAccountName".into() }
-                } else {
-                    ParameterSource::Tool
+                let source = match stack.wired.iter().find(|(p, _, _)| p == name) {
+                    Some((_, group, output)) => {
+                        ParameterSource::Output { group: group.clone(), output: output.clone() }
+                    }
+                    None => ParameterSource::Tool,
                 };
                 (v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()), source)
             } else {
@@ -227,20 +234,27 @@ pub(super) fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) ->
             title: stack.title.clone(),
             template: asset.path.to_string(),
             description: stack.description.clone(),
-            depends_on: if stack.key == MAIN { vec![STORAGE.to_string()] } else { Vec::new() },
+            depends_on: stack.after.clone(),
             parameters,
             resources,
             permissions,
         });
     }
-    // The storage stack's output is what the main stack was given.
-    let passed = outputs.get(STORAGE).and_then(|o| o.get("dataAccountName")).and_then(Value::as_str);
-    if passed != Some(spec.data_account.as_str()) {
-        return Err(PlanError::Invalid(format!(
-            "assets/azure/storage.json: its output dataAccountName ({}) is not the data account cloudgrant passes to the main stack ({})",
-            passed.unwrap_or("missing"),
-            spec.data_account
-        )));
+    let send_to_vendor: Vec<String> = spec
+        .stacks
+        .iter()
+        .flat_map(|s| s.template.pointer("/metadata/cloudgrant/send_to_vendor").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    for name in &send_to_vendor {
+        let published = spec.stacks.iter().flat_map(|s| s.publish.iter()).any(|(n, _)| n == name);
+        if !published && !INSTALL_VALUES.contains(&name.as_str()) {
+            return Err(PlanError::Invalid(format!(
+                "metadata.cloudgrant.send_to_vendor names `{name}`, which no stack publishes (metadata.cloudgrant.publish) and cloudgrant does not know ({})",
+                INSTALL_VALUES.join(", ")
+            )));
+        }
     }
     Ok(Plan {
         cloud: Cloud::Azure,
@@ -256,13 +270,7 @@ pub(super) fn plan_of(vendor: &VendorProfile, choices: &Choices, spec: &Spec) ->
             .unwrap_or_default(),
         groups,
         pack_sha256: vendor.pack.digest.clone(),
-        send_to_vendor: spec
-            .stacks
-            .iter()
-            .flat_map(|s| s.template.pointer("/metadata/cloudgrant/send_to_vendor").and_then(Value::as_array))
-            .flatten()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect(),
+        send_to_vendor,
     })
 }
 

@@ -18,7 +18,7 @@ use crate::cloud::CloudError;
 use crate::model::{
     Cloud, Installation, Residue, ResidueItem, RevokeGroup, RevokeItem, RevokeOutcome, RevokePlan, Status, Update,
 };
-use crate::plan::azure::{MAIN, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE, STORAGE};
+use crate::plan::azure::{Fate, SERVICE_PRINCIPAL_ID, SERVICE_PRINCIPAL_TYPE};
 
 const TYPE_VAULT: &str = "Microsoft.KeyVault/vaults";
 const TYPE_ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
@@ -117,6 +117,12 @@ impl Azure {
         self.list_all(notes, &format!("list the role assignments of {principal}"), req).await
     }
 
+    /// The key of the pack's first stack with `fate` (its templates' `metadata.cloudgrant.fate`):
+    /// revoke deletes that stack first (the vendor's access), then detaches the kept one.
+    fn first_of(&self, fate: Fate) -> String {
+        self.stack_keys().into_iter().find(|(_, f)| *f == fate).map(|(k, _)| k).unwrap_or_default()
+    }
+
     /// What revoke will do to each resource, read from the subscription before anything is asked.
     pub async fn revoke_plan(&self, installation: &Installation) -> Result<RevokePlan, CloudError> {
         self.check_install(installation)?;
@@ -127,7 +133,7 @@ impl Azure {
             return Err(crate::cloud::common::nothing_to_revoke(installation));
         }
         let mut warnings: Vec<String> = installation.strangers.iter().map(|s| s.line()).collect();
-        if let Some(g) = installation.group(MAIN) {
+        if let Some(g) = installation.group(&self.first_of(Fate::Delete)) {
             warnings.push(format!(
                 "The vendor's access ends first: the main stack {} is deleted with everything it manages, its role assignment and custom role included.",
                 g.name
@@ -187,8 +193,15 @@ impl Azure {
             }
             groups.push(RevokeGroup { key: g.key.clone(), name: g.name.clone(), id: g.id.clone(), resources: items });
         }
-        if let Some(g) = installation.group(STORAGE) {
-            let account = g.outputs.get("dataAccountName").cloned().unwrap_or_default();
+        if let Some(g) = installation.group(&self.first_of(Fate::Detach)) {
+            // The data account: the storage account the detached stack manages.
+            let account = g
+                .resources
+                .iter()
+                .find(|r| r.type_ == TYPE_STORAGE_ACCOUNT)
+                .and_then(|r| r.physical_id.as_deref().and_then(type_and_name))
+                .map(|(_, n)| n)
+                .unwrap_or_default();
             let mut items = Vec::new();
             for r in g.resources.iter() {
                 let name = r.physical_id.as_deref().and_then(type_and_name).map(|(_, n)| n).unwrap_or_default();
@@ -255,7 +268,7 @@ impl Azure {
         let mut root_cause: Option<String> = None;
         let mut items: Vec<ResidueItem> = Vec::new();
         let mut main_ok = true;
-        if let Some(g) = plan.groups.iter().find(|g| g.key == MAIN) {
+        if let Some(g) = plan.groups.iter().find(|g| g.key == self.first_of(Fate::Delete)) {
             if let Err(e) = self.delete_stack(&run, inst, g, true, &gone).await {
                 if e == CloudError::Cancelled {
                     return Err(e);
@@ -273,7 +286,7 @@ impl Azure {
         // Once the main stack is gone: the service principal (when asked) and the storage
         // stack's detach, side by side.
         let principal = async {
-            let Some(g) = plan.groups.iter().find(|g| g.key == MAIN) else { return Ok(()) };
+            let Some(g) = plan.groups.iter().find(|g| g.key == self.first_of(Fate::Delete)) else { return Ok(()) };
             let Some(sp) = g.resources.iter().find(|i| i.type_ == SERVICE_PRINCIPAL_TYPE).filter(|_| main_ok) else {
                 return Ok(());
             };
@@ -287,7 +300,7 @@ impl Azure {
             Ok(())
         };
         let storage = async {
-            let Some(g) = plan.groups.iter().find(|g| g.key == STORAGE) else { return Ok(()) };
+            let Some(g) = plan.groups.iter().find(|g| g.key == self.first_of(Fate::Detach)) else { return Ok(()) };
             if main_ok {
                 return self.delete_stack(&run, inst, g, false, &gone).await;
             }

@@ -12,7 +12,7 @@ use crate::cloud::azure::apply::type_and_name;
 use crate::cloud::azure::{Azure, Notes};
 use crate::cloud::CloudError;
 use crate::model::{Check, Cloud, Residue, ResidueItem, RevokeItem, RevokeOutcome, RevokePlan};
-use crate::plan::azure::{MAIN, SERVICE_PRINCIPAL_TYPE, STORAGE};
+use crate::plan::azure::{Fate, SERVICE_PRINCIPAL_TYPE};
 
 /// One read's checks and what stays.
 type Found = (Vec<Check>, Vec<ResidueItem>);
@@ -129,8 +129,12 @@ impl Azure {
                         )
                     }
                     Ok(None) => {
-                        let group =
-                            plan.groups.iter().find(|g| g.key == MAIN).map(|g| g.name.clone()).unwrap_or_default();
+                        let group = plan
+                            .groups
+                            .iter()
+                            .find(|g| g.key == self.first_of(Fate::Delete))
+                            .map(|g| g.name.clone())
+                            .unwrap_or_default();
                         only(match self.read_vault(notes, &group, &name).await {
                             Ok(Some(_)) => Check { what, ok: false, detail: "the vault is still active".into() },
                             Ok(None) => Check {
@@ -146,7 +150,12 @@ impl Azure {
             }
             (TYPE_STORAGE_ACCOUNT, RevokeOutcome::Kept { .. }) => {
                 let what = format!("data account {name} is kept");
-                let group = plan.groups.iter().find(|g| g.key == STORAGE).map(|g| g.name.clone()).unwrap_or_default();
+                let group = plan
+                    .groups
+                    .iter()
+                    .find(|g| g.key == self.first_of(Fate::Detach))
+                    .map(|g| g.name.clone())
+                    .unwrap_or_default();
                 match self.read_account(notes, &group, &name).await {
                     Ok(Some(_)) => {
                         let kept = residue("kept", format!("your data stays; no longer managed by a stack; delete it yourself when you no longer need it: `az storage account delete --name {name} --resource-group {group}`"));

@@ -8,24 +8,21 @@ use serde_json::Value;
 
 use super::state::{CALLER, CALLER_OBJECT_ID};
 use super::state::{GROUP_TYPE, REGISTRY_TYPE, ROLE_ASSIGNMENT_TYPE, ROLE_DEFINITION_TYPE, STORAGE_TYPE, VAULT_TYPE};
-use crate::assets::{self, Asset};
 use crate::cloud::CloudError;
+use crate::pack::Pack;
 use crate::plan::azure::SERVICE_PRINCIPAL_ID;
-
-/// The bundled templates the deployment stacks receive.
-const TEMPLATES: [Asset; 2] = [assets::AZURE_STORAGE, assets::AZURE_MAIN];
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults(Vec<String>);
 
 impl Faults {
-    /// The faults for these logical ids; an id the templates do not have is an error that lists
-    /// the ones they do.
-    pub fn new(ids: &[String]) -> Result<Faults, CloudError> {
+    /// The faults for these logical ids; an id the pack's Azure templates do not have is an
+    /// error that lists the ones they do.
+    pub fn new(ids: &[String], pack: &Pack) -> Result<Faults, CloudError> {
         if ids.is_empty() {
             return Ok(Faults::default());
         }
-        let known = known_ids()?;
+        let known = known_ids(pack)?;
         for id in ids {
             if !known.iter().any(|k| k == id) {
                 return Err(CloudError::failed(
@@ -46,13 +43,16 @@ impl Faults {
     }
 }
 
-/// Every logical id of the bundled templates (nested templates included), then
+/// Every logical id of the pack's Azure templates (nested templates included), then
 /// `VendorServicePrincipal`.
-pub fn known_ids() -> Result<Vec<String>, CloudError> {
+pub fn known_ids(pack: &Pack) -> Result<Vec<String>, CloudError> {
     let mut ids = Vec::new();
-    for asset in TEMPLATES {
-        let template: Value = serde_json::from_str(asset.text).map_err(|e| {
-            CloudError::failed(format!("the bundled {} cannot be read: {e}", asset.path), "Report this as a bug.")
+    for file in pack.files_under("azure").into_iter().filter(|f| f.path.ends_with(".json")) {
+        let template: Value = serde_json::from_str(file.text).map_err(|e| {
+            CloudError::failed(
+                format!("{} cannot be read: {e}", pack.display_path(file.path)),
+                "Fix the template (`cloudgrant vendor check` names what is wrong).",
+            )
         })?;
         collect(&template, &mut ids);
     }
@@ -121,15 +121,28 @@ mod tests {
 
     #[test]
     fn ids_come_from_the_templates() {
-        let ids = known_ids().unwrap();
+        let ids = known_ids(&Pack::bundled()).unwrap();
         for id in ["VendorGroup", "Vault", "VendorRoleAssignment", "MachinesDataAccess", "DataAccount", "StorageGroup"]
         {
             assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
         }
         assert_eq!(ids.last().map(String::as_str), Some(SERVICE_PRINCIPAL_ID));
-        assert!(Faults::new(&["Vault".into()]).unwrap().fails("Vault"));
-        let e = Faults::new(&["Nope".into()]).unwrap_err();
+        let bundled = Pack::bundled();
+        assert!(Faults::new(&["Vault".into()], &bundled).unwrap().fails("Vault"));
+        let e = Faults::new(&["Nope".into()], &bundled).unwrap_err();
         assert!(e.to_string().contains("Nope") && e.next_step().contains("VendorRoleAssignment"), "{e}");
+    }
+
+    #[test]
+    fn ids_come_from_the_pack_in_use() {
+        let automl = Pack::load(std::path::Path::new("examples/automl")).unwrap();
+        let ids = known_ids(&automl).unwrap();
+        for id in ["DataGroup", "DataAccount", "TrainingContainer", "VendorContainerAccess", SERVICE_PRINCIPAL_ID] {
+            assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+        }
+        assert!(Faults::new(&["TrainingContainer".into()], &automl).unwrap().fails("TrainingContainer"));
+        let e = Faults::new(&["Vault".into()], &automl).unwrap_err();
+        assert!(e.next_step().contains("TrainingContainer") && !e.next_step().contains("Vault,"), "{e}");
     }
 
     #[test]

@@ -75,7 +75,17 @@ impl SimulatedAzure {
     /// gets a generic name. Fails on a state file that cannot be read, or on a `--sandbox-fail`
     /// id the templates do not define.
     pub fn open(config: &SandboxConfig, apps: &[(&str, &str)]) -> Result<SimulatedAzure, CloudError> {
-        let faults = Faults::new(&config.fail)?;
+        SimulatedAzure::open_with_pack(config, apps, &crate::pack::Pack::bundled())
+    }
+
+    /// [`SimulatedAzure::open`] for the templates of `pack` (the pack in use): `--sandbox-fail`
+    /// takes its logical ids.
+    pub fn open_with_pack(
+        config: &SandboxConfig,
+        apps: &[(&str, &str)],
+        pack: &crate::pack::Pack,
+    ) -> Result<SimulatedAzure, CloudError> {
+        let faults = Faults::new(&config.fail, pack)?;
         let store = Store::new(&config.dir);
         // Read it once now, so a corrupt file stops us before anything else happens.
         store.load()?;
