@@ -67,7 +67,20 @@ async fn init_then_rerun_then_revoke_with_verification() {
     assert_eq!(statuses(&updates, STORAGE), [Status::CreateInProgress, Status::CreateComplete]);
     assert_eq!(statuses(&updates, MAIN), [Status::CreateInProgress, Status::CreateComplete]);
     let pos = |r: &str, st: Status| ev.iter().position(|e| e.1 == r && e.2 == st).unwrap();
-    assert!(pos(STORAGE, Status::CreateComplete) < pos(MAIN, Status::CreateInProgress));
+    // The main stack is PUT once the storage stack's operation said Succeeded: after its last
+    // poll (the storage stack's last read may run beside the main PUT).
+    let all = requests(&env.server).await;
+    let at =
+        |f: &dyn Fn(&Request) -> bool| all.iter().enumerate().filter(|(_, r)| f(r)).map(|(i, _)| i).collect::<Vec<_>>();
+    let storage_op = all
+        .iter()
+        .find(|r| r.url.path().contains("/deploymentStackOperationStatus/"))
+        .map(|r| r.url.path().to_string())
+        .expect("the storage stack's operation was polled");
+    let storage_polls = at(&|r| r.url.path() == storage_op);
+    let main_put = at(&|r| r.method.as_str() == "PUT" && r.url.path().ends_with(MAIN));
+    assert!(storage_polls.last() < main_put.first(), "{storage_polls:?} {main_put:?}");
+    assert!(pos(STORAGE, Status::CreateComplete) > pos(STORAGE, Status::CreateInProgress));
     assert!(pos("DataAccount", Status::CreateComplete) < pos("Vault", Status::CreateInProgress));
     // Nested deployments' operations were followed: the data account lives in one.
     assert!(ev.iter().any(|e| e.1 == "DataContainer"), "{ev:#?}");

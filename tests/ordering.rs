@@ -143,7 +143,7 @@ async fn gcp_every_refusal_comes_before_the_first_write() {
 }
 
 #[tokio::test]
-async fn azure_revoke_deletes_the_main_stack_before_anything_else_and_reads_no_stack_twice() {
+async fn azure_revoke_deletes_the_main_stack_before_anything_else_and_reads_each_stack_once() {
     use azure_env::*;
     let env = env().await;
     let (inst, _) = apply(&env).await;
@@ -165,14 +165,41 @@ async fn azure_revoke_deletes_the_main_stack_before_anything_else_and_reads_no_s
     assert!(writes[0].starts_with("DELETE") && writes[0].ends_with(&format!("/deploymentStacks/{MAIN}")), "{writes:?}");
     assert!(writes[1..].iter().any(|w| w.ends_with(&format!("/deploymentStacks/{STORAGE}"))), "{writes:?}");
     assert!(writes[1..].iter().any(|w| w.contains("/servicePrincipals/")), "{writes:?}");
-    // Each stack is read right before its deletion and once to verify; polls ask the operation.
+    // Each stack is read once, right before its deletion: the polls ask the operation, and a
+    // deletion whose operation said Succeeded is gone, not read again to verify.
     for stack in [MAIN, STORAGE] {
         let reads = sent
             .iter()
             .filter(|r| r.method.as_str() == "GET" && path(r).ends_with(&format!("/deploymentStacks/{stack}")))
             .count();
-        assert!(reads <= 2, "{stack}: {reads} reads");
+        assert_eq!(reads, 1, "{stack}: {reads} reads");
+        let check =
+            residue.checks.iter().find(|c| c.what.contains(&format!("stack {stack} is gone"))).expect("checked");
+        assert!(check.ok && check.detail.contains("Succeeded"), "{check:?}");
     }
+}
+
+#[tokio::test]
+async fn azure_polls_wait_as_long_as_arm_asks_with_retry_after() {
+    use azure_env::*;
+    let env = env().await;
+    // The storage stack's first poll answers InProgress with `Retry-After: 1` (as ARM's async
+    // operations do): the next poll waits that second, not the 10 ms poll interval.
+    env.fake.with(|s| {
+        s.faults.push(fake_azure::Fault {
+            retry_after: Some(1),
+            ..fake_azure::Fault::new(
+                "GET",
+                "/deploymentStackOperationStatus/",
+                200,
+                json!({"id": "op1", "name": "op1", "status": "InProgress", "startTime": "2026-01-01T10:00:00Z"}),
+            )
+        })
+    });
+    let started = std::time::Instant::now();
+    let (inst, _) = apply(&env).await;
+    inst.expect("init");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "{:?}", started.elapsed());
 }
 
 #[tokio::test]

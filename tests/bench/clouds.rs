@@ -60,12 +60,13 @@ const ORG: &str = "acme-research";
 struct Delayed<R> {
     inner: R,
     delay: Duration,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// When each request came, with its method and path (printed with `CLOUDGRANT_BENCH_LOG=1`).
+    log: Log,
 }
 
 impl<R: Respond> Respond for Delayed<R> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.arrivals.lock().unwrap().push(Instant::now());
+        self.log.lock().unwrap().push((Instant::now(), format!("{} {}", request.method, request.url.path())));
         self.inner.respond(request).set_delay(self.delay)
     }
 }
@@ -88,24 +89,29 @@ fn drain(mut rx: mpsc::Receiver<Update>) {
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
 }
 
-async fn server(delay: Duration, responder: impl Respond + 'static) -> (MockServer, Arc<Mutex<Vec<Instant>>>) {
+type Log = Arc<Mutex<Vec<(Instant, String)>>>;
+
+async fn server(delay: Duration, responder: impl Respond + 'static) -> (MockServer, Log) {
     let server = MockServer::start().await;
-    let arrivals = Arc::new(Mutex::new(Vec::new()));
-    let delayed = Delayed { inner: responder, delay, arrivals: arrivals.clone() };
+    let log = Log::default();
+    let delayed = Delayed { inner: responder, delay, log: log.clone() };
     Mock::given(any()).respond_with(delayed).mount(&server).await;
-    (server, arrivals)
+    (server, log)
 }
 
-async fn measure<F: std::future::Future<Output = ()>>(
-    arrivals: &Arc<Mutex<Vec<Instant>>>,
-    delay: Duration,
-    f: F,
-) -> Sample {
-    arrivals.lock().unwrap().clear();
+async fn measure<F: std::future::Future<Output = ()>>(log: &Log, delay: Duration, f: F) -> Sample {
+    log.lock().unwrap().clear();
     let start = Instant::now();
     f.await;
     let wall = start.elapsed();
-    let a = arrivals.lock().unwrap().clone();
+    let calls = log.lock().unwrap().clone();
+    if std::env::var_os("CLOUDGRANT_BENCH_LOG").is_some() {
+        for (at, call) in &calls {
+            eprintln!("{:>6} ms {call}", at.duration_since(start).as_millis());
+        }
+        eprintln!("-- {} requests, {:.2} s", calls.len(), wall.as_secs_f64());
+    }
+    let a: Vec<Instant> = calls.iter().map(|(at, _)| *at).collect();
     Sample { wall, requests: a.len(), in_flight: max_in_flight(&a, delay) }
 }
 
@@ -116,7 +122,7 @@ async fn gcp(delay: Duration, operation: Duration) -> (Sample, Sample) {
         s.enabled.insert("storage.googleapis.com".into());
         s.operation_time = Some(operation);
     });
-    let (server, arrivals) = server(delay, fake).await;
+    let (server, log) = server(delay, fake).await;
     let vendor = VendorProfile::bundled().expect("vendor");
     let dir = tempfile::tempdir().expect("tempdir");
     let transport: gcp::SharedTransport = Arc::new(gcp::HttpTransport::new(
@@ -130,14 +136,14 @@ async fn gcp(delay: Duration, operation: Duration) -> (Sample, Sample) {
         Choices { org: ORG.into(), region: "europe-west1".into(), account: Some(PROJECT.into()), external_id: None };
     let plan = cloudgrant::plan::gcp::build(&vendor, &choices).expect("plan");
     let mut inst: Option<Installation> = None;
-    let init = measure(&arrivals, delay, async {
+    let init = measure(&log, delay, async {
         let (tx, rx) = mpsc::channel(4096);
         drain(rx);
         inst = Some(g.apply(&plan, tx, CancellationToken::new()).await.expect("gcp apply"));
     })
     .await;
     let rp: RevokePlan = g.revoke_plan(inst.as_ref().expect("installed")).await.expect("gcp revoke plan");
-    let revoke = measure(&arrivals, delay, async {
+    let revoke = measure(&log, delay, async {
         let (tx, rx) = mpsc::channel(4096);
         drain(rx);
         let residue = g.revoke(&rp, &[], tx, CancellationToken::new()).await.expect("gcp revoke");
@@ -149,7 +155,7 @@ async fn gcp(delay: Duration, operation: Duration) -> (Sample, Sample) {
 
 async fn azure(delay: Duration, operation: Duration) -> (Sample, Sample) {
     let fake = fake_azure::FakeAzure::new(SUB);
-    let (server, arrivals) = server(delay, fake.clone()).await;
+    let (server, log) = server(delay, fake.clone()).await;
     fake.with(|s| {
         s.base = server.uri();
         s.operation_time = Some(operation);
@@ -172,14 +178,14 @@ async fn azure(delay: Duration, operation: Duration) -> (Sample, Sample) {
         Choices { org: ORG.into(), region: "westeurope".into(), account: Some(SUB.into()), external_id: None };
     let plan = cloudgrant::plan::azure::build(&vendor, &choices, "k3x9q2ab").expect("plan");
     let mut inst: Option<Installation> = None;
-    let init = measure(&arrivals, delay, async {
+    let init = measure(&log, delay, async {
         let (tx, rx) = mpsc::channel(8192);
         drain(rx);
         inst = Some(a.apply(&plan, tx, CancellationToken::new()).await.expect("azure apply"));
     })
     .await;
     let rp = a.revoke_plan(inst.as_ref().expect("installed")).await.expect("azure revoke plan");
-    let revoke = measure(&arrivals, delay, async {
+    let revoke = measure(&log, delay, async {
         let (tx, rx) = mpsc::channel(8192);
         drain(rx);
         let residue = a.revoke(&rp, &[], tx, CancellationToken::new()).await.expect("azure revoke");
@@ -223,7 +229,12 @@ fn main() {
     }
     println!("| cloud/command | latency | wall      | bound     | ratio | requests | max in flight |");
     println!("|---|---|---|---|---|---|---|");
-    for ms in [0u64, 100, 300] {
+    // `CLOUDGRANT_BENCH_MS=100,300` measures those latencies only.
+    let latencies: Vec<u64> = std::env::var("CLOUDGRANT_BENCH_MS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|m| m.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![0, 100, 300]);
+    for ms in latencies {
         let delay = Duration::from_millis(ms);
         let (mut gi, mut gr, mut ai, mut ar) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..RUNS {

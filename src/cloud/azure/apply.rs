@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::errors::AzureError;
+use super::errors::{AzureError, Step};
+use super::follow::Followed;
 pub(crate) use super::follow::Run;
 pub use super::follow::{operation_status, TYPE_STACK};
 use super::survey::{stack_path, stack_running, state_is, Survey};
@@ -102,7 +103,8 @@ impl Azure {
 
     /// Returns the service principal as Graph answered it, and the stacks as they settled. The
     /// service principal is made beside the stacks that do not name it (storage); the stacks
-    /// that do (main) follow, in the definitions' order.
+    /// that do (main) follow, in the definitions' order, as soon as the operations of the first
+    /// say Succeeded: their last reads run beside the next PUT.
     async fn apply_all(
         &self,
         run: &Run,
@@ -110,38 +112,63 @@ impl Azure {
         found: &Survey,
     ) -> Result<(Value, Vec<(String, Value)>), CloudError> {
         let main = spec.stacks.iter().find(|s| s.key == MAIN).map_or(spec.main_group.as_str(), |s| s.name.as_str());
-        let mut settled: Vec<(String, Value)> = Vec::new();
-        let independent = async {
-            let mut out = Vec::new();
+        // Sent once every independent stack's operation said Succeeded; dropped unsent otherwise.
+        let (ready, started) = futures::channel::oneshot::channel::<()>();
+        let independent = async move {
+            let mut done = Vec::new();
+            let mut all_succeeded = true;
             for stack in spec.stacks.iter().filter(|s| !s.needs_principal) {
                 if run.cancel.is_cancelled() {
                     return Err(CloudError::Cancelled);
                 }
-                out.push((
-                    stack.key.clone(),
-                    self.deploy_stack(run, spec, stack, None, found.stack(&stack.key).is_some()).await?,
-                ));
+                let s = self.start_stack(run, spec, stack, None, found.stack(&stack.key).is_some()).await?;
+                all_succeeded = s.followed.succeeded();
+                done.push(s);
+                if !all_succeeded {
+                    break;
+                }
             }
-            Ok::<_, CloudError>(out)
+            if all_succeeded {
+                // The receiver is gone only when the principal failed: that error is reported.
+                let _ = ready.send(());
+            } else {
+                drop(ready);
+            }
+            let settled = try_join_all(done.into_iter().map(|s| {
+                let key = s.stack.key.clone();
+                async move { Ok::<_, CloudError>((key, self.finish_stack(run, s).await?)) }
+            }))
+            .await?;
+            Ok::<_, CloudError>(settled)
         };
-        let (principal, independent) = futures::join!(self.ensure_service_principal(run, main), independent);
-        let principal = principal?;
-        settled.extend(independent?);
-        let object_id = principal["id"].as_str().map(String::from).ok_or_else(|| {
-            CloudError::failed(
-                format!("Microsoft Graph answered the vendor's service principal without an `id`: {principal}"),
-                "This is not the answer Graph documents; run again, and report it if it repeats.",
-            )
-        })?;
-        for stack in spec.stacks.iter().filter(|s| s.needs_principal) {
-            if run.cancel.is_cancelled() {
-                return Err(CloudError::Cancelled);
+        let dependent = async {
+            let principal = self.ensure_service_principal(run, main).await?;
+            let object_id = principal["id"].as_str().map(String::from).ok_or_else(|| {
+                CloudError::failed(
+                    format!("Microsoft Graph answered the vendor's service principal without an `id`: {principal}"),
+                    "This is not the answer Graph documents; run again, and report it if it repeats.",
+                )
+            })?;
+            if started.await.is_err() {
+                // An independent stack failed: its error is the answer; nothing more is made.
+                return Ok((principal, Vec::new()));
             }
-            let s = self
-                .deploy_stack(run, spec, stack, Some(object_id.as_str()), found.stack(&stack.key).is_some())
-                .await?;
-            settled.push((stack.key.clone(), s));
-        }
+            let mut out = Vec::new();
+            for stack in spec.stacks.iter().filter(|s| s.needs_principal) {
+                if run.cancel.is_cancelled() {
+                    return Err(CloudError::Cancelled);
+                }
+                let s = self
+                    .deploy_stack(run, spec, stack, Some(object_id.as_str()), found.stack(&stack.key).is_some())
+                    .await?;
+                out.push((stack.key.clone(), s));
+            }
+            Ok::<_, CloudError>((principal, out))
+        };
+        let (independent, dependent) = futures::join!(independent, dependent);
+        let (principal, dependents) = dependent?;
+        let mut settled = independent?;
+        settled.extend(dependents);
         // In creation order, as `current_stacks` gives them.
         settled.sort_by_key(|(key, _)| spec.stacks.iter().position(|s| &s.key == key));
         Ok((principal, settled))
@@ -215,6 +242,19 @@ impl Azure {
         principal: Option<&str>,
         existed: bool,
     ) -> Result<Value, CloudError> {
+        let started = self.start_stack(run, spec, stack, principal, existed).await?;
+        self.finish_stack(run, started).await
+    }
+
+    /// PUT one stack (#13) and follow it until its operation says it is done.
+    async fn start_stack<'a>(
+        &self,
+        run: &Run,
+        spec: &Spec,
+        stack: &'a StackSpec,
+        principal: Option<&str>,
+        existed: bool,
+    ) -> Result<Started<'a>, CloudError> {
         let name = &stack.name;
         let (start, ok, failed) = if existed {
             (Status::UpdateInProgress, Status::UpdateComplete, Status::UpdateFailed)
@@ -241,8 +281,8 @@ impl Azure {
             ))
             .await;
         let operation = r.async_operation.clone().or_else(|| r.location.clone());
-        let (op, settled) = match self.follow_stack(run, stack, operation.as_deref(), r.body).await {
-            Ok(x) => x,
+        match self.follow_stack(run, stack, operation.as_deref(), r.body, r.retry_after).await {
+            Ok(followed) => Ok(Started { stack, followed, step, path, ok, failed }),
             Err(CloudError::Cancelled) => {
                 let state = self
                     .read_stack(&Notes::default(), name)
@@ -254,8 +294,22 @@ impl Azure {
                 run.notes
                     .log(format!("stopped watching: deployment stack {name} is still {state} in Azure and carries on without cloudgrant; follow it with `az stack sub show --name {name}` or `cloudgrant status`, then run init again to finish"))
                     .await;
-                return Err(CloudError::Cancelled);
+                Err(CloudError::Cancelled)
             }
+            Err(e) => {
+                run.group_event(name, Some(&path), failed, format!("{e}. Fix: {}", e.next_step())).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Settle a stack whose operation is done (its last read and operations lists) and say how
+    /// it ended; returns the stack as it settled.
+    async fn finish_stack(&self, run: &Run, started: Started<'_>) -> Result<Value, CloudError> {
+        let Started { stack, followed, step, path, ok, failed } = started;
+        let name = &stack.name;
+        let (op, settled) = match self.settle_stack(run, stack, followed).await {
+            Ok(x) => x,
             Err(e) => {
                 run.group_event(name, Some(&path), failed, format!("{e}. Fix: {}", e.next_step())).await;
                 return Err(e);
@@ -277,6 +331,16 @@ impl Azure {
         run.group_event(name, Some(&path), failed, format!("{e}. Fix: {}", e.next_step())).await;
         Err(e)
     }
+}
+
+/// A stack whose PUT was answered and whose operation is done, before its last read.
+struct Started<'a> {
+    stack: &'a StackSpec,
+    followed: Followed,
+    step: Step,
+    path: String,
+    ok: Status,
+    failed: Status,
 }
 
 #[cfg(test)]

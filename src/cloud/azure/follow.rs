@@ -2,8 +2,9 @@
 //! authority on when it is done), then, side by side, the operations lists (#15) of the
 //! deployments still running, nested ones included (a nested deployment is listed once more after
 //! its parent says it finished, then no more). The stack itself (#12) is read until its
-//! deployment is known, and once when the operation is done, beside the last lists. Polls come quickly at first, then
-//! every `poll_interval`. One event per new operation state, named by the template's logical id.
+//! deployment is known, and once when the operation is done ([`Azure::settle_stack`]). A poll
+//! comes one `poll_interval` after the last one was sent, or later when ARM's answer asks so
+//! (`Retry-After`). One event per new operation state, named by the template's logical id.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -28,17 +29,14 @@ pub const TYPE_STACK: &str = "Microsoft.Resources/deploymentStacks";
 pub(crate) const TYPE_DEPLOYMENT: &str = "Microsoft.Resources/deployments";
 /// Nested deployments are followed this deep.
 const MAX_NESTING: usize = 4;
-/// The first wait of a poll; each next one is half as long again, up to the poll interval.
-const FIRST_WAIT: Duration = Duration::from_millis(250);
 
-/// The wait before poll `n` (from 1): short at first (most stacks settle within seconds of the
-/// last operation), growing by half each time up to `interval`.
-pub(crate) fn poll_wait(interval: Duration, n: u32) -> Duration {
-    let mut wait = FIRST_WAIT.min(interval);
-    for _ in 1..n.min(20) {
-        wait = wait.saturating_add(wait / 2);
-    }
-    wait.min(interval)
+/// The wait before the next poll of a stack's deployment or deletion: the poll interval, or the
+/// `Retry-After` of ARM's last answer when that is longer (ARM's async-operation pattern: wait at
+/// least that long before asking again; capped at [`super::MAX_RETRY_AFTER`]). No shorter first
+/// wait: a stack's deployment or deletion takes seconds at least, and each early poll costs a
+/// request (with the operations lists it brings) that can only answer "still running".
+pub(crate) fn poll_wait(interval: Duration, retry_after: Option<Duration>) -> Duration {
+    retry_after.map_or(interval, |r| r.min(super::MAX_RETRY_AFTER).max(interval))
 }
 
 /// An operation's state as an event status; `None` for operations that change nothing (Read,
@@ -138,7 +136,7 @@ impl Run {
 
 /// The deployments whose operations are still listed on each poll, with their depth.
 #[derive(Default)]
-struct Lists {
+pub(crate) struct Lists {
     active: Vec<(String, usize)>,
     /// Nested deployments their parent says finished: listed on the next poll, then dropped.
     finishing: BTreeSet<String>,
@@ -154,20 +152,43 @@ impl Lists {
     }
 }
 
+/// A stack whose operation said it is done, not yet settled.
+pub(crate) struct Followed {
+    /// The operation's last answer (`None` without an operation).
+    pub op: Option<Value>,
+    /// The stack as last read (the PUT's answer when there is an operation).
+    pub current: Value,
+    lists: Lists,
+    operation: bool,
+}
+
+impl Followed {
+    /// Whether the deployment succeeded, as far as the operation (or, without one, the stack) says.
+    pub fn succeeded(&self) -> bool {
+        match self.op.as_ref().and_then(|o| o["status"].as_str()) {
+            Some(s) => s.eq_ignore_ascii_case("succeeded"),
+            None => self.current["properties"]["provisioningState"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("succeeded")),
+        }
+    }
+}
+
 impl Azure {
     /// Poll the async operation (#14) and the operations (#15) until the operation (or, without
-    /// one, the stack) settles. Returns the operation's last answer and the stack as it settled.
+    /// one, the stack) says it is done; `retry_after` is the PUT's. The stack is not read again
+    /// here when there is an operation: [`Azure::settle_stack`] does, once.
     pub(crate) async fn follow_stack(
         &self,
         run: &Run,
         stack: &StackSpec,
         operation: Option<&str>,
         first: Value,
-    ) -> Result<(Option<Value>, Value), CloudError> {
+        mut retry_after: Option<Duration>,
+    ) -> Result<Followed, CloudError> {
         let mut current = first;
         let mut lists = Lists::default();
         let started = std::time::Instant::now();
-        let mut polls = 0;
         // Each wait runs from when the last poll was sent: slow answers shorten the next wait.
         let mut sent = tokio::time::Instant::now();
         loop {
@@ -179,8 +200,7 @@ impl Azure {
                     &format!("az stack sub show --name {} --query properties.provisioningState", stack.name),
                 ));
             }
-            polls += 1;
-            run.pause_until(sent + poll_wait(self.inner.options.poll_interval, polls)).await?;
+            run.pause_until(sent + poll_wait(self.inner.options.poll_interval, retry_after)).await?;
             sent = tokio::time::Instant::now();
             if let Some(dep) = current["properties"]["deploymentId"].as_str() {
                 lists.add(dep, 0);
@@ -192,7 +212,8 @@ impl Azure {
                 let req = self.follow(&probe, url)?;
                 let step = self.step(&format!("follow the operation of stack {}", stack.name), &req);
                 let r = self.call(&run.notes, &step, req).await?;
-                Ok::<_, CloudError>(Some(self.ok(&step, r)?))
+                let wait = r.retry_after;
+                Ok::<_, CloudError>(Some((self.ok(&step, r)?, wait)))
             };
             // Without an operation the stack says when it is done; without a deployment id yet,
             // it names the deployment.
@@ -204,7 +225,13 @@ impl Azure {
                 }
             };
             let (op, read) = futures::join!(op, read);
-            let op = op?;
+            let op = match op? {
+                Some((body, wait)) => {
+                    retry_after = wait;
+                    Some(body)
+                }
+                None => None,
+            };
             if let Some(s) = read? {
                 current = s;
             }
@@ -217,24 +244,36 @@ impl Azure {
                 self.report_operations(run, stack, &mut lists).await;
                 continue;
             }
-            // Settled: the stack as it ended, and the operations' last states, side by side.
-            if operation.is_some() {
-                let (read, ()) = futures::join!(
-                    self.read_stack(&run.notes, &stack.name),
-                    self.report_operations(run, stack, &mut lists)
-                );
-                if let Some(s) = read? {
-                    current = s;
-                }
-            }
-            if lists.active.is_empty() {
-                if let Some(dep) = current["properties"]["deploymentId"].as_str() {
-                    lists.add(dep, 0);
-                    self.report_operations(run, stack, &mut lists).await;
-                }
-            }
-            return Ok((op, current));
+            return Ok(Followed { op, current, lists, operation: operation.is_some() });
         }
+    }
+
+    /// Once the operation is done: the stack as it ended (read once; without an operation the
+    /// last poll read it) and the operations' last states, side by side. Returns the operation's
+    /// last answer and the stack as it settled.
+    pub(crate) async fn settle_stack(
+        &self,
+        run: &Run,
+        stack: &StackSpec,
+        followed: Followed,
+    ) -> Result<(Option<Value>, Value), CloudError> {
+        let Followed { op, mut current, mut lists, operation } = followed;
+        if operation {
+            let (read, ()) = futures::join!(
+                self.read_stack(&run.notes, &stack.name),
+                self.report_operations(run, stack, &mut lists)
+            );
+            if let Some(s) = read? {
+                current = s;
+            }
+        }
+        if lists.active.is_empty() {
+            if let Some(dep) = current["properties"]["deploymentId"].as_str() {
+                lists.add(dep, 0);
+                self.report_operations(run, stack, &mut lists).await;
+            }
+        }
+        Ok((op, current))
     }
 
     /// #15 for every deployment still followed, side by side; a nested deployment seen for the
@@ -365,11 +404,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polls_start_short_and_grow_to_the_interval() {
+    fn polls_wait_the_interval_or_a_longer_retry_after() {
         let interval = Duration::from_secs(2);
-        assert_eq!(poll_wait(interval, 1), FIRST_WAIT);
-        assert!(poll_wait(interval, 2) > poll_wait(interval, 1));
-        assert_eq!(poll_wait(interval, 30), interval);
-        assert_eq!(poll_wait(Duration::from_millis(10), 1), Duration::from_millis(10));
+        assert_eq!(poll_wait(interval, None), interval);
+        // ARM's `Retry-After: 0` does not make polls spin; a longer one is honoured, capped.
+        assert_eq!(poll_wait(interval, Some(Duration::ZERO)), interval);
+        assert_eq!(poll_wait(interval, Some(Duration::from_secs(15))), Duration::from_secs(15));
+        assert_eq!(poll_wait(interval, Some(Duration::from_secs(3600))), super::super::MAX_RETRY_AFTER);
     }
 }

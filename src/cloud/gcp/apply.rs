@@ -26,18 +26,20 @@ use crate::plan::gcp::{
 
 /// Tries of a GET that may 404 right after a create (IAM is eventually consistent).
 const VISIBLE_TRIES: u32 = 6;
-/// The first wait before reading a just-created service account again, or polling an operation.
+/// The first wait before reading a just-created service account again.
 const FIRST_WAIT: Duration = Duration::from_millis(200);
+/// The first two waits of an operation's polls.
+const EARLY_WAIT: Duration = Duration::from_secs(1);
 
-/// The wait before poll `n` (from 1) of an operation: short at first, then growing by a quarter
-/// each time up to `interval`; enabling APIs takes seconds, now and then a minute.
+/// The wait before poll `n` (from 1) of an operation: the first two polls 1 s and 2 s after
+/// the call (enabling APIs takes seconds: an operation of 2 s is seen done by the second poll,
+/// an earlier one would only answer "not yet"), then every `interval`; never more than `interval`.
 pub(crate) fn poll_wait(interval: Duration, n: u32) -> Duration {
-    let first = FIRST_WAIT.min(interval);
-    let mut wait = first;
-    for _ in 1..n.min(30) {
-        wait = wait.saturating_add(wait / 4);
+    if n <= 2 {
+        EARLY_WAIT.min(interval)
+    } else {
+        interval
     }
-    wait.min(interval)
 }
 
 impl Gcp {
@@ -530,10 +532,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polls_start_short_and_grow_to_the_interval() {
+    fn polls_come_at_one_and_two_seconds_then_every_interval() {
         let interval = Duration::from_millis(1500);
-        assert_eq!(poll_wait(interval, 1), FIRST_WAIT);
-        assert!(poll_wait(interval, 2) > poll_wait(interval, 1));
+        assert_eq!(poll_wait(interval, 1), Duration::from_secs(1));
+        assert_eq!(poll_wait(interval, 1) + poll_wait(interval, 2), Duration::from_secs(2));
+        assert_eq!(poll_wait(interval, 3), interval);
         assert_eq!(poll_wait(interval, 40), interval);
         assert_eq!(poll_wait(Duration::from_millis(5), 1), Duration::from_millis(5));
     }

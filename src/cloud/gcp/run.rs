@@ -29,6 +29,9 @@ pub(crate) struct Run<'a> {
     manifest: Manifest,
     dir: Option<PathBuf>,
     saved_error: bool,
+    /// Each step's status as the manifest on disk has it: a terminal event writes the manifest
+    /// only when it changes one.
+    written: BTreeMap<String, Status>,
     /// Logical id → (Google name, latest status).
     pub state: BTreeMap<String, (String, String, Status)>,
     /// The resources whose call is under way: on an error they get the failed status.
@@ -48,7 +51,9 @@ impl<'a> Run<'a> {
                 m
             })
             .unwrap_or_else(|| Manifest::new(spec, org, &gcp.inner.vendor.vendor.id, plan));
+        let written = manifest.steps.iter().map(|s| (s.id.clone(), s.status)).collect();
         Run {
+            written,
             spec,
             notes: Notes::to(tx),
             cancel,
@@ -63,18 +68,34 @@ impl<'a> Run<'a> {
 
     pub async fn save(&mut self) {
         let Some(dir) = self.dir.clone() else { return };
-        if let Err(e) = self.manifest.save(&dir) {
-            if !self.saved_error {
-                self.saved_error = true;
-                self.notes
-                    .log(format!("the local manifest was not written ({e}); the install itself is not affected"))
-                    .await;
+        match self.manifest.save(&dir) {
+            Ok(_) => self.written = self.manifest.steps.iter().map(|s| (s.id.clone(), s.status)).collect(),
+            Err(e) => {
+                if !self.saved_error {
+                    self.saved_error = true;
+                    self.notes
+                        .log(format!("the local manifest was not written ({e}); the install itself is not affected"))
+                        .await;
+                }
             }
         }
     }
 
-    /// One event; terminal statuses are recorded in the manifest, which is written.
+    /// One event, recorded in the manifest; the manifest is written when a terminal status
+    /// changes what it has on disk.
     pub async fn event(&mut self, id: &str, type_: &str, name: &str, status: Status, reason: Option<String>) {
+        self.event_recorded(id, type_, name, status, reason, true).await;
+    }
+
+    async fn event_recorded(
+        &mut self,
+        id: &str,
+        type_: &str,
+        name: &str,
+        status: Status,
+        reason: Option<String>,
+        record: bool,
+    ) {
         let group = self.spec.install.clone();
         self.notes
             .send(Update::Event(Event {
@@ -87,14 +108,16 @@ impl<'a> Run<'a> {
                 physical_id: (!name.is_empty()).then(|| name.to_string()),
             }))
             .await;
-        self.manifest.record(id, name, status, reason);
+        if record {
+            self.manifest.record(id, name, status, reason);
+        }
         if status.is_terminal() {
             self.current.retain(|c| c.0 != id);
         }
         if id != group {
             self.state.insert(id.to_string(), (type_.to_string(), name.to_string(), status));
         }
-        if status.is_terminal() {
+        if record && status.is_terminal() && self.written.get(id) != Some(&status) {
             self.save().await;
         }
     }
@@ -146,10 +169,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// An existing resource that needs nothing.
+    /// An existing resource that needs nothing: no call changed it, so a manifest that has it
+    /// complete keeps its record and is not written.
     pub async fn unchanged(&mut self, id: &str, type_: &str, name: &str, reason: &str) {
         let st = self.settled();
-        self.event(id, type_, name, st, Some(reason.to_string())).await;
+        let known = matches!(self.written.get(id), Some(Status::CreateComplete | Status::UpdateComplete));
+        self.event_recorded(id, type_, name, st, Some(reason.to_string()), !known).await;
     }
 
     pub fn resources(&self) -> Vec<InstalledResource> {

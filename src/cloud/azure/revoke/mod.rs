@@ -428,13 +428,13 @@ impl Azure {
         let r = self.call(&run.notes, &step, req).await?;
         let mut last: Option<Value> = None;
         let outcome: Result<(), CloudError> = if r.status == 404 {
-            gone.saw(name);
+            gone.saw(name, GONE_DELETE_404);
             Ok(())
         } else if !r.is_success() {
             Err(self.error(&step, &r))
         } else if r.status == 202 || r.async_operation.is_some() {
             let url = r.async_operation.clone().or_else(|| r.location.clone());
-            self.follow_delete(run, name, url.as_deref(), &mut last, gone).await
+            self.follow_delete(run, name, (url.as_deref(), r.retry_after), &mut last, gone).await
         } else {
             Ok(())
         };
@@ -487,17 +487,19 @@ impl Azure {
     }
 
     /// Poll a stack deletion until the operation settles or the stack is gone: one call a poll,
-    /// the async operation (the stack is read only without one, or to name what failed).
+    /// the async operation (the stack is read only without one, or to name what failed). The
+    /// operation's Succeeded means the stack is gone: verification does not read it again.
+    /// `operation` is the async operation's url and the DELETE's `Retry-After`.
     async fn follow_delete(
         &self,
         run: &Run,
         name: &str,
-        url: Option<&str>,
+        operation: (Option<&str>, Option<std::time::Duration>),
         last: &mut Option<Value>,
         gone: &Gone,
     ) -> Result<(), CloudError> {
+        let (url, mut retry_after) = operation;
         let started = std::time::Instant::now();
-        let mut polls = 0;
         let mut sent = tokio::time::Instant::now();
         loop {
             if started.elapsed() >= crate::cloud::common::deadline() {
@@ -512,8 +514,7 @@ impl Azure {
                     &format!("az stack sub show --name {name} --query properties.provisioningState"),
                 ));
             }
-            polls += 1;
-            run.pause_until(sent + poll_wait(self.inner.options.poll_interval, polls)).await?;
+            run.pause_until(sent + poll_wait(self.inner.options.poll_interval, retry_after)).await?;
             sent = tokio::time::Instant::now();
             let mut status = None;
             let mut op = Value::Null;
@@ -525,6 +526,7 @@ impl Azure {
                 let req = self.follow(&probe, url)?;
                 let step = self.step(&format!("follow the deletion of stack {name}"), &req);
                 let r = self.call(&run.notes, &step, req).await?;
+                retry_after = r.retry_after;
                 op = self.ok(&step, r)?;
                 status = op["status"].as_str().map(String::from);
             }
@@ -532,6 +534,7 @@ impl Azure {
             let op_failed = is(status.as_deref(), "failed") || is(status.as_deref(), "canceled");
             if url.is_some() && !op_failed {
                 if is(status.as_deref(), "succeeded") {
+                    gone.saw(name, GONE_SUCCEEDED);
                     return Ok(());
                 }
                 continue;
@@ -540,7 +543,7 @@ impl Azure {
             if stack.is_some() {
                 *last = stack.clone();
             } else {
-                gone.saw(name);
+                gone.saw(name, GONE_404);
             }
             let failed = op_failed
                 || stack.as_ref().is_some_and(|s| is(s["properties"]["provisioningState"].as_str(), "failed"));
@@ -571,16 +574,23 @@ impl Azure {
     }
 }
 
-/// The stacks a revoke saw gone (404) while deleting them: verification does not read them again.
+/// The stacks a revoke saw gone (404, or their deletion's operation Succeeded) while deleting
+/// them: verification does not read them again.
 #[derive(Debug, Default)]
-pub(crate) struct Gone(std::sync::Mutex<std::collections::BTreeSet<String>>);
+pub(crate) struct Gone(std::sync::Mutex<std::collections::BTreeMap<String, &'static str>>);
+
+/// What said a stack is gone.
+const GONE_404: &str = "deploymentStacks GET: 404 (while its deletion was followed)";
+const GONE_DELETE_404: &str = "deploymentStacks DELETE: 404 (gone already)";
+const GONE_SUCCEEDED: &str = "its deletion's async operation answered Succeeded";
 
 impl Gone {
-    fn saw(&self, stack: &str) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(stack.to_string());
+    fn saw(&self, stack: &str, how: &'static str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(stack.to_string(), how);
     }
 
-    pub(crate) fn seen(&self, stack: &str) -> bool {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(stack)
+    /// What said `stack` is gone, when something did.
+    pub(crate) fn seen(&self, stack: &str) -> Option<&'static str> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(stack).copied()
     }
 }

@@ -55,8 +55,8 @@ impl Azure {
         }
         for g in &plan.groups {
             let what = format!("deployment stack {} is gone", g.name);
-            if gone.seen(&g.name) {
-                let detail = "deploymentStacks GET: 404 (while its deletion was followed)".into();
+            if let Some(how) = gone.seen(&g.name) {
+                let detail = how.into();
                 reads.push(futures::future::ready(only(Check { what, ok: true, detail })).boxed());
                 continue;
             }
