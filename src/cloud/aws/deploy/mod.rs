@@ -358,9 +358,12 @@ impl Aws {
             self.schedule_retained_keys(c, &stack_id, "left by the rollback", tx).await;
         }
         let ok = matches!(f.status, Some(Status::CreateComplete | Status::UpdateComplete));
-        let outputs = match self.find_stack(c, &stack_id).await? {
-            Some(s) if ok => stack_outputs(&s),
-            _ => BTreeMap::new(),
+        // The outputs feed the stacks that depend on this one; with none, the install's read-back
+        // after the last wave reads the stack anyway.
+        let needed = plan.groups.iter().any(|o| o.depends_on.contains(&g.key));
+        let outputs = match ok && needed {
+            true => self.find_stack(c, &stack_id).await?.map(|s| stack_outputs(&s)).unwrap_or_default(),
+            false => BTreeMap::new(),
         };
         Ok(GroupResult {
             ok,

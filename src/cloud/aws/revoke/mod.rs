@@ -315,6 +315,18 @@ impl Aws {
         // Waves: a stack is deleted once every stack that depends on it is gone (AUTH first: the
         // vendor's access ends first); the stacks of one wave (VPC and S3) side by side.
         let deps = |k: &str| self.inner.blueprint.stack(k).map(|s| s.depends_on.clone()).unwrap_or_default();
+        // Every stack read again (is it still this install's?) and its newest event, side by side
+        // and before the first deletion: reads only, so the vendor's access still goes first, and
+        // a later wave does not wait a round trip for its own reads.
+        let reads = futures::future::join_all(plan.groups.iter().map(|g| async {
+            let (found, cursor) = futures::future::join(self.find_stack(&c, &g.id), self.cursor_now(&c, &g.id)).await;
+            (g.key.clone(), found.map(|f| (f, cursor)))
+        }))
+        .await;
+        let mut fresh: BTreeMap<
+            String,
+            Result<(Option<aws_sdk_cloudformation::types::Stack>, poller::Cursor), CloudError>,
+        > = reads.into_iter().collect();
         let mut left: Vec<&RevokeGroup> = plan.groups.iter().collect();
         while !left.is_empty() {
             if root_cause.is_some() {
@@ -333,7 +345,9 @@ impl Aws {
             let (wave, rest) = if wave.is_empty() { (left[..1].to_vec(), left[1..].to_vec()) } else { (wave, rest) };
             left = rest;
             let outcomes = futures::future::join_all(
-                wave.iter().map(|g| self.delete_group(&c, plan, g, retain, &who, &tx, &cancel)),
+                wave.iter()
+                    .map(|g| (g, fresh.remove(&g.key)))
+                    .map(|(g, read)| self.delete_group(&c, plan, g, read, retain, &who, &tx, &cancel)),
             )
             .await;
             for outcome in outcomes {
@@ -367,6 +381,7 @@ impl Aws {
         c: &Clients,
         plan: &RevokePlan,
         g: &RevokeGroup,
+        read: Option<Result<(Option<aws_sdk_cloudformation::types::Stack>, poller::Cursor), CloudError>>,
         retain: &[String],
         who: &ownership::InstallIdentity,
         tx: &mpsc::Sender<Update>,
@@ -383,7 +398,10 @@ impl Aws {
         let mut root_cause: Option<String> = None;
         let mut failed: Vec<ResidueItem> = Vec::new();
         let mut scheduled: BTreeMap<String, KeySchedule> = BTreeMap::new();
-        let current = self.find_stack(&c, &g.id).await?;
+        let (current, cursor) = match read {
+            Some(read) => read?,
+            None => (self.find_stack(&c, &g.id).await?, self.cursor_now(&c, &g.id).await),
+        };
         let Some(current) = current else {
             log(format!("{}: already gone", g.name)).await;
             self.schedule_group_keys(&c, g, retain, &mut scheduled, tx).await;
@@ -399,7 +417,6 @@ impl Aws {
         let status = current.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
         let retain_here: Vec<String> =
             g.resources.iter().filter(|r| retain.contains(&r.id)).map(|r| r.id.clone()).collect();
-        let cursor = self.cursor_now(&c, &g.id).await;
         let mut attempt = 0;
         let sent = loop {
             let mut req = c.cfn.delete_stack().stack_name(&g.id).client_request_token(token());
