@@ -73,16 +73,18 @@ impl Aws {
                 leftovers: Vec::new(),
                 strangers: sorted.strangers.clone(),
             };
-            for s in &sorted.ours {
+            // Every stack's resources side by side.
+            let listed = futures::future::join_all(sorted.ours.iter().map(|s| {
+                let id = s.stack_id().or(s.stack_name()).unwrap_or_default().to_string();
+                let cfn = c.cfn.clone();
+                async move { cfn.describe_stack_resources().stack_name(id).send().await }
+            }))
+            .await;
+            for (s, listed) in sorted.ours.iter().zip(listed) {
                 let Some(status) = s.stack_status().and_then(|st| Status::parse(st.as_str())) else { continue };
                 let name = s.stack_name().unwrap_or_default().to_string();
                 let id = s.stack_id().unwrap_or(&name).to_string();
-                let resources = c
-                    .cfn
-                    .describe_stack_resources()
-                    .stack_name(&id)
-                    .send()
-                    .await
+                let resources = listed
                     .map_err(|e| self.err("cloudformation:DescribeStackResources", e))?
                     .stack_resources()
                     .iter()
