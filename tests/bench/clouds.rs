@@ -9,6 +9,8 @@
 //! command once without latency, as a check that the bench still works.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // benches: a panic is the failure report
 
+#[path = "common.rs"]
+mod common;
 #[path = "../support/fake_azure.rs"]
 mod fake_azure;
 #[path = "../support/fake_google.rs"]
@@ -22,14 +24,11 @@ use cloudgrant::cloud::gcp::{self, Gcp, GcpOptions};
 use cloudgrant::model::{Installation, RevokePlan, Update};
 use cloudgrant::plan::Choices;
 use cloudgrant::vendor::VendorProfile;
+use common::{drain, max_in_flight, median, row, Sample, OPERATION, RUNS};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-/// A long-running operation takes this long.
-const OPERATION: Duration = Duration::from_secs(2);
-const RUNS: usize = 3;
 
 /// The critical paths, in round trips. A call that starts an operation reaches the double at
 /// once (only its answer is delayed), so the operation runs during that call's round trip: a
@@ -69,24 +68,6 @@ impl<R: Respond> Respond for Delayed<R> {
         self.log.lock().unwrap().push((Instant::now(), format!("{} {}", request.method, request.url.path())));
         self.inner.respond(request).set_delay(self.delay)
     }
-}
-
-/// The most requests in flight at once: each is in flight from its arrival for `delay`.
-fn max_in_flight(arrivals: &[Instant], delay: Duration) -> usize {
-    if delay.is_zero() {
-        return 0;
-    }
-    arrivals.iter().map(|a| arrivals.iter().filter(|b| *b <= a && **b + delay > *a).count()).max().unwrap_or(0)
-}
-
-struct Sample {
-    wall: Duration,
-    requests: usize,
-    in_flight: usize,
-}
-
-fn drain(mut rx: mpsc::Receiver<Update>) {
-    tokio::spawn(async move { while rx.recv().await.is_some() {} });
 }
 
 type Log = Arc<Mutex<Vec<(Instant, String)>>>;
@@ -195,25 +176,6 @@ async fn azure(delay: Duration, operation: Duration) -> (Sample, Sample) {
     (init, revoke)
 }
 
-fn median(mut v: Vec<Sample>) -> Sample {
-    v.sort_by_key(|s| s.wall);
-    v.swap_remove(v.len() / 2)
-}
-
-fn row(name: &str, delay: Duration, rounds: u32, operations: u32, s: &Sample) {
-    let bound = delay * rounds + OPERATION * operations;
-    let ratio =
-        if delay.is_zero() { "—".to_string() } else { format!("{:.2}", s.wall.as_secs_f64() / bound.as_secs_f64()) };
-    let flight = if delay.is_zero() { "—".to_string() } else { s.in_flight.to_string() };
-    println!(
-        "| {name:<13} | {:>4} ms | {:>6.2} s | {:>6.2} s | {ratio:>5} | {:>8} | {flight:>13} |",
-        delay.as_millis(),
-        s.wall.as_secs_f64(),
-        bound.as_secs_f64(),
-        s.requests,
-    );
-}
-
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -227,8 +189,7 @@ fn main() {
         });
         return;
     }
-    println!("| cloud/command | latency | wall      | bound     | ratio | requests | max in flight |");
-    println!("|---|---|---|---|---|---|---|");
+    common::header();
     // `CLOUDGRANT_BENCH_MS=100,300` measures those latencies only.
     let latencies: Vec<u64> = std::env::var("CLOUDGRANT_BENCH_MS")
         .ok()

@@ -1,6 +1,7 @@
 //! Live CloudFormation events, the way the best CLIs follow a stack: `DescribeStackEvents` returns
 //! newest first, so each poll pages only until it reaches the last event already seen, then emits
-//! the new ones oldest first. Polls every 1-2 s, backs off exponentially with jitter when
+//! the new ones oldest first. Polls at once, then after 250 ms, each wait half as long again up
+//! to every 1-2 s, backs off exponentially with jitter when
 //! throttled, and follows the stack by its id (names stop resolving once a stack is deleted).
 
 use chrono::{DateTime, Utc};
@@ -130,6 +131,17 @@ impl Cadence {
         c
     }
 
+    /// The wait before the second poll of an operation: short, so a quick operation is seen done
+    /// soon; each later wait is half as long again, up to [`Cadence::interval`].
+    pub fn first_wait(&self) -> Duration {
+        Duration::from_millis(250).min(self.interval)
+    }
+
+    /// The wait after `wait`.
+    pub fn next_wait(&self, wait: Duration) -> Duration {
+        wait.saturating_add(wait / 2).min(self.interval)
+    }
+
     /// Exponential backoff with full jitter: attempt 1 waits up to 2×interval, then 4×, … capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let cap = self.interval.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(self.max_backoff);
@@ -168,11 +180,15 @@ pub async fn follow<S: EventSource>(
     let mut result = Followed { status: None, root_cause: None };
     let mut throttled = 0u32;
     let started = std::time::Instant::now();
+    // The first poll right after the call that started the operation, then waits that grow from
+    // short to the interval; a wait runs from when the last poll was sent.
+    let mut pace = cadence.first_wait();
     loop {
         if started.elapsed() >= cadence.limit {
             return Err(PageError::Deadline(result.status));
         }
-        let wait = match cursor.poll(source, stack_id).await {
+        let sent = tokio::time::Instant::now();
+        let until = match cursor.poll(source, stack_id).await {
             Ok(events) => {
                 throttled = 0;
                 let mut done = false;
@@ -202,17 +218,19 @@ pub async fn follow<S: EventSource>(
                 if done {
                     return Ok(result);
                 }
-                cadence.interval
+                let wait = pace;
+                pace = cadence.next_wait(pace);
+                sent + wait
             }
             Err(PageError::Throttled) => {
                 throttled += 1;
-                cadence.backoff(throttled)
+                tokio::time::Instant::now() + cadence.backoff(throttled)
             }
             Err(e) => return Err(e),
         };
         tokio::select! {
             _ = cancel.cancelled() => return Ok(result),
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep_until(until) => {}
         }
     }
 }

@@ -38,6 +38,7 @@ fn name_of(s: &Stack) -> &str {
 }
 
 /// A key as DescribeKey tells it: its state and deletion date (`None`: no such key any more).
+#[derive(Clone)]
 pub(super) struct KeyState {
     pub state: String,
     pub date: Option<NaiveDate>,
@@ -186,7 +187,21 @@ impl Aws {
         ours: &[Stack],
         inst: &mut Installation,
     ) -> Result<(), CloudError> {
-        let deleted = self.deleted_of(c, who).await?;
+        // The deleted stacks are listed beside the keys of the standing ones.
+        let (deleted, states) = futures::future::join(
+            self.deleted_of(c, who),
+            futures::future::join_all(inst.groups.iter().flat_map(|g| {
+                g.resources.iter().filter(|r| r.type_ == TYPE_KEY).filter_map(|r| r.physical_id.clone()).map(
+                    |key| async move {
+                        let state = self.key_state(c, &key).await;
+                        (key, state)
+                    },
+                )
+            })),
+        )
+        .await;
+        let deleted = deleted?;
+        let states: std::collections::BTreeMap<String, Option<KeyState>> = states.into_iter().collect();
         let newest = ours.iter().filter_map(|s| s.creation_time().map(to_chrono)).max();
         let mut facts = HealthFacts {
             planned: who.names.clone(),
@@ -198,7 +213,7 @@ impl Aws {
         for g in &inst.groups {
             for r in g.resources.iter().filter(|r| r.type_ == TYPE_KEY) {
                 let Some(key) = r.physical_id.as_deref() else { continue };
-                let Some(k) = self.key_state(c, key).await else { continue };
+                let Some(k) = states.get(key).cloned().flatten() else { continue };
                 let rolled_back = g.status.is_failure() || r.status == Status::DeleteSkipped;
                 let origin = if rolled_back {
                     format!("retained by the rollback of {}", g.name)

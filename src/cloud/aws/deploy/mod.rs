@@ -8,6 +8,7 @@ mod preview;
 
 pub(crate) use keys::KeySchedule;
 
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, Tag};
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -154,6 +155,39 @@ impl Aws {
                 Parameter::builder().parameter_key(&p.name).parameter_value(value).build()
             })
             .collect()
+    }
+
+    /// CreateChangeSet (UPDATE) of group `g`'s template with `params` and the plan's tags, named
+    /// `name`: the one way cloudgrant makes a change set, for the preview and the apply alike.
+    /// The outer error is the template missing from the pack; the inner one CloudFormation's.
+    async fn create_change_set(
+        &self,
+        c: &Clients,
+        plan: &Plan,
+        g: &Group,
+        name: &str,
+        params: Vec<Parameter>,
+    ) -> Result<
+        Result<
+            (),
+            aws_sdk_cloudformation::error::SdkError<CreateChangeSetError, aws_smithy_runtime_api::http::Response>,
+        >,
+        CloudError,
+    > {
+        let sent = c
+            .cfn
+            .create_change_set()
+            .stack_name(&g.name)
+            .change_set_name(name)
+            .change_set_type(ChangeSetType::Update)
+            .template_body(template_text(&self.inner.blueprint, g)?)
+            .set_parameters(Some(params))
+            .capabilities(Capability::CapabilityNamedIam)
+            .set_tags(Some(tags(plan)))
+            .client_token(token())
+            .send()
+            .await;
+        Ok(sent.map(|_| ()))
     }
 
     /// Wait for a change set to be computed; returns its status, reason and changes.
@@ -358,9 +392,12 @@ impl Aws {
             self.schedule_retained_keys(c, &stack_id, "left by the rollback", tx).await;
         }
         let ok = matches!(f.status, Some(Status::CreateComplete | Status::UpdateComplete));
-        let outputs = match self.find_stack(c, &stack_id).await? {
-            Some(s) if ok => stack_outputs(&s),
-            _ => BTreeMap::new(),
+        // The outputs feed the stacks that depend on this one; with none, the install's read-back
+        // after the last wave reads the stack anyway.
+        let needed = plan.groups.iter().any(|o| o.depends_on.contains(&g.key));
+        let outputs = match ok && needed {
+            true => self.find_stack(c, &stack_id).await?.map(|s| stack_outputs(&s)).unwrap_or_default(),
+            false => BTreeMap::new(),
         };
         Ok(GroupResult {
             ok,
@@ -382,19 +419,7 @@ impl Aws {
     ) -> Result<(String, Cursor), CloudError> {
         let stack_id = stack.stack_id().unwrap_or(&g.name).to_string();
         let change_set = format!("cloudgrant-{}", Utc::now().timestamp_millis());
-        let created = c
-            .cfn
-            .create_change_set()
-            .stack_name(&g.name)
-            .change_set_name(&change_set)
-            .change_set_type(ChangeSetType::Update)
-            .template_body(template_text(&self.inner.blueprint, g)?)
-            .set_parameters(Some(params.clone()))
-            .capabilities(Capability::CapabilityNamedIam)
-            .set_tags(Some(tags(plan)))
-            .client_token(token())
-            .send()
-            .await;
+        let created = self.create_change_set(c, plan, g, &change_set, params.clone()).await?;
         if let Err(e) = created {
             use super::errors::AsSdkError;
             if e.error_code().as_deref().is_some_and(|c| c.contains("AccessDenied")) {

@@ -66,19 +66,7 @@ impl Aws {
             };
             outputs.insert(g.key.clone(), stack_outputs(&stack));
             let name = format!("cloudgrant-preview-{}", Utc::now().timestamp_millis());
-            let created = c
-                .cfn
-                .create_change_set()
-                .stack_name(&g.name)
-                .change_set_name(&name)
-                .change_set_type(ChangeSetType::Update)
-                .template_body(template_text(&self.inner.blueprint, g)?)
-                .set_parameters(Some(self.parameters(g, &outputs)))
-                .capabilities(Capability::CapabilityNamedIam)
-                .set_tags(Some(tags(plan)))
-                .client_token(token())
-                .send()
-                .await;
+            let created = self.create_change_set(&c, plan, g, &name, self.parameters(g, &outputs)).await?;
             if let Err(e) = created {
                 use super::errors::AsSdkError;
                 if no_changes_reason(&e.error_message()) {

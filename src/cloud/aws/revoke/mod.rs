@@ -73,16 +73,18 @@ impl Aws {
                 leftovers: Vec::new(),
                 strangers: sorted.strangers.clone(),
             };
-            for s in &sorted.ours {
+            // Every stack's resources side by side.
+            let listed = futures::future::join_all(sorted.ours.iter().map(|s| {
+                let id = s.stack_id().or(s.stack_name()).unwrap_or_default().to_string();
+                let cfn = c.cfn.clone();
+                async move { cfn.describe_stack_resources().stack_name(id).send().await }
+            }))
+            .await;
+            for (s, listed) in sorted.ours.iter().zip(listed) {
                 let Some(status) = s.stack_status().and_then(|st| Status::parse(st.as_str())) else { continue };
                 let name = s.stack_name().unwrap_or_default().to_string();
                 let id = s.stack_id().unwrap_or(&name).to_string();
-                let resources = c
-                    .cfn
-                    .describe_stack_resources()
-                    .stack_name(&id)
-                    .send()
-                    .await
+                let resources = listed
                     .map_err(|e| self.err("cloudformation:DescribeStackResources", e))?
                     .stack_resources()
                     .iter()
@@ -315,6 +317,18 @@ impl Aws {
         // Waves: a stack is deleted once every stack that depends on it is gone (AUTH first: the
         // vendor's access ends first); the stacks of one wave (VPC and S3) side by side.
         let deps = |k: &str| self.inner.blueprint.stack(k).map(|s| s.depends_on.clone()).unwrap_or_default();
+        // Every stack read again (is it still this install's?) and its newest event, side by side
+        // and before the first deletion: reads only, so the vendor's access still goes first, and
+        // a later wave does not wait a round trip for its own reads.
+        let reads = futures::future::join_all(plan.groups.iter().map(|g| async {
+            let (found, cursor) = futures::future::join(self.find_stack(&c, &g.id), self.cursor_now(&c, &g.id)).await;
+            (g.key.clone(), found.map(|f| (f, cursor)))
+        }))
+        .await;
+        let mut fresh: BTreeMap<
+            String,
+            Result<(Option<aws_sdk_cloudformation::types::Stack>, poller::Cursor), CloudError>,
+        > = reads.into_iter().collect();
         let mut left: Vec<&RevokeGroup> = plan.groups.iter().collect();
         while !left.is_empty() {
             if root_cause.is_some() {
@@ -333,7 +347,9 @@ impl Aws {
             let (wave, rest) = if wave.is_empty() { (left[..1].to_vec(), left[1..].to_vec()) } else { (wave, rest) };
             left = rest;
             let outcomes = futures::future::join_all(
-                wave.iter().map(|g| self.delete_group(&c, plan, g, retain, &who, &tx, &cancel)),
+                wave.iter()
+                    .map(|g| (g, fresh.remove(&g.key)))
+                    .map(|(g, read)| self.delete_group(&c, plan, g, read, retain, &who, &tx, &cancel)),
             )
             .await;
             for outcome in outcomes {
@@ -367,6 +383,7 @@ impl Aws {
         c: &Clients,
         plan: &RevokePlan,
         g: &RevokeGroup,
+        read: Option<Result<(Option<aws_sdk_cloudformation::types::Stack>, poller::Cursor), CloudError>>,
         retain: &[String],
         who: &ownership::InstallIdentity,
         tx: &mpsc::Sender<Update>,
@@ -383,7 +400,10 @@ impl Aws {
         let mut root_cause: Option<String> = None;
         let mut failed: Vec<ResidueItem> = Vec::new();
         let mut scheduled: BTreeMap<String, KeySchedule> = BTreeMap::new();
-        let current = self.find_stack(&c, &g.id).await?;
+        let (current, cursor) = match read {
+            Some(read) => read?,
+            None => (self.find_stack(&c, &g.id).await?, self.cursor_now(&c, &g.id).await),
+        };
         let Some(current) = current else {
             log(format!("{}: already gone", g.name)).await;
             self.schedule_group_keys(&c, g, retain, &mut scheduled, tx).await;
@@ -399,7 +419,6 @@ impl Aws {
         let status = current.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
         let retain_here: Vec<String> =
             g.resources.iter().filter(|r| retain.contains(&r.id)).map(|r| r.id.clone()).collect();
-        let cursor = self.cursor_now(&c, &g.id).await;
         let mut attempt = 0;
         let sent = loop {
             let mut req = c.cfn.delete_stack().stack_name(&g.id).client_request_token(token());

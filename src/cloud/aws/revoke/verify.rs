@@ -39,22 +39,22 @@ impl Aws {
                     checks.push(check);
                 }
                 "AWS::KMS::Key" => {
-                    let described =
-                        c.kms.describe_key().key_id(id).send().await.map_err(|e| self.err("kms:DescribeKey", e));
-                    // DescribeKey confirms; if it cannot answer, ScheduleKeyDeletion's own answer is the evidence.
-                    let (state, date, source) = match described.as_ref().ok().and_then(|d| d.key_metadata()) {
-                        Some(m) => (
-                            m.key_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                            m.deletion_date().map(|d| to_chrono(d).date_naive().to_string()).unwrap_or_default(),
-                            "DescribeKey".to_string(),
+                    // A key this revoke scheduled: ScheduleKeyDeletion's answer (KMS's own, a moment
+                    // ago) is the evidence, not read again. Otherwise DescribeKey says; if it cannot
+                    // answer, an earlier ScheduleKeyDeletion's answer is the evidence.
+                    let now_scheduled = scheduled.get(id).filter(|k| k.state == "PendingDeletion");
+                    let described = match now_scheduled {
+                        Some(_) => None,
+                        None => Some(
+                            c.kms.describe_key().key_id(id).send().await.map_err(|e| self.err("kms:DescribeKey", e)),
                         ),
-                        None => match (scheduled.get(id), &described) {
-                            (Some(k), Err(e)) => {
-                                (k.state.clone(), k.date.to_string(), format!("ScheduleKeyDeletion's answer ({e})"))
-                            }
-                            (_, Err(e)) => (String::new(), String::new(), e.to_string()),
-                            (_, Ok(_)) => (String::new(), String::new(), "DescribeKey gave no metadata".into()),
-                        },
+                    };
+                    let (state, date, source) = match (now_scheduled, described) {
+                        (Some(k), _) => {
+                            (k.state.clone(), k.date.to_string(), "ScheduleKeyDeletion's answer".to_string())
+                        }
+                        (None, Some(described)) => Self::key_evidence(id, scheduled, &described),
+                        (None, None) => (String::new(), String::new(), String::new()),
                     };
                     let check = if state == "PendingDeletion" {
                         items.push(ResidueItem {
@@ -82,9 +82,10 @@ impl Aws {
                     checks.push(check);
                 }
                 "AWS::S3::Bucket" if matches!(item.outcome, RevokeOutcome::Kept { .. }) => {
-                    let there = c.s3.head_bucket().bucket(id).send().await.is_ok();
-                    if there {
-                        let (objects, bytes) = self.bucket_usage(c, id).await.unwrap_or((0, 0));
+                    // Listing the objects says both: there (and what it holds), or not.
+                    let usage = self.bucket_usage(c, id).await;
+                    let there = usage.is_ok();
+                    if let Ok((objects, bytes)) = usage {
                         items.push(ResidueItem {
                             type_: item.type_.clone(),
                             physical_id: id.to_string(),
@@ -98,7 +99,10 @@ impl Aws {
                     checks.push(Check {
                         what: format!("bucket {id} is still there"),
                         ok: there,
-                        detail: if there { "HeadBucket: found".into() } else { "HeadBucket: not found".into() },
+                        detail: match &usage {
+                            Ok(_) => "ListObjectsV2: found".into(),
+                            Err(e) => format!("ListObjectsV2: {e}"),
+                        },
                     });
                 }
                 _ => {}
@@ -118,6 +122,31 @@ impl Aws {
             finished: Utc::now(),
             items,
             checks,
+        }
+    }
+}
+
+impl Aws {
+    /// A key's state, deletion date and where they come from: DescribeKey's answer, or, when it
+    /// cannot answer, an earlier ScheduleKeyDeletion's.
+    fn key_evidence(
+        id: &str,
+        scheduled: &BTreeMap<String, KeySchedule>,
+        described: &Result<aws_sdk_kms::operation::describe_key::DescribeKeyOutput, CloudError>,
+    ) -> (String, String, String) {
+        match described.as_ref().ok().and_then(|d| d.key_metadata()) {
+            Some(m) => (
+                m.key_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                m.deletion_date().map(|d| to_chrono(d).date_naive().to_string()).unwrap_or_default(),
+                "DescribeKey".to_string(),
+            ),
+            None => match (scheduled.get(id), described) {
+                (Some(k), Err(e)) => {
+                    (k.state.clone(), k.date.to_string(), format!("ScheduleKeyDeletion's answer ({e})"))
+                }
+                (_, Err(e)) => (String::new(), String::new(), e.to_string()),
+                (_, Ok(_)) => (String::new(), String::new(), "DescribeKey gave no metadata".into()),
+            },
         }
     }
 }

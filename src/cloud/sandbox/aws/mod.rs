@@ -25,6 +25,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
+pub mod timing;
 mod wire;
 
 use std::path::Path;
@@ -46,6 +47,7 @@ use super::SandboxConfig;
 use crate::cloud::CloudError;
 use state::{Account, Store, World};
 use timeline::Clock;
+pub use timing::{Logged, Timing};
 pub use wire::Reply;
 use wire::Request;
 
@@ -80,6 +82,8 @@ struct Inner {
     lock: Mutex<()>,
     /// Requests answered with a throttling error so far (for tests and the debug log).
     throttled: AtomicU64,
+    timing: Timing,
+    log: timing::Log,
 }
 
 /// The knobs besides the sandbox config, read from the environment.
@@ -130,6 +134,17 @@ impl SimulatedAws {
     /// The simulated AWS whose state lives in `config.dir`, serving `accounts`. Fails on a state
     /// file that cannot be read.
     pub fn open(config: &SandboxConfig, accounts: &[&str], knobs: Knobs) -> Result<SimulatedAws, CloudError> {
+        SimulatedAws::open_timed(config, accounts, knobs, Timing::default())
+    }
+
+    /// [`SimulatedAws::open`], spending time as `timing` says (the latency bench, the ordering
+    /// tests).
+    pub fn open_timed(
+        config: &SandboxConfig,
+        accounts: &[&str],
+        knobs: Knobs,
+        timing: Timing,
+    ) -> Result<SimulatedAws, CloudError> {
         let store = Store::new(&config.dir);
         // Read it once now, so a corrupt file stops us before anything else happens.
         store.load()?;
@@ -143,12 +158,20 @@ impl SimulatedAws {
                 accounts: accounts.iter().map(|a| a.to_string()).collect(),
                 lock: Mutex::new(()),
                 throttled: AtomicU64::new(0),
+                timing,
+                log: timing::Log::default(),
             }),
         })
     }
 
     pub fn state_path(&self) -> &Path {
         self.inner.store.path()
+    }
+
+    /// The requests logged since the last call, in the order they came (empty unless
+    /// [`Timing::record`]).
+    pub fn requests(&self) -> Vec<Logged> {
+        self.inner.log.take()
     }
 
     /// How many requests this process answered with a throttling error.
@@ -173,7 +196,7 @@ impl SimulatedAws {
                 account: account.to_string(),
                 world,
                 now,
-                clock: Clock { speed: inner.speed },
+                clock: Clock { speed: inner.speed, operation: inner.timing.operation },
                 fail: &inner.fail,
                 page_size: inner.page_size,
             };
@@ -186,6 +209,9 @@ impl SimulatedAws {
         let Some(scope) = Scope::of(req) else {
             return wire::query_error(403, "MissingAuthenticationToken", "Request is missing Authentication Token", "");
         };
+        if self.inner.timing.record {
+            self.inner.log.push(&scope.service, req);
+        }
         if !self.inner.accounts.contains(&scope.account) {
             return services::invalid_key(&scope.service);
         }
@@ -229,7 +255,16 @@ impl SimulatedAws {
 
 impl HttpConnector for SimulatedAws {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        HttpConnectorFuture::ready(SimulatedAws::call(self, request))
+        // Answered now, as the request arrives; the answer travels back for the latency.
+        let answer = SimulatedAws::call(self, request);
+        let latency = self.inner.timing.latency;
+        if latency.is_zero() {
+            return HttpConnectorFuture::ready(answer);
+        }
+        HttpConnectorFuture::new(async move {
+            tokio::time::sleep(latency).await;
+            answer
+        })
     }
 }
 

@@ -287,7 +287,7 @@ pub fn ec2(_ctx: &mut Ctx, req: &Request) -> Reply {
 
 /// The bucket and key of an S3 request: virtual-hosted (`bucket.s3.region.amazonaws.com/key`)
 /// or path-style (`s3.region.amazonaws.com/bucket/key`).
-fn bucket_and_key(req: &Request) -> (String, String) {
+pub(super) fn bucket_and_key(req: &Request) -> (String, String) {
     let path = req.path.trim_start_matches('/');
     match req.host.split_once(".s3.").or_else(|| req.host.split_once(".s3-")) {
         Some((bucket, _)) => (bucket.to_string(), path.to_string()),

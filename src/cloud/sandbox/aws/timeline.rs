@@ -81,6 +81,8 @@ pub fn bucket_exists_reason(bucket: &str) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub speed: f64,
+    /// Every operation takes this long, whatever its resources ([`super::timing::Timing`]).
+    pub operation: Option<std::time::Duration>,
 }
 
 impl Clock {
@@ -88,6 +90,15 @@ impl Clock {
         let jitter = rand::rng().random_range(0.85..1.15);
         let millis = (seconds * jitter * 1000.0 / self.speed).max(1.0);
         t + Duration::milliseconds(millis as i64)
+    }
+
+    /// The operation's timeline, fitted to [`Clock::operation`] when one is set.
+    fn timeline(&self, t0: DateTime<Utc>, mut events: Vec<Event>, end: DateTime<Utc>, ok: bool) -> Timeline {
+        let end = match self.operation {
+            Some(op) => super::timing::fit(&mut events, t0, end, op),
+            None => end,
+        };
+        Timeline { events, end, ok }
     }
 
     /// A short, fixed gap between two events that follow each other.
@@ -211,7 +222,7 @@ pub fn create(
         let end = clock.gap(times.values().map(|(_, e)| *e).max().unwrap_or(t0));
         events.push(ev.stack(end, "CREATE_COMPLETE", None));
         sort(&mut events);
-        return Timeline { events, end, ok: true };
+        return clock.timeline(t0, events, end, true);
     };
     let mut failed_ids: Vec<&str> = cancelled.iter().map(|r| r.id.as_str()).collect();
     failed_ids.sort_unstable();
@@ -232,7 +243,7 @@ pub fn create(
     let end = clock.gap(removal.end.max(clock.gap(rollback_at)));
     events.push(ev.stack(end, "ROLLBACK_COMPLETE", None));
     sort(&mut events);
-    Timeline { events, end, ok: false }
+    clock.timeline(t0, events, end, false)
 }
 
 /// Delete a stack: dependents first; retained resources are skipped; a failure stops what
@@ -262,7 +273,7 @@ pub fn delete(
         ));
     }
     sort(&mut events);
-    Timeline { events, end, ok }
+    clock.timeline(t0, events, end, ok)
 }
 
 /// Update the resources whose properties changed (or that are new), in dependency order.
@@ -283,7 +294,7 @@ pub fn update(stack: &str, stack_id: &str, changed: &[(&Resource, bool)], t0: Da
     events.push(ev.stack(cleanup, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None));
     let end = clock.gap(cleanup);
     events.push(ev.stack(end, "UPDATE_COMPLETE", None));
-    Timeline { events, end, ok: true }
+    clock.timeline(t0, events, end, true)
 }
 
 struct Removal {
