@@ -1,7 +1,7 @@
 //! Live CloudFormation events, the way the best CLIs follow a stack: `DescribeStackEvents` returns
 //! newest first, so each poll pages only until it reaches the last event already seen, then emits
-//! the new ones oldest first. Polls at once, then after 250 ms, each wait half as long again up
-//! to every 1-2 s, backs off exponentially with jitter when
+//! the new ones oldest first. Polls at once, then at 1 s and 2 s, then every
+//! interval (1.5 s), backs off exponentially with jitter when
 //! throttled, and follows the stack by its id (names stop resolving once a stack is deleted).
 
 use chrono::{DateTime, Utc};
@@ -131,15 +131,17 @@ impl Cadence {
         c
     }
 
-    /// The wait before the second poll of an operation: short, so a quick operation is seen done
-    /// soon; each later wait is half as long again, up to [`Cadence::interval`].
-    pub fn first_wait(&self) -> Duration {
-        Duration::from_millis(250).min(self.interval)
-    }
-
-    /// The wait after `wait`.
-    pub fn next_wait(&self, wait: Duration) -> Duration {
-        wait.saturating_add(wait / 2).min(self.interval)
+    /// The wait after poll number `n` of an operation (0: the poll right after the call): one
+    /// second, twice, so an operation of a second or two is seen done at once, then the interval.
+    /// (Polling sooner saw short operations end a little earlier at the cost of more requests per
+    /// stack than the fixed interval made; this keeps both.)
+    pub fn wait_after(&self, n: u32) -> Duration {
+        let early = Duration::from_secs(1).min(self.interval);
+        if n < 2 {
+            early
+        } else {
+            self.interval
+        }
     }
 
     /// Exponential backoff with full jitter: attempt 1 waits up to 2×interval, then 4×, … capped.
@@ -180,9 +182,9 @@ pub async fn follow<S: EventSource>(
     let mut result = Followed { status: None, root_cause: None };
     let mut throttled = 0u32;
     let started = std::time::Instant::now();
-    // The first poll right after the call that started the operation, then waits that grow from
-    // short to the interval; a wait runs from when the last poll was sent.
-    let mut pace = cadence.first_wait();
+    // The first poll right after the call that started the operation, then at 1 s and 2 s, then
+    // every interval; a wait runs from when the last poll was sent.
+    let mut polls = 0u32;
     loop {
         if started.elapsed() >= cadence.limit {
             return Err(PageError::Deadline(result.status));
@@ -218,8 +220,8 @@ pub async fn follow<S: EventSource>(
                 if done {
                     return Ok(result);
                 }
-                let wait = pace;
-                pace = cadence.next_wait(pace);
+                let wait = cadence.wait_after(polls);
+                polls += 1;
                 sent + wait
             }
             Err(PageError::Throttled) => {
