@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use cloudgrant::cloud::azure::{self, Azure, AzureOptions, SubscriptionInfo};
 use cloudgrant::cloud::gcp::{self, Gcp, GcpOptions};
-use cloudgrant::model::{Installation, RevokePlan, Update};
+use cloudgrant::model::{Installation, RevokePlan};
 use cloudgrant::plan::Choices;
 use cloudgrant::vendor::VendorProfile;
 use common::{drain, max_in_flight, median, row, Sample, OPERATION, RUNS};
