@@ -44,9 +44,9 @@ cfn-lint assets/aws/*.yaml examples/*/aws/*.yaml
 # The IaC scan, offline (no download, no version check, no API key; docs/hardening.md): any
 # finding a template does not set aside with its reason fails here. tests/scan_checkov.rs runs the
 # same scan through src/scan.rs and checks each reason against the preview's.
-echo "== checkov $checkov_version assets/aws assets/azure examples/*/aws"
+echo "== checkov $checkov_version assets/aws assets/azure examples/*/aws examples/*/azure"
 env -u BC_API_KEY -u PRISMA_API_URL LOG_LEVEL=ERROR CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE \
-  checkov --file assets/aws/*.yaml assets/azure/*.json examples/*/aws/*.yaml --framework cloudformation arm \
+  checkov --file assets/aws/*.yaml assets/azure/*.json examples/*/aws/*.yaml examples/*/azure/*.json --framework cloudformation arm \
   --skip-download --compact --quiet
 echo "== cargo test"
 cargo test --locked --all-targets
