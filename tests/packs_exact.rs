@@ -130,7 +130,13 @@ fn every_pack_plans_on_exactly_the_clouds_it_covers() {
         let vendor = VendorProfile::load(&dir).expect("pack loads");
         for cloud in Cloud::ALL {
             let built = plan::build(cloud, &vendor, &choices(&vendor, cloud));
-            let covered = dir.join(cloudgrant::pack::marker(cloud)).is_file();
+            // Read from the directory itself: Azure's templates are any `azure/*.json`.
+            let covered = match cloud {
+                Cloud::Azure => std::fs::read_dir(dir.join("azure"))
+                    .map(|d| d.filter_map(Result::ok).any(|e| e.path().extension().is_some_and(|x| x == "json")))
+                    .unwrap_or(false),
+                _ => dir.join(cloudgrant::pack::marker(cloud)).is_file(),
+            };
             assert_eq!(built.is_ok(), covered, "{} {cloud:?}: {:?}", dir.display(), built.err());
             if let Ok(p) = built {
                 assert!(p.resource_count() > 0);
@@ -311,49 +317,4 @@ fn every_gcp_pack_runs_init_status_and_revoke_on_the_sandbox() {
         let out = sandbox(&dir, state.path(), &with(&["status"]));
         assert!(text(&out.stdout).contains("No cloudgrant install"), "{}", text(&out.stdout));
     }
-}
-
-#[test]
-fn every_azure_pack_runs_init_status_and_revoke_on_the_sandbox() {
-    let mut seen = 0;
-    for dir in packs() {
-        let vendor = VendorProfile::load(&dir).expect("pack loads");
-        if !vendor.clouds().contains(&Cloud::Azure) {
-            continue;
-        }
-        seen += 1;
-        let state = tempfile::tempdir().expect("tmp");
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let azure = ["--cloud", "azure", "--subscription", "sandbox-dev", "--org", "demo"];
-        let with = |args: &[&'static str]| -> Vec<&'static str> { args.iter().chain(azure.iter()).copied().collect() };
-        let out = sandbox(&dir, state.path(), &with(&["init", "--yes"]));
-        let stdout = text(&out.stdout);
-        assert!(out.status.success(), "{}: {stdout}\n{}", dir.display(), text(&out.stderr));
-        let plan = plan::build(Cloud::Azure, &vendor, &choices(&vendor, Cloud::Azure)).expect("plan");
-        // Every value the templates send to the vendor is printed, with a value.
-        for name in &plan.send_to_vendor {
-            let line = stdout.lines().find(|l| l.trim_start().starts_with(&format!("{name}: ")));
-            assert!(line.is_some_and(|l| !l.contains("(missing")), "{}: {name} is sent:\n{stdout}", dir.display());
-        }
-        // Status finds one stack per template, each under its key.
-        let out = sandbox(&dir, state.path(), &with(&["status", "--output", "json"]));
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let installs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        let mut found: Vec<&str> =
-            installs[0]["groups"].as_array().expect("groups").iter().filter_map(|g| g["key"].as_str()).collect();
-        let mut planned: Vec<&str> = plan.groups.iter().map(|g| g.key.as_str()).collect();
-        found.sort();
-        planned.sort();
-        assert_eq!(found, planned, "{}: {installs}", dir.display());
-        assert_eq!(installs[0]["health"]["state"], "complete", "{}: {installs}", dir.display());
-        // Revoke: every check passes, and nothing of the install is left to find.
-        let out = sandbox(&dir, state.path(), &with(&["revoke", "--yes", "--output", "json"]));
-        assert!(out.status.success(), "{}: {}\n{}", dir.display(), text(&out.stdout), text(&out.stderr));
-        let residue: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        let checks = residue["checks"].as_array().expect("checks");
-        assert!(!checks.is_empty() && checks.iter().all(|c| c["ok"] == true), "{}: {residue}", dir.display());
-        let out = sandbox(&dir, state.path(), &with(&["status"]));
-        assert!(text(&out.stdout).contains("No cloudgrant install"), "{}", text(&out.stdout));
-    }
-    assert!(seen >= 2, "the bundled pack and examples/automl cover Azure");
 }
