@@ -22,8 +22,36 @@ fn scan(files: &[PathBuf]) -> Report {
     let report = scan::run(files).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.version.as_deref(), Some(scan::CHECKOV_VERSION), "the pinned checkov runs");
     assert!(report.parse_errors.is_empty(), "checkov could not read {:?}", report.parse_errors);
-    assert!(report.unscanned(files).is_empty(), "checkov ran no check on {:?}", report.unscanned(files));
+    // checkov has no check for role assignments: a template holding nothing else (an Azure access
+    // stack) is read without a finding; every other template must have had checks run on it.
+    let unscanned: Vec<PathBuf> =
+        report.unscanned(files).into_iter().filter(|f| !only_role_assignments(f)).cloned().collect();
+    assert!(unscanned.is_empty(), "checkov ran no check on {unscanned:?}");
     report
+}
+
+/// An ARM template whose resources (nested ones included) are all `Microsoft.Authorization/roleAssignments`.
+fn only_role_assignments(file: &Path) -> bool {
+    fn types(v: &serde_json::Value, out: &mut Vec<String>) {
+        if let Some(rs) = v.get("resources").and_then(|r| r.as_array()) {
+            for r in rs {
+                if let Some(t) = r.get("type").and_then(|t| t.as_str()) {
+                    out.push(t.to_string());
+                }
+                types(r, out);
+                if let Some(inner) = r.pointer("/properties/template") {
+                    types(inner, out);
+                }
+            }
+        }
+    }
+    let Ok(text) = std::fs::read_to_string(file) else { return false };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { return false };
+    let mut found = Vec::new();
+    types(&v, &mut found);
+    let assignment =
+        |t: &String| t == "Microsoft.Authorization/roleAssignments" || t == "Microsoft.Resources/deployments";
+    found.iter().any(|t| t == "Microsoft.Authorization/roleAssignments") && found.iter().all(assignment)
 }
 
 fn plans() -> Vec<Plan> {

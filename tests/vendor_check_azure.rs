@@ -190,3 +190,12 @@ fn json_output_carries_the_azure_findings() {
         "{azure:?}"
     );
 }
+
+#[test]
+fn two_stacks_of_the_same_fate_are_refused() {
+    // Revoke deletes one `delete` stack, then detaches one `detach` stack: a second of either fate
+    // could not be revoked in a stated order.
+    let dir = broken("data.json", |t| t.replacen(r#""fate": "detach","#, r#""fate": "delete","#, 1));
+    let found = findings(dir.path(), Level::Refused, "template");
+    assert!(found.iter().any(|f| f.message.contains("2 Azure stacks say fate `delete`")), "{found:?}");
+}

@@ -170,6 +170,19 @@ pub fn stacks(vendor: &VendorProfile) -> Result<Vec<StackDef>, PlanError> {
             vendor.pack.display_path("azure")
         )));
     }
+    // Revoke deletes the one `delete` stack (the vendor's access) first, then detaches the one
+    // `detach` stack: a second stack of either fate could not be revoked in a stated order.
+    for fate in [Fate::Delete, Fate::Detach] {
+        let same: Vec<&str> = pending.iter().filter(|s| s.fate == fate).map(|s| s.file).collect();
+        if same.len() > 1 {
+            return Err(PlanError::Invalid(format!(
+                "{}: {} Azure stacks say fate `{}`; cloudgrant revokes one stack of each fate — merge their templates into one",
+                vendor.pack.display_path("azure"),
+                same.len(),
+                fate.word()
+            )));
+        }
+    }
     for s in &pending {
         for a in &s.after {
             if !pending.iter().any(|o| &o.key == a) {
