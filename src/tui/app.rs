@@ -86,7 +86,7 @@ pub struct App {
 impl App {
     pub fn new(vendor: VendorProfile, sandbox_only: bool, theme: Theme) -> App {
         let first = vendor.clouds().first().copied().unwrap_or(crate::model::Cloud::Aws);
-        let configure = ConfigureState::new(&crate::plan::default_region(first, &vendor));
+        let configure = ConfigureState::new(first, &vendor);
         App {
             vendor,
             theme,

@@ -32,13 +32,15 @@ pub struct ConfigureState {
 }
 
 impl ConfigureState {
-    pub fn new(default_region: &str) -> Self {
+    /// Configure for `cloud`, offering its default region (the one `for_cloud` later compares
+    /// with, so a switch of cloud replaces it unless the user typed their own).
+    pub fn new(cloud: crate::model::Cloud, vendor: &crate::vendor::VendorProfile) -> Self {
         ConfigureState {
             org: TextInput::default(),
-            region: TextInput::with_value(default_region),
+            region: TextInput::with_value(&crate::plan::default_region(cloud, vendor)),
             focus: Field::Org,
             submitted: false,
-            cloud: crate::model::Cloud::Aws,
+            cloud,
         }
     }
 
@@ -189,4 +191,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::styled("Fix the field marked above to continue.", t.warn)
     };
     frame.render_widget(Paragraph::new(vec![msg]).wrap(Wrap { trim: false }), note);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Cloud;
+
+    #[test]
+    fn switching_cloud_offers_the_new_clouds_default_region() {
+        // A pack for Google Cloud and Azure: the wizard starts on Google Cloud's default; choosing
+        // Azure offers Azure's, not Google's.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/automl");
+        let vendor = crate::vendor::VendorProfile::load(&dir).expect("examples/automl loads");
+        let mut c = ConfigureState::new(Cloud::Gcp, &vendor);
+        assert_eq!(c.region.value, vendor.gcp.default_region);
+        c.for_cloud(Cloud::Azure, &vendor);
+        assert_eq!(c.region.value, vendor.azure.default_region);
+        assert_ne!(vendor.azure.default_region, vendor.gcp.default_region);
+    }
 }
