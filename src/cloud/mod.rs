@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod azure;
 pub mod common;
+pub mod fresh;
 pub mod gcp;
 pub mod ownership;
 pub mod sandbox;

@@ -271,6 +271,10 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
                 }
                 ("PATCH", "") => {
                     let b = body(req);
+                    // roles.patch: an etag that is not the role's current one is refused.
+                    if b["etag"].is_string() && b["etag"] != role["etag"] {
+                        return reply(409, google_error(409, "ABORTED", "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff."));
+                    }
                     for field in query(req, "updateMask").unwrap_or_default().split(',').filter(|f| !f.is_empty()) {
                         role[field] = b[field].clone();
                     }
@@ -479,9 +483,22 @@ fn route(s: &mut State, method: &str, path: &str, req: &Request) -> ResponseTemp
                 ("PATCH", []) => {
                     let labels = body(req)["labels"].clone();
                     let bucket = s.buckets.get_mut(&name).unwrap();
+                    let generation = bucket["metageneration"].as_str().unwrap_or("1").to_string();
+                    if query(req, "ifMetagenerationMatch").is_some_and(|m| m != generation) {
+                        return reply(
+                            412,
+                            storage_error(
+                                412,
+                                "conditionNotMet",
+                                "At least one of the pre-conditions you specified did not hold.",
+                            ),
+                        );
+                    }
                     for (k, v) in labels.as_object().into_iter().flatten() {
                         bucket["labels"][k] = v.clone();
                     }
+                    let next = generation.parse::<u64>().unwrap_or(1) + 1;
+                    bucket["metageneration"] = json!(next.to_string());
                     reply(200, bucket.clone())
                 }
                 ("GET", ["iam"]) => {

@@ -56,7 +56,7 @@ impl Azure {
     ) -> Result<Installation, CloudError> {
         let spec = self.spec_for_plan(plan)?;
         let notes = Notes::to(&tx);
-        let found = self.survey(&notes, &spec).await?;
+        let found = self.survey_for_apply(&notes, plan, &spec).await?;
         let mut run = Run::new(&tx, cancel);
         run.rerun = found.anything();
         if run.rerun {

@@ -106,6 +106,8 @@ struct Inner {
     source: String,
     vendor: VendorProfile,
     options: AzureOptions,
+    /// The last preview's survey, for the apply that follows it (crate::cloud::fresh).
+    surveyed: crate::cloud::fresh::Kept<survey::Survey>,
 }
 
 /// Where notes (`Update::Log`) go while a run lasts; nowhere for discover and previews.
@@ -334,6 +336,7 @@ impl Azure {
                 source: source.to_string(),
                 vendor: vendor.clone(),
                 options,
+                surveyed: Default::default(),
             }),
         }
     }

@@ -203,16 +203,6 @@ impl Azure {
         self.get_opt(notes, &format!("read deployment stack {name}"), req).await
     }
 
-    /// The install's data account, where it stands in the storage group without a stack (kept by
-    /// an earlier revoke) and is marked as this vendor's and org's.
-    pub(crate) async fn read_kept_account(&self, notes: &Notes, spec: &Spec) -> Result<Option<String>, CloudError> {
-        if self.read_stack(notes, &spec.storage_group).await?.is_some() {
-            return Ok(None);
-        }
-        let kept = self.kept_data(notes, &spec.org).await?;
-        Ok(kept.into_iter().map(|l| l.physical_id).find(|n| n.eq_ignore_ascii_case(&spec.data_account)))
-    }
-
     /// #9: a soft-deleted vault of this name at `location`.
     pub(crate) async fn deleted_vault(
         &self,
@@ -261,6 +251,47 @@ impl Azure {
         Ok((free, why))
     }
 
+    /// The survey's first round, side by side: the install's resource groups (by name) and
+    /// stacks (by key), where they exist.
+    async fn groups_and_stacks(
+        &self,
+        notes: &Notes,
+        spec: &Spec,
+    ) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>), CloudError> {
+        let group_names = [&spec.storage_group, &spec.main_group];
+        let groups = try_join_all(group_names.iter().map(|g| self.read_group(notes, g)));
+        let stacks = try_join_all(spec.stacks.iter().map(|st| self.read_stack(notes, &st.name)));
+        let (groups, stacks) = futures::try_join!(groups, stacks)?;
+        let groups = group_names.iter().zip(groups).filter_map(|(n, g)| Some(((*n).clone(), g?))).collect();
+        let stacks = spec.stacks.iter().zip(stacks).filter_map(|(st, f)| Some((st.key.clone(), f?))).collect();
+        Ok((groups, stacks))
+    }
+
+    /// The survey an apply starts from: the preview's, when it is fresh and for this plan
+    /// (crate::cloud::fresh) and the install's resource groups and stacks, read again now, answer
+    /// exactly as they did then (deployment stacks take no precondition, so this read is the
+    /// check that the stack PUTs meet only what the preview judged this install's); otherwise
+    /// the whole survey, read now.
+    pub(crate) async fn survey_for_apply(&self, notes: &Notes, plan: &Plan, spec: &Spec) -> Result<Survey, CloudError> {
+        let Some((kept, age)) = self.inner.surveyed.take(plan) else {
+            return self.survey(notes, spec).await;
+        };
+        let (groups, stacks) = self.groups_and_stacks(notes, spec).await?;
+        if groups == kept.groups && stacks == kept.stacks {
+            notes
+                .log(crate::cloud::fresh::reused_note(
+                    age,
+                    "the install's resource groups and stacks were read again just now and answer as they did",
+                ))
+                .await;
+            return Ok(kept);
+        }
+        notes
+            .log(format!("the install's resource groups or stacks changed since the preview read them {:.1} s ago: every check is made again", age.as_secs_f64()))
+            .await;
+        self.survey(notes, spec).await
+    }
+
     /// Two rounds of reads, each side by side: the install's resource groups and stacks; then
     /// the caller's permissions (at a group found), a soft-deleted vault of the vault's name, the
     /// global names the install does not own yet, and a kept data account. The refusals come
@@ -269,13 +300,11 @@ impl Azure {
         let mut s = Survey::default();
         let who = self.identity_for(&spec.org, spec.install_id());
         let group_names = [&spec.storage_group, &spec.main_group];
-        let groups = try_join_all(group_names.iter().map(|g| self.read_group(notes, g)));
-        let stacks = try_join_all(spec.stacks.iter().map(|st| self.read_stack(notes, &st.name)));
-        let (groups, stacks) = futures::try_join!(groups, stacks)?;
+        let (found_groups, found_stacks) = self.groups_and_stacks(notes, spec).await?;
         let groups: Vec<(String, Value)> =
-            group_names.iter().zip(groups).filter_map(|(n, g)| Some(((*n).clone(), g?))).collect();
+            group_names.iter().filter_map(|n| Some(((*n).clone(), found_groups.get(*n)?.clone()))).collect();
         let stacks: Vec<(&StackSpec, Value)> =
-            spec.stacks.iter().zip(stacks).filter_map(|(st, f)| Some((st, f?))).collect();
+            spec.stacks.iter().filter_map(|st| Some((st, found_stacks.get(&st.key)?.clone()))).collect();
         // What the install owns decides the second round's reads.
         for (key, found) in stacks.iter().map(|(st, f)| (st.key.clone(), f.clone())) {
             s.stacks.insert(key, found);
@@ -385,13 +414,12 @@ impl Azure {
     pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
         let spec = self.spec_for_plan(plan)?;
         let notes = Notes::default();
-        let who = self.identity_for(&spec.org, spec.install_id());
+        // The whole survey, so that every refusal is known before anything is asked; kept for
+        // the apply that follows (crate::cloud::fresh).
+        let found = self.survey(&notes, &spec).await?;
+        self.inner.surveyed.keep(plan, found.clone());
         let mut out = Vec::new();
         for stack in &spec.stacks {
-            let found = self.read_stack(&notes, &stack.name).await?;
-            if let Some(f) = &found {
-                self.refuse_unless_ours(&who, "deployment stack", &stack.name, f)?;
-            }
             let group = plan.groups.iter().find(|g| g.key == stack.key);
             let adds = |only: &dyn Fn(&str) -> bool| -> Vec<ResourceChange> {
                 group
@@ -406,12 +434,12 @@ impl Azure {
                     })
                     .collect()
             };
-            out.push(match found {
+            out.push(match found.stack(&stack.key) {
                 None => GroupChanges {
                     group: stack.name.clone(),
                     kind: ChangeKind::Create,
                     changes: adds(&|_| true),
-                    note: match (stack.key == STORAGE, self.read_kept_account(&notes, &spec).await?) {
+                    note: match (stack.key == STORAGE, &found.kept_data) {
                         (true, Some(account)) => Some(format!(
                             "reuses the kept data account {account} (resource group {}) with your data: the new storage stack re-attaches it instead of making a second one",
                             spec.storage_group
@@ -419,8 +447,8 @@ impl Azure {
                         _ => None,
                     },
                 },
-                Some(found) => {
-                    let state = found["properties"]["provisioningState"].as_str().unwrap_or_default().to_string();
+                Some(existing) => {
+                    let state = existing["properties"]["provisioningState"].as_str().unwrap_or_default().to_string();
                     let mut changes = Vec::new();
                     if stack.key == MAIN {
                         let sp = self.find_service_principal(&notes).await?;

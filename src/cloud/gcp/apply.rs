@@ -17,7 +17,7 @@ use super::run::{first_error, planned, Run, Shared};
 use super::survey::{self, account_path, binding_name, binding_parts, role_path, Survey};
 use super::transport::{ApiRequest, Method, Service};
 use super::{Gcp, Notes};
-use crate::cloud::CloudError;
+use crate::cloud::{fresh, CloudError};
 use crate::model::{Installation, Plan, Status, Update};
 use crate::plan::gcp::{
     Binding, Bucket, CryptoKey, CustomRole, KeyRing, ServiceAccount, Target, TYPE_API, TYPE_BINDING, TYPE_BUCKET,
@@ -52,7 +52,15 @@ impl Gcp {
     ) -> Result<Installation, CloudError> {
         let spec = self.spec_for_plan(plan)?;
         let notes = Notes::to(&tx);
-        let found = self.survey(&notes, &spec).await?;
+        // The preview's survey when it is fresh and for this plan (crate::cloud::fresh): every
+        // write below is refused by Google where it meets something other than what was read.
+        let found = match self.inner.surveyed.take(plan) {
+            Some((found, age)) => {
+                notes.log(fresh::reused_note(age, "each create is refused by Google where the name was taken meanwhile (then it is read and judged again), and each update carries the etag or generation of its read")).await;
+                found
+            }
+            None => self.survey(&notes, &spec).await?,
+        };
         found.refuse_foreign(&spec)?;
         found.refuse_unusable(&spec)?;
         let mut run = Run::new(self, &spec, &plan.org, &tx, cancel);
@@ -278,7 +286,11 @@ impl Gcp {
                 format!("Choose another org name, or delete the role yourself if it is a leftover: `gcloud iam roles delete {} --project {}`.", r.role_id, spec.project),
             ));
         }
-        let patch = |body: Value| {
+        // Each update carries the etag of the role as read: Google refuses it (409) when the role
+        // changed since.
+        let patch = |etag: &Value| {
+            let mut body = survey::role_body(spec, r);
+            body["etag"] = etag.clone();
             ApiRequest::new(Service::Iam, Method::Patch, role_path(&name))
                 .query("updateMask", "title,description,includedPermissions,stage")
                 .body(body)
@@ -296,11 +308,11 @@ impl Gcp {
                 .body(json!({"etag": found["etag"]}));
             let step = self.step(&format!("undelete custom role {name}"), &req, "iam.roles.undelete");
             let resp = self.call(&run.notes, &step, req).await?;
-            self.ok(&step, resp)?;
-            let req = patch(survey::role_body(spec, r));
+            let restored = self.ok(&step, resp)?;
+            let req = patch(&restored["etag"]);
             let step = self.step(&format!("update custom role {name}"), &req, "iam.roles.update");
             let resp = self.call(&run.notes, &step, req).await?;
-            self.ok(&step, resp)?;
+            self.ok(&step, changed_since(&step, &format!("custom role {name}"), resp)?)?;
             run.finish(&r.id, Status::CreateComplete, "restored (undeleted) and updated to the definitions").await;
             return Ok(());
         }
@@ -310,10 +322,10 @@ impl Gcp {
             return Ok(());
         }
         run.begin(&r.id, TYPE_ROLE, &name, Status::UpdateInProgress, &format!("updating: {}", diff.join("; "))).await;
-        let req = patch(survey::role_body(spec, r));
+        let req = patch(&found["etag"]);
         let step = self.step(&format!("update custom role {name}"), &req, "iam.roles.update");
         let resp = self.call(&run.notes, &step, req).await?;
-        self.ok(&step, resp)?;
+        self.ok(&step, changed_since(&step, &format!("custom role {name}"), resp)?)?;
         run.finish(&r.id, Status::UpdateComplete, &format!("updated: {}", diff.join("; "))).await;
         Ok(())
     }
@@ -517,14 +529,39 @@ impl Gcp {
             ));
         }
         run.begin(&b.id, TYPE_BUCKET, &name, Status::UpdateInProgress, "setting its labels").await;
-        let req = ApiRequest::new(Service::Storage, Method::Patch, format!("/storage/v1/b/{name}"))
+        let mut req = ApiRequest::new(Service::Storage, Method::Patch, format!("/storage/v1/b/{name}"))
             .body(json!({"labels": survey::labels_json(spec)}));
+        // Refused by Google (412) when the bucket changed since it was read.
+        if let Some(generation) = found["metageneration"].as_str() {
+            req = req.query("ifMetagenerationMatch", generation.to_string());
+        }
         let step = self.step(&format!("label bucket {name}"), &req, "storage.buckets.update");
         let resp = self.call(&run.notes, &step, req).await?;
-        self.ok(&step, resp)?;
+        self.ok(&step, changed_since(&step, &format!("bucket {name}"), resp)?)?;
         run.finish(&b.id, Status::UpdateComplete, "labels set").await;
         Ok(())
     }
+}
+
+/// An update refused because `what` changed after it was read (409 on a stale etag, 412 on a
+/// stale generation): said as that, with the next step; any other answer is handed back.
+fn changed_since(
+    step: &super::errors::Step,
+    what: &str,
+    resp: super::transport::ApiResponse,
+) -> Result<super::transport::ApiResponse, CloudError> {
+    if !matches!(resp.status, 409 | 412) {
+        return Ok(resp);
+    }
+    let g = GoogleError::parse(&resp);
+    Err(CloudError::failed(
+        format!(
+            "{}: {what} was changed by someone else after cloudgrant read it ({}); this update was not made",
+            step.call,
+            g.summary()
+        ),
+        "Run init again: it reads what is there now, shows it, and updates only what still differs.",
+    ))
 }
 
 #[cfg(test)]

@@ -108,6 +108,8 @@ struct Inner {
     source: String,
     vendor: VendorProfile,
     options: GcpOptions,
+    /// The last preview's survey, for the apply that follows it (crate::cloud::fresh).
+    surveyed: crate::cloud::fresh::Kept<survey::Survey>,
 }
 
 /// Where notes (`Update::Log`) go while a run lasts; nowhere for discover and previews.
@@ -279,6 +281,7 @@ impl Gcp {
                 source: source.to_string(),
                 vendor: vendor.clone(),
                 options,
+                surveyed: Default::default(),
             }),
         }
     }

@@ -463,6 +463,8 @@ impl Gcp {
     pub async fn preview_changes(&self, plan: &Plan) -> Result<Vec<GroupChanges>, CloudError> {
         let spec = self.spec_for_plan(plan)?;
         let s = self.survey(&Notes::default(), &spec).await?;
+        // For the apply that follows (crate::cloud::fresh).
+        self.inner.surveyed.keep(plan, s.clone());
         let fresh = !s.anything(&spec);
         let mut changes = Vec::new();
         let mut notes = Vec::new();

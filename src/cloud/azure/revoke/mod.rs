@@ -253,6 +253,8 @@ impl Azure {
         tx: mpsc::Sender<Update>,
         cancel: CancellationToken,
     ) -> Result<Residue, CloudError> {
+        // What a preview read before this revoke no longer holds.
+        self.inner.surveyed.forget();
         let inst = &plan.installation;
         self.check_install(inst)?;
         let stack_items: Vec<&str> =

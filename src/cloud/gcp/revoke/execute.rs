@@ -37,6 +37,8 @@ impl Gcp {
         tx: mpsc::Sender<Update>,
         cancel: CancellationToken,
     ) -> Result<Residue, CloudError> {
+        // What a preview read before this revoke no longer holds.
+        self.inner.surveyed.forget();
         let inst = &plan.installation;
         let spec = self.spec_of_install(inst)?.with_install_id(inst.install_id.clone());
         let mut run = Run::new(self, &spec, &inst.org, &tx, cancel);

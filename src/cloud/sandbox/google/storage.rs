@@ -195,6 +195,14 @@ fn list(ctx: &Ctx, req: &ApiRequest) -> Answer {
 
 fn patch(ctx: &mut Ctx, req: &ApiRequest, name: &str) -> Answer {
     let (_, mut b, number) = bucket(ctx, name)?;
+    // A write made on what an earlier read showed: refused when the bucket changed since.
+    if reply::query(req, "ifMetagenerationMatch").is_some_and(|m| m != b.metageneration.to_string()) {
+        return Err(reply::storage(
+            412,
+            "conditionNotMet",
+            "At least one of the pre-conditions you specified did not hold.",
+        ));
+    }
     let body = reply::body(req);
     if let Some(changes) = body.get("labels").and_then(Value::as_object) {
         // Patch semantics: a label set to null is removed, the others are set.
