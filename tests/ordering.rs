@@ -229,3 +229,27 @@ async fn azure_init_reads_each_stack_twice_and_makes_the_service_principal_besid
         [cloudgrant::model::Status::CreateInProgress, cloudgrant::model::Status::CreateComplete]
     );
 }
+
+#[tokio::test]
+async fn azure_a_nested_deployment_that_finished_is_listed_once_more_and_not_again() {
+    use azure_env::*;
+    let env = env().await;
+    let (inst, _) = apply(&env).await;
+    inst.expect("init");
+    let sent = requests(&env.server).await;
+    let mut lists: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in &sent {
+        let p = r.url.path();
+        if let Some(dep) = p.strip_suffix("/operations").filter(|d| d.contains("/resourceGroups/")) {
+            *lists.entry(dep.rsplit('/').next().unwrap_or_default().to_string()).or_insert(0) += 1;
+        }
+    }
+    // The templates' nested deployments (data-storage, vendor-access, data-access) are listed
+    // while they run; once finished, the parent's list names them on every poll until the stack
+    // is done, yet each is listed at most twice more: beside the parent's list that first says
+    // it finished, and once after it, for its last states.
+    assert_eq!(lists.len(), 3, "{lists:?}");
+    let after = env.fake.with(|s| s.listed_finished.clone());
+    assert!(after.values().all(|n| *n <= 2), "listed after finishing: {after:?}; listed: {lists:?}");
+    assert!(!after.is_empty(), "each final state is read: {lists:?}");
+}

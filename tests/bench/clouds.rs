@@ -1,4 +1,4 @@
-//! Latency benchmark: init (apply) and revoke on Google Cloud and Azure against the wiremock
+//! Latency benchmark: init (its preview, then the apply) and revoke on Google Cloud and Azure against the wiremock
 //! doubles of tests/support, every answer delayed by a fixed per-call latency (0, 100 and 300 ms;
 //! the server answers calls side by side, so overlapping calls really overlap) and every
 //! long-running operation (the APIs' enable, a stack's deployment or deletion) taking
@@ -33,20 +33,26 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// The critical paths, in round trips. A call that starts an operation reaches the double at
 /// once (only its answer is delayed), so the operation runs during that call's round trip: a
 /// started operation costs its time plus the round trip of the poll that sees it done.
-/// GCP init: the survey's reads; the poll that sees the APIs' enable done; roles, service account
-/// and key ring created; the key created and the service account read back; the service account
-/// read again (IAM shows it a moment after creating it: the double hides it from the first
-/// read); the new targets' policies read; the policies written. Plus one operation.
-const ROUNDS_GCP_INIT: u32 = 7;
+/// GCP preview: the survey's reads, side by side (no policy of a new install's resources to read).
+const ROUNDS_GCP_PREVIEW: u32 = 1;
+/// GCP apply, right after its preview (whose survey it uses, src/cloud/fresh.rs): the poll that
+/// sees the APIs' enable done; roles, service account and key ring created; the key created and
+/// the service account read back; the service account read again (IAM shows it a moment after
+/// creating it: the double hides it from the first read); the new targets' policies read; the
+/// policies written. Plus one operation.
+const ROUNDS_GCP_INIT: u32 = 6;
 /// GCP revoke: the bindings' policies read (beside the key versions and the ownership re-reads);
 /// the bindings removed; the service account, role and key versions removed; the checks.
 const ROUNDS_GCP_REVOKE: u32 = 4;
-/// Azure init: the groups and stacks; a resource group to read permissions at (none exists yet),
-/// beside the name checks and the soft-deleted vault; the permissions; the poll that sees the
-/// storage stack done (the service principal's read and POST beside it); the poll that sees the
-/// main stack done; the settled main stack. Plus two operations (the stacks, one after the other:
-/// the main stack's data access lives in the storage group).
-const ROUNDS_AZURE_INIT: u32 = 6;
+/// Azure preview: the groups and stacks; a resource group to read permissions at (none exists
+/// yet), beside the name checks and the soft-deleted vault; the permissions.
+const ROUNDS_AZURE_PREVIEW: u32 = 3;
+/// Azure apply, right after its preview: the groups and stacks read again (deployment stacks take
+/// no precondition); the poll that sees the storage stack done (the service principal's read and
+/// POST beside it); the poll that sees the main stack done; the settled main stack. Plus two
+/// operations (the stacks, one after the other: the main stack's data access lives in the
+/// storage group).
+const ROUNDS_AZURE_INIT: u32 = 4;
 /// Azure revoke: the main stack read again; the poll that sees its deletion done; the storage
 /// stack read again; the poll that sees its deletion done; the checks. Plus two operations.
 const ROUNDS_AZURE_REVOKE: u32 = 5;
@@ -96,7 +102,7 @@ async fn measure<F: std::future::Future<Output = ()>>(log: &Log, delay: Duration
     Sample { wall, requests: a.len(), in_flight: max_in_flight(&a, delay) }
 }
 
-async fn gcp(delay: Duration, operation: Duration) -> (Sample, Sample) {
+async fn gcp(delay: Duration, operation: Duration) -> (Sample, Sample, Sample) {
     let fake = fake_google::FakeGoogle::new(PROJECT);
     fake.with(|s| {
         // Storage is on in every new project; the install enables the rest.
@@ -117,6 +123,11 @@ async fn gcp(delay: Duration, operation: Duration) -> (Sample, Sample) {
         Choices { org: ORG.into(), region: "europe-west1".into(), account: Some(PROJECT.into()), external_id: None };
     let plan = cloudgrant::plan::gcp::build(&vendor, &choices).expect("plan");
     let mut inst: Option<Installation> = None;
+    // As `cloudgrant init` and the wizard do: the preview, then the apply it serves.
+    let preview = measure(&log, delay, async {
+        g.preview_changes(&plan).await.expect("gcp preview");
+    })
+    .await;
     let init = measure(&log, delay, async {
         let (tx, rx) = mpsc::channel(4096);
         drain(rx);
@@ -131,15 +142,21 @@ async fn gcp(delay: Duration, operation: Duration) -> (Sample, Sample) {
         assert!(residue.checks.iter().all(|c| c.ok), "{:?}", residue.checks);
     })
     .await;
-    (init, revoke)
+    (preview, init, revoke)
 }
 
-async fn azure(delay: Duration, operation: Duration) -> (Sample, Sample) {
+async fn azure(delay: Duration, operation: Duration) -> (Sample, Sample, Sample) {
     let fake = fake_azure::FakeAzure::new(SUB);
     let (server, log) = server(delay, fake.clone()).await;
     fake.with(|s| {
         s.base = server.uri();
         s.operation_time = Some(operation);
+        // A subscription in use has a resource group already: the permissions are read there.
+        s.groups.insert(
+            "NetworkWatcherRG".into(),
+            serde_json::json!({"id": format!("/subscriptions/{SUB}/resourceGroups/NetworkWatcherRG"), "name": "NetworkWatcherRG",
+                "type": "Microsoft.Resources/resourceGroups", "location": "westeurope", "properties": {"provisioningState": "Succeeded"}}),
+        );
     });
     let vendor = VendorProfile::bundled().expect("vendor");
     let info = SubscriptionInfo {
@@ -159,6 +176,10 @@ async fn azure(delay: Duration, operation: Duration) -> (Sample, Sample) {
         Choices { org: ORG.into(), region: "westeurope".into(), account: Some(SUB.into()), external_id: None };
     let plan = cloudgrant::plan::azure::build(&vendor, &choices, "k3x9q2ab").expect("plan");
     let mut inst: Option<Installation> = None;
+    let preview = measure(&log, delay, async {
+        a.preview_changes(&plan).await.expect("azure preview");
+    })
+    .await;
     let init = measure(&log, delay, async {
         let (tx, rx) = mpsc::channel(8192);
         drain(rx);
@@ -173,7 +194,7 @@ async fn azure(delay: Duration, operation: Duration) -> (Sample, Sample) {
         assert!(residue.checks.iter().all(|c| c.ok), "{:?}", residue.checks);
     })
     .await;
-    (init, revoke)
+    (preview, init, revoke)
 }
 
 fn main() {
@@ -182,10 +203,10 @@ fn main() {
     if !bench {
         // `cargo test`: each command once, without latency, short operations.
         rt.block_on(async {
-            let (i, r) = gcp(Duration::ZERO, Duration::from_millis(50)).await;
-            assert!(i.requests > 0 && r.requests > 0);
-            let (i, r) = azure(Duration::ZERO, Duration::from_millis(50)).await;
-            assert!(i.requests > 0 && r.requests > 0);
+            let (p, i, r) = gcp(Duration::ZERO, Duration::from_millis(50)).await;
+            assert!(p.requests > 0 && i.requests > 0 && r.requests > 0);
+            let (p, i, r) = azure(Duration::ZERO, Duration::from_millis(50)).await;
+            assert!(p.requests > 0 && i.requests > 0 && r.requests > 0);
         });
         return;
     }
@@ -197,17 +218,22 @@ fn main() {
         .unwrap_or_else(|| vec![0, 100, 300]);
     for ms in latencies {
         let delay = Duration::from_millis(ms);
-        let (mut gi, mut gr, mut ai, mut ar) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut gp, mut gi, mut gr) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ap, mut ai, mut ar) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..RUNS {
-            let (i, r) = rt.block_on(gcp(delay, OPERATION));
+            let (p, i, r) = rt.block_on(gcp(delay, OPERATION));
+            gp.push(p);
             gi.push(i);
             gr.push(r);
-            let (i, r) = rt.block_on(azure(delay, OPERATION));
+            let (p, i, r) = rt.block_on(azure(delay, OPERATION));
+            ap.push(p);
             ai.push(i);
             ar.push(r);
         }
+        row("GCP preview", delay, ROUNDS_GCP_PREVIEW, 0, &median(gp));
         row("GCP init", delay, ROUNDS_GCP_INIT, 1, &median(gi));
         row("GCP revoke", delay, ROUNDS_GCP_REVOKE, 0, &median(gr));
+        row("Azure preview", delay, ROUNDS_AZURE_PREVIEW, 0, &median(ap));
         row("Azure init", delay, ROUNDS_AZURE_INIT, 2, &median(ai));
         row("Azure revoke", delay, ROUNDS_AZURE_REVOKE, 2, &median(ar));
     }

@@ -99,6 +99,8 @@ pub struct State {
     pub faults: Vec<Fault>,
     /// Resource groups the caller's permissions were read at (#3).
     pub permission_reads: Vec<String>,
+    /// Nested deployments whose operations were listed when they had finished: id → times.
+    pub listed_finished: BTreeMap<String, u32>,
     pub counter: u64,
     pub unauthorized: u32,
     pub async_polls: u32,
@@ -538,26 +540,42 @@ fn op_json(o: &Op, state: &str, update: bool, i: usize) -> Value {
 }
 
 /// The operations of `deployment` as revealed so far by the run that owns it.
-fn operations(s: &State, deployment: &str) -> ResponseTemplate {
+fn operations(s: &mut State, deployment: &str) -> ResponseTemplate {
     let Some(run) = s.runs.values().filter(|r| r.ops.iter().any(|o| o.deployment == deployment)).max_by_key(|r| r.seq)
     else {
         return not_found("DeploymentNotFound", &format!("Deployment '{deployment}'"));
     };
+    // An operation is Running while it is the newest one revealed; a nested deployment's, as in
+    // ARM, while any of its own operations is not revealed yet or still running, and Failed when
+    // one of them failed.
+    let running = |j: usize| j >= run.progress || (j + 1 == run.progress && !run.done);
+    fn children<'a>(ops: &'a [Op], target: &'a str) -> impl Iterator<Item = (usize, &'a Op)> + 'a {
+        ops.iter().enumerate().filter(move |(_, c)| c.deployment == target)
+    }
     let mut items = Vec::new();
     for (i, o) in run.ops.iter().enumerate().take(run.progress) {
         if o.deployment != deployment {
             continue;
         }
-        let state = if o.failure.is_some() {
+        let nested = o.type_.eq_ignore_ascii_case("Microsoft.Resources/deployments");
+        let state = if o.failure.is_some()
+            || (nested && children(&run.ops, &o.target).any(|(j, c)| j < run.progress && c.failure.is_some()))
+        {
             "Failed"
-        } else if i + 1 == run.progress && !run.done {
+        } else if running(i) || (nested && children(&run.ops, &o.target).any(|(j, _)| running(j))) {
             "Running"
         } else {
             "Succeeded"
         };
         items.push(op_json(o, state, run.update, i));
     }
-    // Nested deployments show as their own operation, Running while their children run.
+    // This list is itself a nested deployment's that has finished.
+    let finished = run.ops.iter().enumerate().take(run.progress).any(|(i, o)| {
+        o.target == deployment && !running(i) && !children(&run.ops, deployment).any(|(j, _)| running(j))
+    });
+    if finished {
+        *s.listed_finished.entry(deployment.to_string()).or_insert(0) += 1;
+    }
     reply(200, json!({"value": items}))
 }
 

@@ -140,11 +140,16 @@ pub(crate) struct Lists {
     active: Vec<(String, usize)>,
     /// Nested deployments their parent says finished: listed on the next poll, then dropped.
     finishing: BTreeSet<String>,
+    /// Dropped ones (lowercase): their parent's list still names them on every poll, and they
+    /// are not listed again.
+    done: BTreeSet<String>,
 }
 
 impl Lists {
     fn add(&mut self, deployment: &str, depth: usize) -> bool {
-        if self.active.iter().any(|(d, _)| d.eq_ignore_ascii_case(deployment)) {
+        if self.done.contains(&deployment.to_ascii_lowercase())
+            || self.active.iter().any(|(d, _)| d.eq_ignore_ascii_case(deployment))
+        {
             return false;
         }
         self.active.push((deployment.to_string(), depth));
@@ -281,6 +286,7 @@ impl Azure {
     async fn report_operations(&self, run: &Run, stack: &StackSpec, lists: &mut Lists) {
         let last: BTreeSet<String> = std::mem::take(&mut lists.finishing);
         let mut todo: Vec<(String, usize)> = lists.active.clone();
+        let mut seen_done: BTreeSet<String> = BTreeSet::new();
         while !todo.is_empty() {
             let answers = join_all(todo.iter().map(|(dep, _)| async move {
                 let req = ApiRequest::arm(Method::Get, format!("{dep}/operations"), API_RESOURCES);
@@ -311,19 +317,27 @@ impl Azure {
                         continue;
                     }
                     let Some(id) = target["id"].as_str() else { continue };
-                    if lists.add(id, depth + 1) {
+                    let fresh = lists.add(id, depth + 1);
+                    if fresh {
                         next.push((id.to_string(), depth + 1));
                     }
                     let state = op["properties"]["provisioningState"].as_str().unwrap_or_default();
                     if !stack_running(state) && !last.contains(id) {
-                        lists.finishing.insert(id.to_string());
+                        // Seen for the first time already finished: the listing right below
+                        // shows its last states, and it is not listed again.
+                        if fresh {
+                            seen_done.insert(id.to_string());
+                        } else {
+                            lists.finishing.insert(id.to_string());
+                        }
                     }
                 }
             }
             todo = next;
         }
         // Listed once more after their parent said they finished: not again.
-        lists.active.retain(|(d, _)| !last.contains(d));
+        lists.active.retain(|(d, _)| !last.contains(d) && !seen_done.contains(d));
+        lists.done.extend(last.iter().chain(&seen_done).map(|d| d.to_ascii_lowercase()));
     }
 
     async fn report_one(&self, run: &Run, stack: &StackSpec, op: &Value) {
