@@ -413,6 +413,20 @@ fn confirm_shows_the_change_sets_of_existing_stacks() {
 }
 
 #[test]
+fn confirm_names_a_refusal_found_by_the_preview_and_its_fix() {
+    let mut app = app_preview();
+    let refusal = cloudgrant::cloud::CloudError::failed(
+        "the Key Vault name acmeml-kv-k3x9q2ab is not available (AlreadyExists)",
+        "Run init again: a fresh install gets a new random name suffix.",
+    );
+    app.update(Action::Changes(Err(refusal)));
+    feed(&mut app, [Action::Select]);
+    let screen = snap(&app).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(screen.contains("Could not preview the changes: the Key Vault name acmeml-kv-k3x9q2ab"), "{screen}");
+    assert!(screen.contains("Next: Run init again: a fresh install gets a new random name suffix."), "{screen}");
+}
+
+#[test]
 fn account_azure_names_the_subscription_and_tenant() {
     let app = app_connected_azure();
     let text = snap(&app);

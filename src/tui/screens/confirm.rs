@@ -117,6 +117,8 @@ pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         Some(Err(e)) => {
             lines.push(Line::raw(""));
             lines.extend(para(&format!("  Could not preview the changes: {e}"), t.warn));
+            // The same check runs again before the first write: the next step is the fix.
+            lines.extend(para(&format!("  Next: {}", e.next_step()), t.text));
         }
         None => {
             lines.push(Line::raw(""));
