@@ -7,7 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+#[path = "support/sandbox_cli.rs"]
+mod sandbox_cli;
+
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -51,18 +54,13 @@ fn walk(dir: &Path) -> Vec<(String, String, Vec<String>)> {
 }
 
 fn run(sandbox: &Path, pack: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
-        .arg("--vendor")
-        .arg(pack)
-        .args(args)
-        .args(["--cloud", "azure", "--sandbox", "--subscription", "sandbox-dev"])
-        .env("CLOUDGRANT_SANDBOX_DIR", sandbox)
-        .env("CLOUDGRANT_SANDBOX_SPEED", "400")
-        .env_remove("CLOUDGRANT_AZURE_ENDPOINT")
-        .env_remove("CLOUDGRANT_AZURE_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cloudgrant")
+    sandbox_cli::output(sandbox_cli::cloudgrant(sandbox).arg("--vendor").arg(pack).args(args).args([
+        "--cloud",
+        "azure",
+        "--sandbox",
+        "--subscription",
+        "sandbox-dev",
+    ]))
 }
 
 fn ok(out: &Output) -> String {

@@ -10,11 +10,12 @@
 
 #[path = "support/gcp_walk.rs"]
 mod gcp_walk;
+#[path = "support/sandbox_cli.rs"]
+mod sandbox_cli;
 #[path = "support/template_walk.rs"]
 mod template_walk;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use template_walk::{actions, statements};
 
 use cloudgrant::model::{Cloud, OnRevoke, PermissionKind};
@@ -147,16 +148,13 @@ fn every_pack_plans_on_exactly_the_clouds_it_covers() {
 }
 
 fn sandbox(dir: &Path, state: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
-        .args(["--sandbox", "--vendor", dir.to_str().expect("path")])
-        .args(args)
-        .env("CLOUDGRANT_SANDBOX_DIR", state)
-        .env("CLOUDGRANT_SANDBOX_SPEED", "50")
-        .env("CLOUDGRANT_RECEIPTS_DIR", state.join("receipts"))
-        .env_remove("CLOUDGRANT_GCP_ENDPOINT")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cloudgrant")
+    sandbox_cli::output(
+        sandbox_cli::cloudgrant(state)
+            .args(["--sandbox", "--vendor", dir.to_str().expect("path")])
+            .args(args)
+            .env("CLOUDGRANT_SANDBOX_SPEED", "50")
+            .env("CLOUDGRANT_RECEIPTS_DIR", state.join("receipts")),
+    )
 }
 
 #[test]

@@ -6,7 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use std::process::{Command, Output, Stdio};
+#[path = "support/sandbox_cli.rs"]
+mod sandbox_cli;
+
+use std::process::Output;
 
 use serde_json::{json, Value};
 
@@ -22,15 +25,7 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_cloudgrant"))
-            .args(args)
-            .env("CLOUDGRANT_SANDBOX_DIR", self.dir.path())
-            .env("CLOUDGRANT_SANDBOX_SPEED", "400")
-            .env_remove("CLOUDGRANT_AZURE_ENDPOINT")
-            .env_remove("CLOUDGRANT_AZURE_TOKEN")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run cloudgrant")
+        sandbox_cli::output(sandbox_cli::cloudgrant(self.dir.path()).args(args))
     }
 
     /// The simulated Azure's state, as the next process will read it.
