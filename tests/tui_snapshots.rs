@@ -427,6 +427,19 @@ fn confirm_names_a_refusal_found_by_the_preview_and_its_fix() {
 }
 
 #[test]
+fn confirm_on_azure_keeps_the_stacks_label_apart_from_their_names() {
+    let mut app = app_preview_azure();
+    feed(&mut app, [Action::Select]);
+    let screen = snap(&app);
+    let row = screen.lines().find(|l| l.contains("deployment stacks")).unwrap_or_default().to_string();
+    assert!(row.contains("deployment stacks acmeml-demo"), "{screen}");
+    // The values below it line up with it.
+    let at = row.find("acmeml-demo").expect("the first stack");
+    let next = screen.lines().skip_while(|l| !l.contains("deployment stacks")).nth(1).unwrap_or_default();
+    assert_eq!(next.find("acmeml-demo"), Some(at), "{screen}");
+}
+
+#[test]
 fn account_azure_names_the_subscription_and_tenant() {
     let app = app_connected_azure();
     let text = snap(&app);

@@ -47,7 +47,11 @@ fn summary_size(area: Rect) -> (usize, usize) {
 pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(plan) = &app.preview.plan else { return Vec::new() };
-    let kv = |k: &str, v: String| value_lines(&format!("  {k:<14}"), &v, width, t.muted, t.text);
+    let cloud = plan.cloud;
+    let groups = format!("{}s", cloud.group_word());
+    // The labels' column: wide enough for the longest ("deployment stacks" on Azure).
+    let lw = 14.max(groups.chars().count() + 1);
+    let kv = |k: &str, v: String| value_lines(&format!("  {k:<lw$}"), &v, width, t.muted, t.text);
     let para = |text: &str, style| -> Vec<Line<'static>> {
         wrap(text, width).into_iter().map(|l| Line::styled(l, style)).collect()
     };
@@ -57,19 +61,19 @@ pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         .flat_map(|g| g.parameters.iter())
         .find(|p| p.name == "ExternalId")
         .map_or_else(|| "(generated at install)".to_string(), |p| p.value.clone());
-    let cloud = plan.cloud;
     let account_word = cloud.account_word();
     let mut lines = para(&format!("Create access for {} in this {account_word}?", plan.vendor), t.heading);
     lines.push(Line::raw(""));
     lines.extend(kv(account_word, plan.account.clone().unwrap_or_else(|| "<account>".into())));
     lines.extend(kv("region", plan.region.clone()));
     lines.extend(kv("org", plan.org.clone()));
-    let groups = format!("{}s", cloud.group_word());
     for (i, g) in plan.groups.iter().enumerate() {
         lines.extend(kv(if i == 0 { groups.as_str() } else { "" }, g.name.clone()));
     }
-    for part in wrap(&crate::model::PlanCounts::of(plan).summary(), width.saturating_sub(16)).into_iter().enumerate() {
-        let head = if part.0 == 0 { format!("  {:<14}", "creates") } else { " ".repeat(16) };
+    for part in
+        wrap(&crate::model::PlanCounts::of(plan).summary(), width.saturating_sub(lw + 2)).into_iter().enumerate()
+    {
+        let head = if part.0 == 0 { format!("  {:<lw$}", "creates") } else { " ".repeat(lw + 2) };
         lines.push(Line::from(vec![Span::styled(head, t.muted), Span::styled(part.1, t.text)]));
     }
     if plan.groups.iter().any(|g| g.parameters.iter().any(|p| p.name == "ExternalId")) {
@@ -80,7 +84,7 @@ pub fn summary_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let digest = &plan.pack_sha256;
     let whole = format!("sha256 {digest}");
     let shown = match (digest.get(..16), digest.get(digest.len().saturating_sub(16)..)) {
-        (Some(head), Some(tail)) if 16 + whole.chars().count() > width && digest.len() > 32 => {
+        (Some(head), Some(tail)) if lw + 2 + whole.chars().count() > width && digest.len() > 32 => {
             format!("sha256 {head}…{tail}")
         }
         _ => whole,
