@@ -123,3 +123,38 @@ fn at_60x15_the_chosen_target_and_who_cloudgrant_acts_as_stay_in_view() {
         }
     }
 }
+
+#[test]
+fn what_to_type_and_what_cannot_be_undone_stay_on_the_revoke_confirmation_at_every_size() {
+    let (_, app) = screens().into_iter().find(|(name, _)| *name == "type_confirm").expect("type_confirm");
+    for (w, h) in SIZES {
+        let mut a = app.clone();
+        a.update(Action::Resize(w, h));
+        let text = screen_text(&a).split_whitespace().collect::<Vec<_>>().join(" ");
+        for words in [
+            "Revoke Acme ML's access",
+            "It cannot be undone.",
+            "Type the org name (demo) to confirm:",
+            "Nothing has been deleted.",
+        ] {
+            assert!(text.contains(words), "{w}x{h}: `{words}` missing: {text}");
+        }
+    }
+}
+
+#[test]
+fn the_configure_fields_help_and_the_next_step_stay_whole_at_60x15() {
+    let (_, app) = screens().into_iter().find(|(name, _)| *name == "configure").expect("configure");
+    for (w, h) in SIZES {
+        let mut a = app.clone();
+        a.update(Action::Resize(w, h));
+        let text = screen_text(&a).split_whitespace().collect::<Vec<_>>().join(" ");
+        for words in [
+            "lowercase letters, digits and hyphens, e.g. acme-research",
+            "(nothing is created yet).",
+            "creates (acmeml-<org>-…).",
+        ] {
+            assert!(text.contains(words), "{w}x{h}: `{words}` missing: {text}");
+        }
+    }
+}

@@ -3,14 +3,14 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Screen;
 use crate::plan::Choices;
 use crate::tui::action::{Action, Command};
 use crate::tui::app::App;
-use crate::tui::widgets::input::{render_field, FieldView, TextInput, FIELD_HEIGHT};
+use crate::tui::widgets::input::{field_rows, render_field, FieldView, TextInput};
 use crate::validate::{self, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,34 +130,24 @@ impl App {
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let c = &app.configure;
-    let [intro, org, region, note] = Layout::vertical([
-        Constraint::Length(3),
-        Constraint::Length(FIELD_HEIGHT),
-        Constraint::Length(FIELD_HEIGHT),
-        Constraint::Min(1),
-    ])
-    .areas(area);
-    let intro_lines = vec![
-        Line::raw(""),
-        Line::styled("Name this install and choose its region.", t.heading),
-        Line::styled(
-            match c.cloud {
-                crate::model::Cloud::Gcp => format!(
-                    "The org name is part of every name cloudgrant creates (the labelled resource set {}-<org>, …).",
-                    app.vendor.vendor.id
-                ),
-                crate::model::Cloud::Azure => format!(
-                    "The org name is part of every name cloudgrant creates ({0}-<org> and {0}-<org>-storage resource groups, …).",
-                    app.vendor.vendor.id
-                ),
-                crate::model::Cloud::Aws => {
-                    format!("The org name is part of every stack name cloudgrant creates ({}-<org>-…).", app.vendor.vendor.id)
-                }
-            },
-            t.muted,
+    let sentence = match c.cloud {
+        crate::model::Cloud::Gcp => format!(
+            "The org name is part of every name cloudgrant creates (the labelled resource set {}-<org>, …).",
+            app.vendor.vendor.id
         ),
-    ];
-    frame.render_widget(Paragraph::new(intro_lines).wrap(Wrap { trim: false }), intro);
+        crate::model::Cloud::Azure => format!(
+            "The org name is part of every name cloudgrant creates ({0}-<org> and {0}-<org>-storage resource groups, …).",
+            app.vendor.vendor.id
+        ),
+        crate::model::Cloud::Aws => {
+            format!("The org name is part of every stack name cloudgrant creates ({}-<org>-…).", app.vendor.vendor.id)
+        }
+    };
+    // As tall as the sentence wraps to: at 80 columns it takes two lines.
+    let sentence = crate::tui::widgets::wrap(&sentence, area.width as usize);
+    let sentence_lines = sentence.len().max(1) as u16;
+    let mut intro_lines = vec![Line::raw(""), Line::styled("Name this install and choose its region.", t.heading)];
+    intro_lines.extend(sentence.into_iter().map(|l| Line::styled(l, t.muted)));
     let org_view = FieldView {
         label: "Org name",
         input: &c.org,
@@ -165,7 +155,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         error: c.shown_error(Field::Org),
         help: "lowercase letters, digits and hyphens, e.g. acme-research",
     };
-    render_field(frame, org, &org_view, t);
     let region_view = FieldView {
         label: "Region",
         input: &c.region,
@@ -181,16 +170,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             crate::model::Cloud::Aws => "the AWS region of the stacks",
         },
     };
-    render_field(frame, region, &region_view, t);
     let ready = c.org_error().is_none() && c.region_error().is_none();
-    let msg = if ready {
-        Line::styled("Enter: preview everything that will be created (nothing is created yet).", t.heading)
+    let (msg, style) = if ready {
+        ("Enter: preview everything that will be created (nothing is created yet).", t.heading)
     } else if c.org.value.is_empty() || c.region.value.is_empty() {
-        Line::styled("Fill in both fields to continue.", t.muted)
+        ("Fill in both fields to continue.", t.muted)
     } else {
-        Line::styled("Fix the field marked above to continue.", t.warn)
+        ("Fix the field marked above to continue.", t.warn)
     };
-    frame.render_widget(Paragraph::new(vec![msg]).wrap(Wrap { trim: false }), note);
+    let msg = crate::tui::widgets::wrap(msg, area.width as usize);
+    // Each part as tall as its text wraps to; a blank row after each field where all of it
+    // still fits (at 60x15 it does not: the words come first).
+    let (org_rows, region_rows) = (field_rows(&org_view, area.width), field_rows(&region_view, area.width));
+    let needed = 2 + sentence_lines + org_rows + region_rows + msg.len() as u16;
+    let gap = u16::from(needed + 2 <= area.height);
+    let [intro, org, region, note] = Layout::vertical([
+        Constraint::Length(2 + sentence_lines),
+        Constraint::Length(org_rows + gap),
+        Constraint::Length(region_rows + gap),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(intro_lines), intro);
+    render_field(frame, org, &org_view, t);
+    render_field(frame, region, &region_view, t);
+    let msg: Vec<Line> = msg.into_iter().map(|l| Line::styled(l, style)).collect();
+    frame.render_widget(Paragraph::new(msg), note);
 }
 
 #[cfg(test)]

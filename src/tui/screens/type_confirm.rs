@@ -4,13 +4,15 @@
 //! confirmation.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::tui::action::{Action, Command};
 use crate::tui::app::App;
-use crate::tui::widgets::input::{render_field, FieldView, TextInput, FIELD_HEIGHT};
+use crate::tui::widgets::input::{field_rows, render_field, FieldView, TextInput};
+use crate::tui::widgets::wrap;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TypeConfirmState {
@@ -83,26 +85,65 @@ impl TypeConfirmState {
     }
 }
 
+/// The intro (each part wrapped to the width; "" is a blank row), the field and the message, each
+/// as tall as it needs. On a short screen the blank rows go first, then the intro's middle rows:
+/// the question (first) and what to type (last) always stay, beside the field.
+fn render_parts(
+    frame: &mut Frame,
+    area: Rect,
+    intro: Vec<(String, Style)>,
+    view: &FieldView,
+    msg: (&str, Style),
+    theme: &crate::tui::theme::Theme,
+) {
+    let width = area.width as usize;
+    let mut rows: Vec<Line<'static>> = intro
+        .into_iter()
+        .flat_map(|(text, style)| {
+            let parts = if text.is_empty() { vec![String::new()] } else { wrap(&text, width) };
+            parts.into_iter().map(move |l| Line::styled(l, style))
+        })
+        .collect();
+    let field_rows = field_rows(view, area.width);
+    let msg: Vec<Line<'static>> = wrap(msg.0, width).into_iter().map(|l| Line::styled(l, msg.1)).collect();
+    let room = area.height.saturating_sub(field_rows + msg.len() as u16) as usize;
+    if rows.len() > room {
+        rows.retain(|l| l.width() > 0);
+    }
+    if rows.len() > room && room >= 2 {
+        let last = rows.pop();
+        rows.truncate(room - 1);
+        rows.extend(last);
+    }
+    let gap = u16::from(rows.len() + field_rows as usize + msg.len() < area.height as usize);
+    let [intro, field, rest] = Layout::vertical([
+        Constraint::Length(rows.len() as u16),
+        Constraint::Length(field_rows + gap),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(rows), intro);
+    render_field(frame, field, view, theme);
+    frame.render_widget(Paragraph::new(msg), rest);
+}
+
 /// The second confirmation: the data bucket's name.
 fn render_bucket_step(app: &App, frame: &mut Frame, area: Rect, bucket: &crate::cloud::gcp::DataBucket) {
     let t = &app.theme;
-    let [intro, field, rest] =
-        Layout::vertical([Constraint::Length(8), Constraint::Length(FIELD_HEIGHT), Constraint::Min(1)]).areas(area);
-    let lines = vec![
-        Line::raw(""),
-        Line::styled(format!("Also empty and delete the data bucket {}?", bucket.name), t.danger),
-        Line::raw(""),
-        Line::styled(
+    let intro = vec![
+        (String::new(), t.text),
+        (format!("Also empty and delete the data bucket {}?", bucket.name), t.danger),
+        (String::new(), t.text),
+        (
             format!(
                 "This deletes {}; Google keeps them restorable for 7 days (the bucket's soft-delete period), then they are gone.",
                 bucket.usage
             ),
             t.text,
         ),
-        Line::raw(""),
-        Line::styled(format!("Type the bucket name ({}) to confirm:", bucket.name), t.heading),
+        (String::new(), t.text),
+        (format!("Type the bucket name ({}) to confirm:", bucket.name), t.heading),
     ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), intro);
     let view = FieldView {
         label: "Bucket name",
         input: &app.type_confirm.input,
@@ -110,13 +151,12 @@ fn render_bucket_step(app: &App, frame: &mut Frame, area: Rect, bucket: &crate::
         error: app.type_confirm.error.clone(),
         help: "Enter revokes and deletes the bucket once the name matches; Esc goes back",
     };
-    render_field(frame, field, &view, t);
     let msg = if app.type_confirm.input.value == bucket.name {
-        Line::styled("Enter starts the revoke, and the bucket is emptied and deleted.", t.danger)
+        ("Enter starts the revoke, and the bucket is emptied and deleted.", t.danger)
     } else {
-        Line::styled("Nothing has been deleted.", t.muted)
+        ("Nothing has been deleted.", t.muted)
     };
-    frame.render_widget(Paragraph::new(msg), rest);
+    render_parts(frame, area, intro, &view, msg, t);
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -126,19 +166,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return render_bucket_step(app, frame, area, bucket);
     }
     let inst = &plan.installation;
-    let intro_height = if app.review.delete_data.is_empty() { 8 } else { 10 };
-    let [intro, field, rest] =
-        Layout::vertical([Constraint::Length(intro_height), Constraint::Length(FIELD_HEIGHT), Constraint::Min(1)])
-            .areas(area);
     let kept = plan.items().filter(|i| matches!(i.outcome, crate::model::RevokeOutcome::Kept { .. })).count();
-    let mut lines = vec![
-        Line::raw(""),
-        Line::styled(
+    let mut intro = vec![
+        (String::new(), t.text),
+        (
             format!("Revoke {}'s access to {} {}?", app.vendor.vendor.name, inst.cloud.account_word(), inst.account),
             t.danger,
         ),
-        Line::raw(""),
-        Line::styled(
+        (String::new(), t.text),
+        (
             format!(
                 "This deletes {} of org {} ({} resources); {} kept, as the review showed. It cannot be undone.",
                 inst.cloud.groups(plan.groups.len()),
@@ -150,20 +186,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
     ];
     if plan.will_fail() {
-        lines.push(Line::styled(
-            "Some resources will fail to delete (see the review); you can retry and leave them in place.",
+        intro.push((
+            "Some resources will fail to delete (see the review); you can retry and leave them in place.".into(),
             t.warn,
         ));
     }
     for b in &app.review.delete_data {
-        lines.push(Line::styled(
+        intro.push((
             format!("The data bucket {} ({}) is emptied and deleted too: you type its name next.", b.name, b.usage),
             t.danger,
         ));
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(format!("Type the org name ({}) to confirm:", inst.org), t.heading));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), intro);
+    intro.push((String::new(), t.text));
+    intro.push((format!("Type the org name ({}) to confirm:", inst.org), t.heading));
     let view = FieldView {
         label: "Org name",
         input: &app.type_confirm.input,
@@ -171,14 +206,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         error: app.type_confirm.error.clone(),
         help: "Enter revokes once the name matches; Esc goes back",
     };
-    render_field(frame, field, &view, t);
     let ready = app.type_confirm.input.value == inst.org;
     let msg = if ready && !app.review.delete_data.is_empty() {
-        Line::styled("Enter asks for the bucket name next.", t.danger)
+        ("Enter asks for the bucket name next.", t.danger)
     } else if ready {
-        Line::styled("Enter starts the revoke.", t.danger)
+        ("Enter starts the revoke.", t.danger)
     } else {
-        Line::styled("Nothing has been deleted.", t.muted)
+        ("Nothing has been deleted.", t.muted)
     };
-    frame.render_widget(Paragraph::new(msg), rest);
+    render_parts(frame, area, intro, &view, msg, t);
 }

@@ -52,10 +52,15 @@ pub struct FieldView<'a> {
     pub help: &'a str,
 }
 
-/// Lines used by a field: label+value, message lines (at most 3), a blank line.
-pub const FIELD_HEIGHT: u16 = 5;
+/// The rows a field needs in `width` columns: label and value, then its message (the error, else
+/// the help) wrapped under the value, at most 3 rows (a blank row after it is the caller's).
+pub fn field_rows(view: &FieldView, width: u16) -> u16 {
+    let width = (width as usize).saturating_sub(14 + 2);
+    let text = view.error.as_deref().unwrap_or(view.help);
+    1 + super::wrap(text, width).len().clamp(1, 3) as u16
+}
 
-/// Draw a field in `area` (at least [`FIELD_HEIGHT`] rows); puts the cursor in it when focused.
+/// Draw a field in `area` (at least [`field_rows`] rows); puts the cursor in it when focused.
 pub fn render_field(frame: &mut Frame, area: Rect, view: &FieldView, theme: &Theme) {
     let label_w = 14usize;
     let marker = if view.focused { "> " } else { "  " };
@@ -75,8 +80,11 @@ pub fn render_field(frame: &mut Frame, area: Rect, view: &FieldView, theme: &The
                 lines.push(Line::from(vec![Span::raw(indent.clone()), Span::styled(part, theme.danger)]));
             }
         }
+        // Wrapped under the value, like an error: a narrow screen keeps all of it.
         None => {
-            lines.push(Line::from(vec![Span::raw(indent.clone()), Span::styled(view.help.to_string(), theme.muted)]))
+            for part in super::wrap(view.help, width).into_iter().take(3) {
+                lines.push(Line::from(vec![Span::raw(indent.clone()), Span::styled(part, theme.muted)]));
+            }
         }
     }
     frame.render_widget(Paragraph::new(lines), area);
