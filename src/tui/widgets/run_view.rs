@@ -48,6 +48,18 @@ const SIDE_BY_SIDE: u16 = 130;
 /// Terminal width from which the tree also shows resource types.
 const WIDE: u16 = 170;
 
+/// A resource type in its column, always followed by a space: without its `AWS::` or
+/// `Microsoft.` prefix, and where still too long, its last part (the most specific) after "…".
+fn type_column(type_: &str) -> String {
+    let short = type_.trim_start_matches("AWS::").trim_start_matches("Microsoft.");
+    let n = short.chars().count();
+    if n < TYPE_W {
+        return format!("{short:<TYPE_W$}");
+    }
+    let tail: String = short.chars().skip(n + 2 - TYPE_W).collect();
+    format!("…{tail} ")
+}
+
 /// The widest word a row can show (a fate with its date), so no word is cut.
 fn words_width(run: &RunState) -> usize {
     run.groups
@@ -298,7 +310,7 @@ fn render_tree(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
             };
             let mut spans = vec![Span::styled(format!("  {icon} {:<id_w$} ", r.id), theme.text)];
             if show_type {
-                spans.push(Span::styled(format!("{:<TYPE_W$}", r.type_.trim_start_matches("AWS::")), theme.muted));
+                spans.push(Span::styled(type_column(&r.type_), theme.muted));
             }
             let style = match r.fate {
                 Some(f) if happened => fate_style(&f, theme),
@@ -394,4 +406,18 @@ fn render_log(frame: &mut Frame, area: Rect, run: &RunState, theme: &Theme) {
     };
     let block = Block::bordered().title(Span::styled(title, theme.heading)).border_style(theme.border);
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_type_keeps_a_space_before_the_words_however_long() {
+        assert_eq!(type_column("AWS::IAM::Role"), format!("{:<30}", "IAM::Role"));
+        let long = type_column("Microsoft.Storage/storageAccounts/blobServices/containers");
+        assert_eq!(long.chars().count(), TYPE_W);
+        assert!(long.starts_with('…') && long.ends_with("blobServices/containers "), "{long}");
+        assert_eq!(type_column("Microsoft.Resources/resourceGroups"), format!("{:<30}", "Resources/resourceGroups"));
+    }
 }
