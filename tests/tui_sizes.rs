@@ -158,3 +158,16 @@ fn the_configure_fields_help_and_the_next_step_stay_whole_at_60x15() {
         }
     }
 }
+
+#[test]
+fn an_install_and_its_status_share_one_row_at_every_size() {
+    let (_, app) = screens().into_iter().find(|(name, _)| *name == "installs").expect("installs");
+    for (w, h) in SIZES {
+        let mut a = app.clone();
+        a.update(Action::Resize(w, h));
+        let text = screen_text(&a);
+        let row = text.lines().find(|l| l.contains("> demo")).unwrap_or_default();
+        assert!(row.contains("eu-west-1") && row.trim_end().ends_with("complete"), "{w}x{h}: `{row}`\n{text}");
+        assert!(text.contains("123456789012"), "{w}x{h}: the account is named: {text}");
+    }
+}

@@ -98,9 +98,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let (org_w, acc_w, reg_w) =
         (width(&|i| i.org.len(), 16), width(&|i| i.account.len(), 12), width(&|i| i.region.len(), 10));
+    // Where a row would wrap (an Azure subscription id is 36 characters), the account column
+    // goes: every install listed is in the account chosen on the previous screen, and it is named
+    // under each row instead.
+    let status_w = s.list.iter().map(|i| i.health.word().len()).max().unwrap_or(0);
+    let show_acc = 4 + org_w + acc_w + reg_w + 8 + status_w <= area.width as usize;
+    let acc_w = if show_acc { acc_w } else { 0 };
     if !s.list.is_empty() {
+        let acc_head = if show_acc { what } else { "" };
         lines.push(Line::styled(
-            format!("  {:<4}{:<org_w$}{:<acc_w$}{:<reg_w$}{:<8}{}", "", "org", what, "region", "groups", "status"),
+            format!("  {:<4}{:<org_w$}{:<acc_w$}{:<reg_w$}{:<8}{}", "", "org", acc_head, "region", "groups", "status"),
             t.muted,
         ));
     }
@@ -113,13 +120,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(vec![
             Span::styled(if chosen { "  > " } else { "    " }, t.key),
             Span::styled(format!("{:<org_w$}", inst.org), style),
-            Span::styled(format!("{:<acc_w$}{:<reg_w$}{:<8}", inst.account, inst.region, inst.groups.len()), t.text),
+            Span::styled(
+                format!(
+                    "{:<acc_w$}{:<reg_w$}{:<8}",
+                    if show_acc { inst.account.as_str() } else { "" },
+                    inst.region,
+                    inst.groups.len()
+                ),
+                t.text,
+            ),
             Span::styled(status, status_style),
         ]));
         let names: Vec<&str> = inst.groups.iter().map(|g| g.name.as_str()).collect();
         let created =
             inst.created.map(|c| format!("created {} · ", c.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
-        lines.push(Line::styled(format!("      {created}{}", names.join(", ")), t.muted));
+        let account = if show_acc { String::new() } else { format!("{what} {} · ", inst.account) };
+        lines.push(Line::styled(format!("      {account}{created}{}", names.join(", ")), t.muted));
         if inst.health != crate::model::Health::Complete {
             lines.push(Line::styled(format!("      {}", inst.health.sentence()), t.warn));
         }
